@@ -1,0 +1,45 @@
+# One command for each job. The virtual environment is made on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT := out
+
+.PHONY: demo test lint template render clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# Extract the bundled 济南 documents and fill their ledgers into out/.
+demo: $(VENV)/.installed
+	@mkdir -p $(OUT)
+	@for f in workbooks/samples/*.txt; do \
+	  name=$$(basename "$$f" .txt); \
+	  $(BIN)/xltools extract --json "$$f" > "$(OUT)/$$name.json" || exit $$?; \
+	  $(BIN)/xltools fill "$$f" -o "$(OUT)/$${name%_*}_工作台账.xlsx" || [ $$? -eq 1 ] || exit 2; \
+	done
+	@echo "Outputs in $(OUT)/:"; ls -1 $(OUT)
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check xltools tests
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check xltools tests
+	$(BIN)/ruff format --check xltools tests
+
+# Regenerate the ledger template from code (overwrites workbooks/ledger_template.xlsx).
+template: $(VENV)/.installed
+	$(BIN)/python -m xltools.template workbooks/ledger_template.xlsx
+
+# Render the demo outputs to PNG pages with LibreOffice, to look at what a clerk sees.
+render: demo
+	@mkdir -p $(OUT)/render
+	soffice --headless --convert-to pdf --outdir $(OUT)/render $(OUT)/*.xlsx >/dev/null
+	for p in $(OUT)/render/*.pdf; do pdftoppm -png -r 70 "$$p" "$${p%.pdf}"; done
+	@ls -1 $(OUT)/render
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""xltools: work ledgers (工作台账) for equipment renewal and trade-in plans.
+
+The same functions serve the CLI (``xltools extract``, ``xltools fill``), Python callers and the
+Excel add-in::
+
+    import xltools
+    ledger = xltools.extract("章丘区工作方案.docx")
+    xltools.fill(ledger, "章丘区工作台账.xlsx")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .model import Goal, Ledger, Origin, TaskRow  # noqa: E402
+from .problems import Problem, Report  # noqa: E402
+from .readers import extract  # noqa: E402
+
+
+def fill(source, out, template=None, region=None):
+    """Fill the ledger template from a plan document, rows or a Ledger; see :func:`xltools.filler.fill`."""
+    from .filler import fill as _fill
+
+    return _fill(source, out, template=template, region=region)
+
+
+__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill"]

@@ -1,0 +1,93 @@
+"""One problem model for every reader and validator.
+
+Bad data never raises: it becomes a :class:`Problem` in a :class:`Report`. A problem carries its
+location (file, sheet, cell or line), the offending value, a Chinese message for the clerk and a
+suggestion. Reports render to JSON here, and to workbook marks / a 问题清单 sheet elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+@dataclass
+class Problem:
+    """One thing wrong (or worth a look) in an input."""
+
+    type: str  # kebab-case, stable: tests and tools key on it
+    message: str  # Chinese, for the clerk
+    severity: str = "warning"
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    line: int | None = None
+    value: str | None = None
+    suggestion: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    @property
+    def where(self) -> str:
+        """Location as a clerk reads it: 文件 / 工作表 / 单元格 or 行."""
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.sheet:
+            parts.append(self.sheet)
+        if self.cell:
+            parts.append(self.cell)
+        if self.line is not None:
+            parts.append(f"第{self.line}行")
+        return " / ".join(parts)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Problem:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def __str__(self) -> str:
+        where = f"[{self.where}] " if self.where else ""
+        return f"{SEVERITY_ZH[self.severity]} {where}{self.message}"
+
+
+@dataclass
+class Report:
+    """Problems collected while doing one job; ``valid`` when none is an error or warning."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> Problem:
+        self.problems.append(problem)
+        return problem
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.problems.extend(problems)
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.severity in ("error", "warning") for p in self.problems)
+
+    def flatten(self, keys: Iterable[str]) -> list[list]:
+        keys = list(keys)
+        return [[getattr(p, k) for k in keys] for p in self.problems]
+
+    def of_type(self, type_: str) -> list[Problem]:
+        return [p for p in self.problems if p.type == type_]
+
+    def to_list(self) -> list[dict]:
+        return [p.to_dict() for p in self.problems]
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def __iter__(self):
+        return iter(self.problems)

@@ -1,0 +1,97 @@
+"""Read a plan document, a ledger or rows, from any supported format, into a Ledger."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..errors import UnreadableInput
+from ..model import Ledger
+from ..problems import Problem
+from ..text import parse_region, read_text
+from .compare import compare_body
+from .grid import GridRow, find_title, parse_grid
+from .plan import parse_plan
+from .tables import cell_rows, find_cell_header, find_tsv_header, tsv_rows
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".text"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+
+
+def extract(path: str | Path, region: str | None = None) -> Ledger:
+    """Extract a ledger from a plan document (.docx/.txt/.md), rows (.csv/.json) or a ledger workbook."""
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such file", f"找不到文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        text, _ = read_text(path)
+        ledger = extract_text(text, path.name)
+    elif suffix == ".docx":
+        from .docx import extract_docx
+
+        ledger = extract_docx(path)
+    elif suffix in (".csv", ".json", ".tsv"):
+        from .rows import extract_rows
+
+        ledger = extract_rows(path)
+    elif suffix in WORKBOOK_SUFFIXES:
+        from .workbook import extract_workbook
+
+        ledger = extract_workbook(path)
+    else:
+        raise UnreadableInput(
+            f"{path}: unsupported file type {suffix!r}",
+            f"不支持的文件类型“{suffix}”：{path.name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
+        )
+    ledger.source = path.name
+    if region:
+        ledger.region = region
+        ledger.level = "市" if region.endswith("市") else "区县"
+    elif not ledger.region:
+        ledger.problems.append(Problem(
+            "unknown-region", "无法从标题判断所属地区，请用 --region 指定（如 --region 章丘区）",
+            severity="warning", file=path.name))
+    log.info("extracted %s: %d rows, %d goals, %d problems", path.name, len(ledger.rows),
+             len(ledger.goals), len(ledger.problems))
+    return ledger
+
+
+def _title_before(lines: list[str], header: int) -> tuple[str, int]:
+    """The table's own title: the nearest title-like line above the header, and where the attachment starts."""
+    for i in range(header - 1, max(-1, header - 12), -1):
+        title = find_title([GridRow([lines[i]], None)])
+        if title:
+            start = i
+            if i and lines[i - 1].strip().startswith("附件") or (i > 1 and lines[i - 2].strip().startswith("附件")):
+                start = i - 1 if lines[i - 1].strip().startswith("附件") else i - 2
+            return title, start
+    return "", header
+
+
+def extract_text(text: str, file: str | None = None) -> Ledger:
+    """A text document: an attached ledger table if there is one (compared with the body), else the prose."""
+    lines = text.split("\n")
+    tsv = find_tsv_header(lines)
+    cells = find_cell_header(lines) if tsv is None else None
+    if tsv is None and cells is None:
+        return parse_plan(lines, file)
+    header = tsv if tsv is not None else cells
+    title, table_start = _title_before(lines, header)
+    if tsv is not None:
+        rows, problems = tsv_rows(lines, header, file), []
+    else:
+        rows, problems = cell_rows(lines, header, file)
+    ledger = parse_grid(rows, file, title=title)
+    ledger.problems[:0] = problems
+    body = parse_plan(lines[:table_start], file)
+    if body.rows:
+        ledger.problems.extend(compare_body(body, ledger, file))
+        if not ledger.region and body.region:
+            ledger.region, ledger.level, ledger.city = body.region, body.level, body.city
+    if not ledger.title:
+        ledger.title = body.title
+        ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
+    return ledger

@@ -1,0 +1,166 @@
+"""Ledgers in table form: rows of cells → a Ledger.
+
+Every tabular source ends here: tab-separated text (header repeated per page), the cell-per-line
+text that docx converters write, tables inside .docx files, and sheets of workbooks. Merged cells
+arrive as empty cells and are inherited from the row above.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..model import Goal, Ledger, Origin, TaskRow
+from ..problems import Problem
+from ..text import ACTION_RE, FIELD_RE, clean, fold, norm_action_heading, norm_field_heading, parse_region
+from ..unitnames import split_units
+
+# Header text → field. The first match wins; other headers become reporting columns (extra).
+HEADER_ALIASES = {
+    "seq": ("序号", "编号", "任务序号", "seq"),
+    "task": ("重点任务", "主要任务", "任务名称", "任务", "task"),
+    "content": ("工作内容", "具体措施", "工作措施", "主要内容", "任务内容", "content"),
+    "lead": ("牵头单位", "牵头部门", "牵头", "lead_units", "lead"),
+    "resp": ("责任单位", "责任部门", "配合单位", "参与单位", "responsible_units", "responsible"),
+    "section": ("section", "所属行动", "行动"),
+    "subsection": ("subsection", "所属领域", "领域"),
+}
+_GOAL_LABEL = re.compile(r"^(\d{4})年(?:度)?(?:工作|主要)?目标$")
+_YEAR_IN_SECTION = re.compile(r"目标")
+
+
+@dataclass
+class GridRow:
+    cells: list[str]
+    origin: Origin
+
+
+def header_columns(cells: list[str]) -> dict[str, int] | None:
+    """Map a header row to column indexes, or None when the row is not a ledger header."""
+    folded = [fold(c) for c in cells]
+    found: dict[str, int] = {}
+    for key, names in HEADER_ALIASES.items():
+        for i, text in enumerate(folded):
+            if i in found.values():
+                continue
+            if text in names:
+                found[key] = i
+                break
+    if "task" in found and ("content" in found or "lead" in found) and len(found) >= 3:
+        return found
+    return None
+
+
+def _cell(row: list[str], idx: int | None) -> str:
+    if idx is None or idx >= len(row):
+        return ""
+    return row[idx]
+
+
+def _where(origin: Origin) -> dict:
+    return {"file": origin.file, "sheet": origin.sheet, "line": origin.line,
+            "cell": f"A{origin.row}" if origin.row else None}
+
+
+def find_title(rows: list[GridRow]) -> str:
+    for r in rows:
+        texts = [clean(c) for c in r.cells if clean(c)]
+        if len(texts) == 1 and re.search(r"(台账|方案|清单)$", texts[0]) and not texts[0].startswith("关于"):
+            return fold(texts[0])
+    return ""
+
+
+def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") -> Ledger:
+    """Parse table rows into a ledger. Rows before the first header may hold the title."""
+    ledger = Ledger(source=source)
+    header_at = None
+    columns: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        columns = header_columns(r.cells) or {}
+        if columns:
+            header_at = i
+            break
+    if header_at is None:
+        ledger.problems.append(Problem(
+            "missing-header", "未找到台账表头（序号、重点任务、工作内容、牵头单位、责任单位）",
+            severity="error", file=source))
+        return ledger
+    ledger.title = title or find_title(rows[:header_at])
+    ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
+    header_cells = [fold(c) for c in rows[header_at].cells]
+    extra_cols = {i: h for i, h in enumerate(header_cells) if h and i not in columns.values()}
+
+    section = subsection = ""
+    goal_mode = False
+    goal_year: int | None = None
+    prev: TaskRow | None = None
+    for r in rows[header_at + 1:]:
+        cells = [clean(c) for c in r.cells]
+        if not any(cells):
+            continue
+        if header_columns(r.cells):
+            continue  # header repeated on every page
+        nonempty = [c for c in cells if c]
+        first = nonempty[0]
+        if len(nonempty) == 1 and (ACTION_RE.match(first) or FIELD_RE.match(first)) and cells.index(first) <= 1:
+            if ACTION_RE.match(first):
+                section, subsection = norm_action_heading(first), ""
+                goal_mode = bool(_YEAR_IN_SECTION.search(section))
+            else:
+                subsection = norm_field_heading(first)
+            prev = None
+            continue
+
+        seq_text = _cell(cells, columns.get("seq"))
+        task_text = _cell(cells, columns.get("task"))
+        content = _cell(r.cells, columns.get("content"))
+        content = "\n".join(filter(None, (clean(x) for x in content.split("\n"))))
+        lead_raw = _cell(r.cells, columns.get("lead"))
+        resp_raw = _cell(r.cells, columns.get("resp"))
+        label = fold(seq_text or task_text)
+        m = _GOAL_LABEL.match(label)
+        if m or (goal_mode and not seq_text.isdigit()):
+            if m:
+                goal_year = int(m.group(1))
+            text = content or (task_text if not m else "")
+            if text:
+                ledger.goals.append(Goal(goal_year, text, split_units(lead_raw), r.origin))
+            continue
+        goal_mode = False
+
+        seq: int | None
+        if seq_text.isdigit():
+            seq = int(seq_text)
+        elif not seq_text:
+            seq = prev.seq if prev else None
+        else:
+            seq = None
+            ledger.problems.append(Problem(
+                "bad-seq", f"序号“{seq_text}”不是数字", severity="warning", value=seq_text, **_where(r.origin)))
+        task = fold(task_text)
+        if not task and prev is not None:
+            task = prev.task  # merged 重点任务 cell covering several rows
+        if not seq_text and not task_text and not lead_raw and not resp_raw and prev is not None \
+                and content and not prev.content.endswith(("。", "；")):
+            prev.content += content  # a row broken over a page break
+            continue
+        if not content and not task:
+            ledger.problems.append(Problem(
+                "unrecognized-row", f"无法识别的行：{'｜'.join(nonempty)[:60]}", severity="warning",
+                value="｜".join(nonempty), **_where(r.origin)))
+            continue
+        row = TaskRow(
+            seq=seq, task=task, content=content,
+            lead_units=split_units(lead_raw), responsible_units=split_units(resp_raw),
+            section=norm_action_heading(_cell(cells, columns.get("section"))) or section,
+            subsection=norm_field_heading(_cell(cells, columns.get("subsection"))) or subsection,
+            origin=r.origin,
+            extra={h: clean(_cell(r.cells, i)) for i, h in extra_cols.items() if clean(_cell(r.cells, i))},
+        )
+        if not row.lead_units:
+            ledger.problems.append(Problem(
+                "missing-lead-unit", f"任务{seq if seq is not None else ''}“{task}”没有牵头单位",
+                severity="warning", value=task, **_where(r.origin)))
+        ledger.rows.append(row)
+        prev = row
+    return ledger

@@ -1,0 +1,234 @@
+"""Plan documents in prose (工作方案): numbered tasks with their units in brackets.
+
+Handles "（牵头单位：A、B；责任单位：C）", "（牵头单位：A，责任单位：B）", "（A负责）",
+"（A、B按职责分工负责）", 〔…〕 brackets, "1." / "1、" numbering, fields (（一）…) that are tasks
+themselves, a task spread over several paragraphs, a paragraph holding several attributed tasks, and
+lines broken inside a bracket. Paragraphs it cannot place become problems with their line number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..model import Goal, Ledger, Origin, TaskRow
+from ..problems import Problem
+from ..text import ACTION_RE, FIELD_RE, NUMBER_RE, clean, fold, heading_title, parse_region
+from ..unitnames import ends_like_unit, split_units
+
+_OPEN, _CLOSE = "（(〔【", "）)〕】"
+_ROLE_RE = re.compile(r"(牵头单位|牵头部门|责任单位|责任部门|配合单位|参与单位)\s*[:：]")
+_DUTY_RE = re.compile(r"^(?P<units>.+?)(?:按职责分工|按照职责分工|分别|共同)?负责$")
+_GENERAL = re.compile(r"总体要求|指导思想|工作目标|基本原则|主要目标|总体目标")
+_GOAL_YEAR = re.compile(r"(?:到|至)\s*(20\d\d)\s*年")
+_TITLE_END = re.compile(r"(工作方案|实施方案|行动方案|工作台账|实施意见)$")
+_MAX_TITLE = 30
+
+
+@dataclass
+class Paragraph:
+    text: str
+    line: int  # 1-based line of its first line
+
+
+@dataclass
+class _Pending:
+    number: int | None
+    task: str
+    line: int
+    section: str
+    subsection: str
+    parts: list[str] = field(default_factory=list)
+
+
+def paragraphs(lines: list[str], first_line: int = 1) -> list[Paragraph]:
+    """Non-blank lines, with a line broken inside a bracket joined to the next one."""
+    out: list[Paragraph] = []
+    open_depth = 0
+    for offset, raw in enumerate(lines):
+        text = clean(raw)
+        if not text:
+            continue
+        if out and open_depth > 0:
+            out[-1].text += text  # a bracket (often a unit name) broken across lines
+        else:
+            out.append(Paragraph(text, first_line + offset))
+        open_depth = sum(out[-1].text.count(c) for c in _OPEN) - sum(out[-1].text.count(c) for c in _CLOSE)
+    return out
+
+
+def _closing(text: str, start: int) -> int | None:
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] in _OPEN:
+            depth += 1
+        elif text[i] in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def parse_attribution(inner: str) -> tuple[list[str], list[str]] | None:
+    """Bracket contents → (lead units, responsible units), or None if not an attribution."""
+    inner = clean(inner)
+    if _ROLE_RE.search(inner):
+        lead: list[str] = []
+        resp: list[str] = []
+        pieces = _ROLE_RE.split(inner)
+        for role, names in zip(pieces[1::2], pieces[2::2]):
+            (lead if role.startswith("牵头") else resp).extend(split_units(names))
+        return lead, resp
+    m = _DUTY_RE.match(inner)
+    if m:
+        units = split_units(m.group("units"))
+        if units and all(ends_like_unit(u) for u in units):
+            return units, []
+    return None
+
+
+def split_attributions(text: str) -> list[tuple[str, tuple[list[str], list[str]] | None]]:
+    """'内容A（牵头单位：X）内容B（Y负责）' → [('内容A', (X…)), ('内容B', (Y…))]; a tail has None."""
+    out = []
+    pos = 0
+    i = 0
+    while i < len(text):
+        if text[i] in _OPEN:
+            end = _closing(text, i)
+            if end is None:
+                break
+            attribution = parse_attribution(text[i + 1:end])
+            if attribution is not None:
+                out.append((text[pos:i].strip(), attribution))
+                pos = end + 1
+            i = end + 1
+            continue
+        i += 1
+    tail = text[pos:].strip()
+    if tail:
+        out.append((tail, None))
+    return out
+
+
+def split_title(text: str) -> tuple[str | None, str]:
+    """'推动产业现代化改造。聚焦…' → ('推动产业现代化改造', '聚焦…'); a long first sentence has no title."""
+    head, sep, rest = text.partition("。")
+    if sep and 0 < len(head) <= _MAX_TITLE and not re.search(r"[，,；;：:]", head):
+        return head, rest.strip()
+    return None, text
+
+
+def find_title(paras: list[Paragraph]) -> str:
+    for i, p in enumerate(paras):
+        if _TITLE_END.search(p.text) and len(p.text) < 60 and not p.text.startswith(("关于", "现将", "《")):
+            title = p.text
+            if i and not parse_region(title)[0] and not re.search(r"[。，：；）)]$", paras[i - 1].text):
+                title = paras[i - 1].text + title  # a title broken over two lines
+            return fold(title)
+    return ""
+
+
+def parse_plan(lines: list[str], file: str | None = None, first_line: int = 1) -> Ledger:
+    """Parse the body of a plan document into a ledger."""
+    paras = paragraphs(lines, first_line)
+    ledger = Ledger(source=file, title=find_title(paras))
+    ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
+    section = subsection = ""
+    general = False
+    started = False
+    pending: _Pending | None = None
+    numbered: list[TaskRow] = []
+
+    def emit(text: str, units: tuple[list[str], list[str]] | None, line: int) -> None:
+        nonlocal pending
+        assert pending is not None
+        if text:
+            pending.parts.append(text)
+        row = TaskRow(
+            seq=pending.number, task=pending.task, content="".join(pending.parts),
+            lead_units=units[0] if units else [], responsible_units=units[1] if units else [],
+            section=section, subsection=pending.subsection, origin=Origin(file=file, line=pending.line),
+        )
+        if units is None or not row.lead_units:
+            ledger.problems.append(Problem(
+                "missing-lead-unit", f"任务“{row.task}”未写明牵头单位", severity="warning",
+                file=file, line=pending.line, value=row.content[:40]))
+        ledger.rows.append(row)
+        if pending.number is not None:
+            numbered.append(row)
+        pending = None
+
+    def feed(text: str, line: int) -> None:
+        """Add text to the pending task; each attribution closes one row."""
+        nonlocal pending
+        for seg, units in split_attributions(text):
+            if pending is None:  # text after an attribution in the same field: another row
+                pending = _Pending(None, heading_title(subsection), line, section, subsection)
+            if units is None:
+                pending.parts.append(seg)
+            else:
+                emit(seg, units, line)
+
+    def flush() -> None:
+        if pending is not None:
+            emit("", None, pending.line)
+
+    for p in paras:
+        text = p.text
+        m_action = ACTION_RE.match(text)
+        if m_action and len(text) <= 40 and "。" not in text.rstrip("。"):
+            flush()
+            started = True
+            section, subsection = f"{m_action.group(1)}、{m_action.group(2).rstrip('。')}", ""
+            general = bool(_GENERAL.search(section))
+            continue
+        if not started:
+            continue  # the notice, title and preamble before 一、
+        m_field = FIELD_RE.match(text)
+        if m_field and not general:
+            flush()
+            title, rest = split_title(m_field.group(2).strip())
+            if title is None and "。" not in text.rstrip("。"):
+                title, rest = m_field.group(2).strip().rstrip("。"), ""
+            subsection = f"（{m_field.group(1)}）{title or ''}"
+            if rest or title is None:
+                pending = _Pending(None, title or heading_title(subsection), p.line, section, subsection)
+                feed(rest, p.line)
+            continue
+        m_num = NUMBER_RE.match(text)
+        if m_num and not general:
+            flush()
+            title, rest = split_title(m_num.group(2).strip())
+            pending = _Pending(int(m_num.group(1)), title or heading_title(subsection), p.line, section, subsection)
+            feed(rest, p.line)
+            continue
+        if general:
+            m_goal = _GOAL_YEAR.search(text[:12])
+            if m_goal:
+                ledger.goals.append(Goal(int(m_goal.group(1)), text, [], Origin(file=file, line=p.line)))
+            continue
+        if pending is not None:
+            feed(text, p.line)
+        elif subsection:
+            pending = _Pending(None, heading_title(subsection), p.line, section, subsection)
+            feed(text, p.line)
+        else:
+            ledger.problems.append(Problem(
+                "unplaced-text", "无法归入任何任务的段落（不在任何“（一）”或编号任务之下）",
+                severity="info", file=file, line=p.line, value=text[:60]))
+    flush()
+    _assign_seq(ledger, numbered, file)
+    return ledger
+
+
+def _assign_seq(ledger: Ledger, numbered: list[TaskRow], file: str | None) -> None:
+    """Keep the written numbers when they run 1, 2, 3… through the document; else number rows in order."""
+    numbers = [r.seq for r in numbered]
+    running = all(b == a + 1 for a, b in zip(numbers, numbers[1:])) and numbers[:1] in ([1], [])
+    if running:
+        return
+    for i, row in enumerate(ledger.rows, start=1):
+        row.seq = i
+    ledger.problems.append(Problem(
+        "renumbered", "正文任务编号在各节内重新开始，已按出现顺序统一编号（1、2、3…）",
+        severity="info", file=file))

@@ -1,0 +1,37 @@
+"""Rows given as data: CSV/TSV with a header row (Chinese or English names) or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ..errors import UnreadableInput
+from ..model import Ledger, Origin
+from ..text import read_text
+from .grid import GridRow, parse_grid
+
+
+def extract_rows(path: Path) -> Ledger:
+    text, _ = read_text(path)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UnreadableInput(
+                f"{path}: invalid JSON at line {exc.lineno}",
+                f"JSON 格式错误：{path.name} 第{exc.lineno}行第{exc.colno}列") from exc
+        if isinstance(data, list):
+            data = {"rows": data}
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise UnreadableInput(f"{path}: expected an object with 'rows' or a list of rows",
+                                  f"JSON 应为含 rows 列表的对象或行列表：{path.name}")
+        ledger = Ledger.from_dict(data)
+        for i, row in enumerate(ledger.rows):
+            row.origin = Origin(file=path.name, row=i + 1)
+        return ledger
+    dialect = "excel-tab" if path.suffix.lower() == ".tsv" or text.count("\t") > text.count(",") else "excel"
+    records = list(csv.reader(io.StringIO(text), dialect=dialect))
+    rows = [GridRow(r, Origin(file=path.name, line=i + 1)) for i, r in enumerate(records)]
+    return parse_grid(rows, path.name)

@@ -1,0 +1,76 @@
+"""Ledger workbooks (xlsx, xlsm, xls, xlsb, ods) read with python-calamine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..errors import UnreadableInput
+from ..model import Ledger, Origin
+from ..problems import Problem
+from .grid import GridRow, header_columns, parse_grid
+
+META_SHEET = "_xltools"
+PREFERRED_SHEETS = ("工作台账", "台账")
+
+
+def cell_text(value) -> str:
+    """A calamine value as the clerk sees it: 3.0 → '3', dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def open_workbook(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for every kind of damage
+        raise UnreadableInput(
+            f"{path}: cannot read workbook ({type(exc).__name__}: {exc})",
+            f"无法读取工作簿：{path.name}（文件损坏、加密或格式不符）") from exc
+
+
+def sheet_values(workbook, name: str) -> list[list[str]]:
+    sheet = workbook.get_sheet_by_name(name)
+    return [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+
+
+def read_meta(workbook) -> dict[str, str]:
+    if META_SHEET not in workbook.sheet_names:
+        return {}
+    return {r[0]: r[1] for r in sheet_values(workbook, META_SHEET) if len(r) >= 2 and r[0]}
+
+
+def extract_workbook(path: Path) -> Ledger:
+    workbook = open_workbook(path)
+    names = [n for n in workbook.sheet_names if n != META_SHEET]
+    names.sort(key=lambda n: n not in PREFERRED_SHEETS)
+    for name in names:
+        try:
+            values = sheet_values(workbook, name)
+        except Exception:  # chart sheets and damaged sheets have no cells to read
+            continue
+        if not any(header_columns(r) for r in values[:30]):
+            continue
+        rows = [GridRow(r, Origin(file=path.name, sheet=name, row=i + 1)) for i, r in enumerate(values)]
+        ledger = parse_grid(rows, path.name)
+        meta = read_meta(workbook)
+        for key in ("region", "level", "city"):
+            if meta.get(key):
+                setattr(ledger, key, meta[key])
+        return ledger
+    ledger = Ledger(source=path.name)
+    ledger.problems.append(Problem(
+        "missing-header", "工作簿中没有含台账表头（序号、重点任务、工作内容、牵头单位、责任单位）的工作表",
+        severity="error", file=path.name))
+    return ledger

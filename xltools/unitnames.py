@@ -1,0 +1,98 @@
+"""Splitting unit cells (牵头单位/责任单位) into single names, as written.
+
+This is the directory-free part of unit handling: separators, names broken across lines, names
+run together with no separator. Checking names against a region's directory builds on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import clean
+
+# What a department's name ends with, and how the next name begins.
+UNIT_SUFFIXES = (
+    "局", "委", "办", "单位", "部门", "中心", "部", "公司", "集团", "大队", "支队", "中队", "社", "院", "委员会",
+    "会", "处", "组", "班", "站", "所", "行", "室", "署", "厅", "政府", "街道", "办事处", "镇",
+)
+UNIT_PREFIXES = ("区", "市", "县", "镇", "街道", "国网", "国家", "人民银行", "中国", "省")
+_SUFFIX_RE = re.compile("(?:" + "|".join(sorted(UNIT_SUFFIXES, key=len, reverse=True)) + r")[）)]?$")
+# 市生态环境局市中分局, 市公安局市中区分局: a city bureau's branch, one unit.
+_BRANCH_TAIL_RE = re.compile(r"^[\u4e00-\u9fff]{1,3}区?(?:分局|支局|分队|分行)$")
+# Words that only make sense attached to the previous part: 区有关部门、单位
+_GENERIC = {"单位", "部门", "单位）", "单位)", "部门（单位）"}
+_SEPARATORS = re.compile(r"[、，,；;/／\n]+")
+_COLLECTIVE_TAIL = re.compile(r"^(?P<head>.+?[\u4e00-\u9fff])等(?P<tail>(?:有关|相关|其他|各).+)$")
+
+
+def ends_like_unit(name: str) -> bool:
+    return bool(_SUFFIX_RE.search(name))
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on separators that are not inside parentheses."""
+    parts, depth, buf = [], 0, []
+    for ch in text:
+        if ch in "（(〔[【":
+            depth += 1
+        elif ch in "）)〕]】":
+            depth = max(0, depth - 1)
+        if depth == 0 and _SEPARATORS.fullmatch(ch):
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return [p for p in (clean(p) for p in parts) if p]
+
+
+def split_run_together(name: str) -> list[str]:
+    """'区人力资源社会保障局区卫生健康局' → two names; a branch like '市生态环境局市中分局' stays one."""
+    if len(name) < 7:
+        return [name]
+    for i in range(3, len(name) - 3):
+        left, right = name[:i], name[i:]
+        if not ends_like_unit(left) or not right.startswith(UNIT_PREFIXES):
+            continue
+        if _BRANCH_TAIL_RE.match(right) or not ends_like_unit(right):
+            continue
+        if left.count("（") != left.count("）") or left.count("(") != left.count(")"):
+            continue
+        return [left, *split_run_together(right)]
+    return [name]
+
+
+def join_broken_lines(lines: list[str]) -> list[str]:
+    """Lines of one unit cell: a line that does not end like a unit continues on the next line."""
+    out: list[str] = []
+    for line in (clean(x) for x in lines):
+        if not line:
+            continue
+        if out and not ends_like_unit(out[-1]) and not out[-1].endswith(("、", "，", "；")):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
+def split_units(text: str | list[str] | None) -> list[str]:
+    """A unit cell (text, or its lines) → single names, as written, in order."""
+    if not text:
+        return []
+    lines = text if isinstance(text, list) else str(text).split("\n")
+    names: list[str] = []
+    for line in join_broken_lines(lines):
+        for part in split_top_level(line):
+            part = part.strip("。.；;，,、 ")
+            if not part:
+                continue
+            if part in _GENERIC and names:
+                names[-1] = f"{names[-1]}、{part}"
+                continue
+            m = _COLLECTIVE_TAIL.match(part)
+            if m and ends_like_unit(m.group("head")):
+                names.extend(split_run_together(m.group("head")))
+                names.append(m.group("tail"))
+                continue
+            names.extend(split_run_together(part))
+    return names
