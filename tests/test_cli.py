@@ -53,3 +53,34 @@ def test_every_command_has_help_and_a_readme_section():
     for name, command in cli.commands.items():
         assert command.help and re.search(r"[\u4e00-\u9fff]", command.help), name
         assert f"xltools {name}" in readme, f"README lacks an example of `xltools {name}`"
+
+
+def test_fill_cli_writes_the_workbook_and_reads_back_the_same_ledger(tmp_path):
+    out = tmp_path / "济南市_工作台账.xlsx"
+    result = run("fill", CITY, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["region"], summary["rows"], summary["goals"]) == ("济南市", 60, 8)
+    again = extract(out)  # the filled workbook is itself a ledger source (calamine reader)
+    source = extract(CITY)
+    assert [r.to_dict() for r in again.rows] == [r.to_dict() for r in source.rows]
+    assert [g.to_dict() for g in again.goals] == [g.to_dict() for g in source.goals]
+    assert (again.region, again.level, again.city) == ("济南市", "市", "济南市")
+
+
+def test_fill_cli_refuses_to_write_over_its_input(tmp_path):
+    src = tmp_path / "plan.txt"
+    src.write_bytes(CITY.read_bytes())
+    result = run("fill", src, "-o", src)
+    assert result.exit_code == 2 and src.read_bytes() == CITY.read_bytes()
+
+
+def test_fill_cli_refill_lists_changes(tmp_path):
+    first = tmp_path / "v1.xlsx"
+    assert run("fill", SHIZHONG, "-o", first).exit_code == 0
+    newer = tmp_path / "newer.txt"
+    newer.write_text(SHIZHONG.read_text(encoding="utf-8").replace("全区建成充换电站90座", "全区建成充换电站100座"),
+                     encoding="utf-8")
+    result = run("fill", newer, "-t", first, "-o", tmp_path / "v2.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "变更 1 处" in result.output and "充换电站100座" in result.output

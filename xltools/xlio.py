@@ -1,0 +1,69 @@
+"""Writing workbooks safely: never over an input, never half-written."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name the same file (links, ``..`` and, on Windows, letter case included)."""
+    a, b = Path(a), Path(b)
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        # One of them does not exist yet: compare what they would resolve to.
+        return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
+    """Refuse an output path that would overwrite one of ``inputs`` or whose folder is missing."""
+    out = Path(out)
+    for inp in inputs:
+        if inp is not None and same_file(out, inp):
+            raise OutputError(
+                f"refusing to overwrite input file {inp} with the output",
+                f"输出文件“{out.name}”与输入文件相同，不能覆盖输入。请另选一个输出文件名（如“{out.stem}_新.xlsx”）。",
+            )
+    if not out.parent.is_dir():
+        raise OutputError(
+            f"output folder {out.parent} does not exist",
+            f"输出文件夹不存在：{out.parent}。请先创建该文件夹或另选输出位置。",
+        )
+    return out
+
+
+def atomic_save(workbook, path: str | os.PathLike) -> Path:
+    """Save an openpyxl workbook to ``path`` via a temporary file in the same folder.
+
+    A crash or a full disk leaves the old file untouched, and readers never see half a workbook;
+    the temporary file sits beside the target so that ``os.replace`` is a same-volume rename.
+    """
+    path = Path(path)
+    # A fresh unique name rather than mkstemp: mkstemp's 0600 mode would survive the rename and
+    # leave the ledger unreadable to colleagues on a shared folder.
+    tmp = str(path.with_name(f".~xltools-{uuid.uuid4().hex}{path.suffix or '.xlsx'}"))
+    try:
+        workbook.save(tmp)
+        os.replace(tmp, path)
+    except PermissionError as err:
+        _remove_quietly(tmp)
+        # On Windows the usual cause is the file being open in Excel or WPS.
+        raise OutputError(
+            f"cannot write {path}: {err}",
+            f"无法写入“{path.name}”：文件可能正在 Excel/WPS 中打开或没有写权限。请关闭该文件后重试。",
+        ) from err
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return path
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
