@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test lint template render clean
+.PHONY: demo test lint bench template render clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,23 +12,29 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Extract the bundled 济南 documents and fill their ledgers into out/.
+# Extract the bundled 济南 documents, fill their ledgers and validate them, into out/.
 demo: $(VENV)/.installed
 	@mkdir -p $(OUT)
 	@for f in workbooks/samples/*.txt; do \
 	  name=$$(basename "$$f" .txt); \
 	  $(BIN)/xltools extract --json "$$f" > "$(OUT)/$$name.json" || exit $$?; \
-	  $(BIN)/xltools fill "$$f" -o "$(OUT)/$${name%_*}_工作台账.xlsx" || [ $$? -eq 1 ] || exit 2; \
+	  ledger="$(OUT)/$${name%_*}_工作台账.xlsx"; \
+	  $(BIN)/xltools fill "$$f" -o "$$ledger" || [ $$? -eq 1 ] || exit 2; \
+	  $(BIN)/xltools validate "$$ledger" -o "$${ledger%.xlsx}_标注.xlsx" || [ $$? -eq 1 ] || exit 2; \
 	done
 	@echo "Outputs in $(OUT)/:"; ls -1 $(OUT)
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check xltools tests
+	$(BIN)/ruff check xltools tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check xltools tests
-	$(BIN)/ruff format --check xltools tests
+	$(BIN)/ruff check xltools tests benchmarks
+	$(BIN)/ruff format --check xltools tests benchmarks
+
+# Speed against the plain approach, measured in the same run (see benchmarks/RESULTS.md).
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_units.py
 
 # Regenerate the ledger template from code (overwrites workbooks/ledger_template.xlsx).
 template: $(VENV)/.installed

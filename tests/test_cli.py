@@ -50,7 +50,10 @@ def test_unusable_input_exits_2_with_a_chinese_message(tmp_path):
 
 def test_every_command_has_help_and_a_readme_section():
     readme = README.read_text(encoding="utf-8")
-    for name, command in cli.commands.items():
+    commands = [(name, command) for name, command in cli.commands.items()]
+    commands += [(f"{name} {sub}", c) for name, group in cli.commands.items()
+                 for sub, c in getattr(group, "commands", {}).items()]
+    for name, command in commands:
         assert command.help and re.search(r"[\u4e00-\u9fff]", command.help), name
         assert f"xltools {name}" in readme, f"README lacks an example of `xltools {name}`"
 

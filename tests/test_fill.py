@@ -11,7 +11,8 @@ from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
 from xltools import template as tpl
 from xltools.errors import OutputError
-from xltools.filler import Change, fill, ledger_title, text_lines
+from xltools.filler import Change, fill, ledger_title
+from xltools.layout import text_lines
 from xltools.model import Ledger, TaskRow
 from xltools.readers import extract
 

@@ -87,4 +87,4 @@ def test_goals_come_from_the_general_sections():
 
 def test_split_attributions_keeps_names_with_their_own_parentheses():
     parts = split_attributions("内容（含技工院校）。（牵头单位：国家金融监督管理总局章丘监管支局（筹备组）、区财政局）")
-    assert parts == [("内容（含技工院校）。", (["国家金融监督管理总局章丘监管支局（筹备组）", "区财政局"], []))]
+    assert parts == [("内容（含技工院校）。", ("国家金融监督管理总局章丘监管支局（筹备组）、区财政局", ""))]

@@ -1,4 +1,4 @@
-"""Targets in ledger text (xltools.targets): the three seed documents read by hand, the traps, the
+"""Targets in ledger text (xltools.target_text): the three seed documents read by hand, the traps, the
 malformed forms, each construction with a real sentence, and property tests.
 
 Sentences marked "constructed" are not in the seeds; all others are quoted from them.
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from xltools import extract
 from xltools.model import Goal, Ledger, Origin, TaskRow
-from xltools.targets import (
+from xltools.target_text import (
     COMPARATORS,
     CONTRACT_KEYS,
     PROBLEM_TITLES,

@@ -24,4 +24,11 @@ def fill(source, out, template=None, region=None):
     return _fill(source, out, template=template, region=region)
 
 
-__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill"]
+def validate(source, region=None, units=None, out=None, fix=False, fixed_out=None):
+    """Check unit names and targets; see :func:`xltools.validation.validate`."""
+    from .validation import validate as _validate
+
+    return _validate(source, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out)
+
+
+__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill", "validate"]

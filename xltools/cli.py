@@ -52,6 +52,14 @@ def _print_problems(problems) -> None:
         click.echo(f"  {p}")
 
 
+def _print_described(heading: str, items) -> None:
+    """'变更 3 处：' and one line per item (changes, fixes): anything with ``describe()``."""
+    if items:
+        click.echo(heading.format(n=len(items)))
+        for item in items:
+            click.echo(f"  {item.describe()}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xltools")
 @click.option("-v", "--verbose", count=True, help="在标准错误输出日志 (log to stderr; -vv for debug)")
@@ -119,14 +127,85 @@ def fill(source: str, out: str, template: str | None, region: str | None, as_jso
     else:
         click.echo(f"已写入 {result.path}：{result.ledger.region or ''} 任务 {len(result.ledger.rows)} 行，"
                    f"工作目标 {len(result.ledger.goals)} 条")
-        if result.changes:
-            click.echo(f"变更 {len(result.changes)} 处：")
-            for change in result.changes:
-                click.echo(f"  {change.describe()}")
+        _print_described("变更 {n} 处：", result.changes)
         if report.problems:
             click.echo(f"问题 {len(report.problems)} 条：")
             _print_problems(report.problems)
     sys.exit(int(not report.valid))
+
+
+@cli.command()
+@click.argument("workbook", type=click.Path(dir_okay=False))
+@region_option
+@click.option("--units", type=click.Path(dir_okay=False),
+              help="单位名录工作簿，默认为自带的 workbooks/units.xlsx (unit directory workbook)")
+@click.option("-o", "--out", type=click.Path(dir_okay=False),
+              help="写出标注问题的副本（单元格着色、批注、问题清单） (write a marked copy)")
+@click.option("--fix", is_flag=True, help="写出只含安全修正的副本（别称、分隔符、断行、连写） (write a safely fixed copy)")
+@click.option("--fixed", "fixed_out", type=click.Path(dir_okay=False),
+              help="修正副本的文件名，默认为“原名_已修正” (where --fix writes)")
+@json_option
+@handles_errors
+def validate(workbook: str, region: str | None, units: str | None, out: str | None, fix: bool,
+             fixed_out: str | None, as_json: bool) -> None:
+    """检查台账中的单位名称和目标格式 (validate unit names and target formats).
+
+    WORKBOOK 可以是台账工作簿，也可以是工作方案或行数据。退出码：0 无问题，1 发现问题，2 无法读取。
+    """
+    from .validation import validate as validate_ledger
+
+    result = validate_ledger(workbook, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        report = result.report
+        mode = "（名录中没有该地区，按台账自身的写法比对）" if result.learned else ""
+        click.echo(f"{result.source.name}  地区：{result.ledger.region or '未知'}{mode}  问题 {len(report)} 条")
+        _print_problems(report.problems)
+        _print_described("可安全修正 {n} 处：", result.fixes)
+        if result.marked:
+            click.echo(f"已写出标注副本：{result.marked}")
+        if result.fixed:
+            click.echo(f"已写出修正副本：{result.fixed}")
+    sys.exit(int(not result.report.valid))
+
+
+@cli.group()
+def units() -> None:
+    """单位名录 (the unit directory)."""
+
+
+@units.command("check")
+@click.argument("name")
+@click.option("--region", required=True, help="地区名称，如 市中区 (region)")
+@click.option("--units", "units_path", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
+@json_option
+@handles_errors
+def units_check(name: str, region: str, units_path: str | None, as_json: bool) -> None:
+    """检查一个单位名称（或一个单元格的内容） (classify one unit name or cell).
+
+    退出码：0 规范名称或泛指，1 其他情况。
+    """
+    from .units import check_name, load_directory
+
+    result = check_name(name, region, load_directory(units_path))
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        click.echo(f"{result.input}：{STATUS_ZH[result.status]}"
+                   + (f" → {result.canonical}" if result.canonical and result.canonical != result.input else "")
+                   + (f"（建议：{'、'.join(result.suggestions)}）" if result.suggestions else ""))
+        if result.message:
+            click.echo(f"  {result.message}")
+        for part in result.parts:
+            click.echo(f"  {part.input}：{STATUS_ZH[part.status]}"
+                       + (f" → {part.canonical}" if part.canonical and part.canonical != part.input else "")
+                       + (f"（建议：{'、'.join(part.suggestions)}）" if part.suggestions else ""))
+    sys.exit(0 if result.status in ("ok", "collective") else 1)
+
+
+STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",
+             "collective": "泛指", "unknown": "不在名录中"}
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,7 +11,6 @@ import difflib
 import hashlib
 import logging
 import re
-import unicodedata
 from copy import copy, deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import template as tpl
 from .errors import OutputError, UnreadableInput
+from .layout import MAX_ROW_PT, text_lines
+from .layout import needed_height as _needed_height
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
 from .problems import Problem
 from .xlio import atomic_save, check_output
@@ -374,44 +375,6 @@ def _carry_over(old: list[_Row], rows: list[_Row]) -> tuple[list[Change], list[P
 
 # ------------------------------------------------------------------------------------------ writing
 
-# Row-height estimate. Excel and WPS do not fit wrapped rows on open, so fill must. CJK glyphs are
-# one em wide in every Chinese font, but the line pitch differs: ~1.3 em measured in LibreOffice
-# with Noto Serif CJK, a little less for 仿宋 in Excel, ~1.3 em for 等线/微软雅黑 when Excel
-# substitutes. Take slightly more than the largest: some air everywhere, never a cut-off line.
-LINE_PITCH = 1.35
-CELL_PAD_PX = 8  # left+right inner margin of a cell
-ROW_PAD_PT = 14  # LibreOffice takes ~12pt of cell margins; the rest is air
-MAX_ROW_PT = 409  # Excel's limit
-NO_LINE_START = set("，。、；：？！）》」』”’】〕…%,.;:?!)]}")
-
-
-def _is_wide(ch: str) -> bool:
-    # Ambiguous-width punctuation (“”‘’…) is full width in Chinese fonts.
-    return unicodedata.east_asian_width(ch) in "WFA"
-
-
-def text_lines(text: str, width_px: float, size_pt: float) -> int:
-    """Lines a wrapped cell needs: greedy breaking, Latin words kept whole, no line starting with ，。"""
-    em = size_pt * 96 / 72
-    avail = max(width_px - CELL_PAD_PX, em)
-    total = 0
-    for para in str(text).split("\n"):
-        lines, used, prev = 1, 0.0, 0.0
-        for token in re.findall(r"[A-Za-z0-9.%\-/]+|.", para):
-            w = sum(em if _is_wide(ch) else em * 0.55 for ch in token)
-            if used + w > avail and used > 0:
-                lines += 1
-                # Kinsoku: the closing mark pulls the previous character down with it.
-                used = w + prev if token in NO_LINE_START else w
-            else:
-                used += w
-            prev = w
-        total += lines
-    return total
-
-
-def _needed_height(lines: int, size_pt: float) -> float:
-    return lines * size_pt * LINE_PITCH + ROW_PAD_PT
 
 
 def _col_widths(ws, first: int, last: int) -> dict[int, float]:

@@ -51,6 +51,8 @@ class TaskRow:
     origin: Origin = field(default_factory=Origin)
     # Reporting columns a clerk fills in; kept across re-fills.
     extra: dict[str, str] = field(default_factory=dict)
+    # The unit cells as written ("lead"/"resp"), before splitting: validators look at separators.
+    raw: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -84,6 +86,8 @@ class Ledger:
     goals: list[Goal] = field(default_factory=list)
     rows: list[TaskRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # For table sources: field ("seq", "task", "content", "lead", "resp", …) → 0-based column.
+    columns: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self, with_origin: bool = False) -> dict:
         return {

@@ -13,6 +13,52 @@ from dataclasses import asdict, dataclass, field
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
+# Chinese titles of problem types, for the 问题清单 sheet (target-* titles live in target_text.py).
+TITLES = {
+    "missing-header": "缺少台账表头",
+    "missing-lead-unit": "缺少牵头单位",
+    "unrecognized-row": "无法识别的行",
+    "bad-seq": "序号不是数字",
+    "cell-alignment": "单元格可能错位",
+    "incomplete-row": "末行单元格不全",
+    "unplaced-text": "未归入任务的段落",
+    "renumbered": "已重新编号",
+    "body-ledger-units": "正文与台账单位不一致",
+    "body-ledger-text": "正文与台账文字不同",
+    "body-only-task": "正文任务未列入台账",
+    "ledger-only-task": "台账任务正文中没有",
+    "unknown-region": "无法判断地区",
+    "template-other-region": "模板属于其他地区",
+    "unit-unknown": "单位不在名录中",
+    "unit-typo": "单位名称疑似错字",
+    "unit-wrong-level": "单位层级不符",
+    "unit-alias": "单位简称或别称",
+    "unit-collective": "泛指单位",
+    "unit-split": "单位名称连写",
+    "unit-broken-line": "单位名称被断行",
+    "unit-separator": "单位分隔符不规范",
+    "unit-duplicate": "单位重复",
+    "unit-lead-and-responsible": "同一单位既牵头又负责",
+    "unit-inconsistent-form": "同一单位写法不一",
+    "unit-rare-spelling": "少见写法疑似错误",
+    "directory-duplicate": "名录中单位重复",
+    "directory-alias-conflict": "名录中别名冲突",
+    "directory-incomplete-row": "名录行不完整",
+    "directory-bad-kind": "名录单位类型未知",
+    "directory-bad-counterpart": "名录市级对应单位不存在",
+}
+
+
+def problem_title(type_: str) -> str:
+    """The Chinese title of a problem type (its code when none is known)."""
+    if type_ in TITLES:
+        return TITLES[type_]
+    if type_.startswith("target-"):
+        from .target_text import PROBLEM_TITLES
+
+        return PROBLEM_TITLES.get(type_, type_)
+    return type_
+
 
 @dataclass
 class Problem:

@@ -22,6 +22,7 @@ _BRANCH_TAIL_RE = re.compile(r"^[\u4e00-\u9fff]{1,3}区?(?:分局|支局|分队|
 # Words that only make sense attached to the previous part: 区有关部门、单位
 _GENERIC = {"单位", "部门", "单位）", "单位)", "部门（单位）"}
 _SEPARATORS = re.compile(r"[、，,；;/／\n]+")
+_OPENERS = re.compile(r"[（(〔\[【]")
 _COLLECTIVE_TAIL = re.compile(r"^(?P<head>.+?[\u4e00-\u9fff])等(?P<tail>(?:有关|相关|其他|各).+)$")
 
 
@@ -31,6 +32,8 @@ def ends_like_unit(name: str) -> bool:
 
 def split_top_level(text: str) -> list[str]:
     """Split on separators that are not inside parentheses."""
+    if not _OPENERS.search(text):  # the common case: no brackets, one regex split
+        return [p for p in (clean(p) for p in _SEPARATORS.split(text)) if p]
     parts, depth, buf = [], 0, []
     for ch in text:
         if ch in "（(〔[【":
@@ -75,6 +78,28 @@ def join_broken_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def split_separated(line: str) -> list[str]:
+    """One line of a unit cell split on its separators, with generic words put back (区有关部门、单位)."""
+    parts: list[str] = []
+    for part in split_top_level(line):
+        part = part.strip("。.；;，,、 ")
+        if not part:
+            continue
+        if part in _GENERIC and parts:
+            parts[-1] = f"{parts[-1]}、{part}"
+        else:
+            parts.append(part)
+    return parts
+
+
+def collective_tail(part: str) -> tuple[str, str] | None:
+    """'市卫生健康委等有关部门（单位）' → ('市卫生健康委', '有关部门（单位）'), else None."""
+    m = _COLLECTIVE_TAIL.match(part)
+    if m and ends_like_unit(m.group("head")):
+        return m.group("head"), m.group("tail")
+    return None
+
+
 def split_units(text: str | list[str] | None) -> list[str]:
     """A unit cell (text, or its lines) → single names, as written, in order."""
     if not text:
@@ -82,17 +107,11 @@ def split_units(text: str | list[str] | None) -> list[str]:
     lines = text if isinstance(text, list) else str(text).split("\n")
     names: list[str] = []
     for line in join_broken_lines(lines):
-        for part in split_top_level(line):
-            part = part.strip("。.；;，,、 ")
-            if not part:
-                continue
-            if part in _GENERIC and names:
-                names[-1] = f"{names[-1]}、{part}"
-                continue
-            m = _COLLECTIVE_TAIL.match(part)
-            if m and ends_like_unit(m.group("head")):
-                names.extend(split_run_together(m.group("head")))
-                names.append(m.group("tail"))
-                continue
-            names.extend(split_run_together(part))
+        for part in split_separated(line):
+            tail = collective_tail(part)
+            if tail:
+                names.extend(split_run_together(tail[0]))
+                names.append(tail[1])
+            else:
+                names.extend(split_run_together(part))
     return names

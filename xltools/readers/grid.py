@@ -85,6 +85,7 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
             "missing-header", "未找到台账表头（序号、重点任务、工作内容、牵头单位、责任单位）",
             severity="error", file=source))
         return ledger
+    ledger.columns = dict(columns)
     ledger.title = title or find_title(rows[:header_at])
     ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
     header_cells = [fold(c) for c in rows[header_at].cells]
@@ -156,6 +157,7 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
             subsection=norm_field_heading(_cell(cells, columns.get("subsection"))) or subsection,
             origin=r.origin,
             extra={h: clean(_cell(r.cells, i)) for i, h in extra_cols.items() if clean(_cell(r.cells, i))},
+            raw={"lead": lead_raw, "resp": resp_raw},
         )
         if not row.lead_units:
             ledger.problems.append(Problem(

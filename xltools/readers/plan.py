@@ -71,24 +71,33 @@ def _closing(text: str, start: int) -> int | None:
 
 def parse_attribution(inner: str) -> tuple[list[str], list[str]] | None:
     """Bracket contents → (lead units, responsible units), or None if not an attribution."""
+    found = attribution_text(inner)
+    return None if found is None else (split_units(found[0]), split_units(found[1]))
+
+
+def attribution_text(inner: str) -> tuple[str, str] | None:
+    """Bracket contents → (lead units, responsible units) as written, or None if not an attribution."""
     inner = clean(inner)
     if _ROLE_RE.search(inner):
         lead: list[str] = []
         resp: list[str] = []
         pieces = _ROLE_RE.split(inner)
         for role, names in zip(pieces[1::2], pieces[2::2]):
-            (lead if role.startswith("牵头") else resp).extend(split_units(names))
-        return lead, resp
+            (lead if role.startswith("牵头") else resp).append(names.strip().strip("，,；;。"))
+        return "、".join(lead), "、".join(resp)
     m = _DUTY_RE.match(inner)
     if m:
         units = split_units(m.group("units"))
         if units and all(ends_like_unit(u) for u in units):
-            return units, []
+            return m.group("units"), ""
     return None
 
 
 def split_attributions(text: str) -> list[tuple[str, tuple[list[str], list[str]] | None]]:
-    """'内容A（牵头单位：X）内容B（Y负责）' → [('内容A', (X…)), ('内容B', (Y…))]; a tail has None."""
+    """'内容A（牵头单位：X）内容B（Y负责）' → [('内容A', ('X', '')), ('内容B', ('Y', ''))]; a tail has None.
+
+    Units come as written (one string per role); callers split them.
+    """
     out = []
     pos = 0
     i = 0
@@ -97,7 +106,7 @@ def split_attributions(text: str) -> list[tuple[str, tuple[list[str], list[str]]
             end = _closing(text, i)
             if end is None:
                 break
-            attribution = parse_attribution(text[i + 1:end])
+            attribution = attribution_text(text[i + 1:end])
             if attribution is not None:
                 out.append((text[pos:i].strip(), attribution))
                 pos = end + 1
@@ -139,15 +148,17 @@ def parse_plan(lines: list[str], file: str | None = None, first_line: int = 1) -
     pending: _Pending | None = None
     numbered: list[TaskRow] = []
 
-    def emit(text: str, units: tuple[list[str], list[str]] | None, line: int) -> None:
+    def emit(text: str, units: tuple[str, str] | None, line: int) -> None:
         nonlocal pending
         assert pending is not None
         if text:
             pending.parts.append(text)
+        lead_raw, resp_raw = units or ("", "")
         row = TaskRow(
             seq=pending.number, task=pending.task, content="".join(pending.parts),
-            lead_units=units[0] if units else [], responsible_units=units[1] if units else [],
+            lead_units=split_units(lead_raw), responsible_units=split_units(resp_raw),
             section=section, subsection=pending.subsection, origin=Origin(file=file, line=pending.line),
+            raw={"lead": lead_raw, "resp": resp_raw},
         )
         if units is None or not row.lead_units:
             ledger.problems.append(Problem(

@@ -1,0 +1,18 @@
+"""The Python door: xltools.extract / fill / validate are functions, and stay so after use."""
+
+import types
+
+from conftest import CITY
+
+import xltools
+
+
+def test_api_functions_are_not_shadowed_by_their_modules(tmp_path):
+    out = tmp_path / "济南市.xlsx"
+    for _ in range(2):  # a lazily imported submodule of the same name would replace the function
+        ledger = xltools.extract(CITY)
+        xltools.fill(ledger, out)
+        result = xltools.validate(out)
+    for name in ("extract", "fill", "validate"):
+        assert isinstance(getattr(xltools, name), types.FunctionType), name
+    assert len(ledger.rows) == 60 and result.ledger.region == "济南市"

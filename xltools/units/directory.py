@@ -1,0 +1,268 @@
+"""The unit directory clerks maintain in Excel (workbooks/units.xlsx).
+
+Sheet 单位名录: 地区 / 规范名称 / 别名 / 类型 / 市级对应单位 / 备注 — one row per unit. Sheet 地区:
+地区 / 级别 / 上级地区. Loading checks it: a canonical name listed twice in a region, an alias claimed
+by two units, an unknown kind or a counterpart that is not a unit of the parent region are problems.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UnreadableInput
+from ..problems import Problem
+
+UNITS_SHEET = "单位名录"
+REGIONS_SHEET = "地区"
+UNIT_HEADERS = ("地区", "规范名称", "别名", "类型", "市级对应单位", "备注")
+REGION_HEADERS = ("地区", "级别", "上级地区")
+KINDS = {"部门": "department", "派出机构": "branch", "垂直管理": "vertical", "企业/中心": "company", "集体": "collective"}
+KIND_ZH = {v: k for k, v in KINDS.items()}
+
+PACKAGE_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "units.xlsx"
+REPO_DIRECTORY = Path(__file__).resolve().parents[2] / "workbooks" / "units.xlsx"
+
+_LIST_SPLIT = re.compile(r"[、,，;；\n]+")
+
+# Long → short forms used interchangeably in real ledgers; applied to both sides before comparing,
+# so 区市场监督管理局 and 区市场监管局 (or 市卫生健康委员会 and 市卫生健康委) are one unit.
+_SHORTENINGS = (
+    ("监督管理", "监管"), ("委员会", "委"), ("应急管理局", "应急局"), ("城市管理局", "城管局"),
+    ("发展和改革", "发展改革"), ("住房和城乡建设", "住房城乡建设"), ("人力资源和社会保障", "人力资源社会保障"),
+    ("文化和旅游", "文化旅游"), ("教育和体育", "教育体育"), ("工业和信息化", "工业信息化"),
+    ("办公室", "办"), ("供销合作社", "供销社"), ("科学技术", "科技"),
+)
+
+
+def name_key(name: str) -> str:
+    """Comparison form of a name: NFKC (full-width brackets and letters folded), no whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+
+
+def short_key(name: str) -> str:
+    """A name with the usual long forms shortened (区市场监督管理局 → 区市场监管局)."""
+    key = name_key(name)
+    for long, short in _SHORTENINGS:
+        key = key.replace(long, short)
+    return key
+
+
+def split_list(text: str | None) -> list[str]:
+    return [p.strip() for p in _LIST_SPLIT.split(str(text or "")) if p.strip()]
+
+
+@dataclass
+class Unit:
+    region: str
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    kind: str = "department"
+    counterparts: list[str] = field(default_factory=list)  # the city units a district unit answers to
+    notes: str = ""
+    row: int | None = None  # row in the directory sheet
+
+
+@dataclass
+class Region:
+    name: str
+    level: str  # 市 | 区县
+    parent: str | None = None
+
+
+@dataclass
+class _Index:
+    exact: dict[str, Unit] = field(default_factory=dict)  # canonical name key → unit
+    alias: dict[str, Unit] = field(default_factory=dict)  # alias key → unit
+    short: dict[str, list[Unit]] = field(default_factory=dict)  # short key → units
+    choices: dict[str, Unit] = field(default_factory=dict)  # every key (names and aliases) → unit
+
+
+@dataclass
+class Directory:
+    units: list[Unit] = field(default_factory=list)
+    regions: dict[str, Region] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    source: str | None = None
+    _index: dict[str, _Index] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reindex()
+
+    def reindex(self) -> None:
+        self._index = {}
+        for unit in self.units:
+            index = self._index.setdefault(unit.region, _Index())
+            index.exact.setdefault(name_key(unit.name), unit)
+            index.choices.setdefault(name_key(unit.name), unit)
+            index.short.setdefault(short_key(unit.name), []).append(unit)
+            for alias in unit.aliases:
+                index.alias.setdefault(name_key(alias), unit)
+                index.choices.setdefault(name_key(alias), unit)
+                if unit not in index.short.setdefault(short_key(alias), []):
+                    index.short[short_key(alias)].append(unit)
+
+    def has_region(self, region: str | None) -> bool:
+        return bool(region) and region in self._index
+
+    def index(self, region: str) -> _Index:
+        return self._index.get(region) or _Index()
+
+    def region_units(self, region: str) -> list[Unit]:
+        return [u for u in self.units if u.region == region]
+
+    def parent(self, region: str) -> str | None:
+        info = self.regions.get(region)
+        if info and info.parent:
+            return info.parent
+        cities = [r.name for r in self.regions.values() if r.level == "市"]
+        if region and not region.endswith("市") and len(cities) == 1:
+            return cities[0]
+        return None
+
+    def level(self, region: str) -> str:
+        info = self.regions.get(region)
+        if info:
+            return info.level
+        return "市" if region.endswith("市") else "区县"
+
+    def children(self, region: str) -> list[str]:
+        return [r for r in self._index if r != region and self.parent(r) == region]
+
+    def siblings(self, region: str) -> list[str]:
+        parent = self.parent(region)
+        return [r for r in self._index if r != region and parent and self.parent(r) == parent]
+
+    def counterpart_units(self, region: str, city_unit: str) -> list[Unit]:
+        """Units of ``region`` that answer to the city's ``city_unit``."""
+        key = name_key(city_unit)
+        return [u for u in self.region_units(region) if key in {name_key(c) for c in u.counterparts}]
+
+
+def _rows(workbook, sheet: str) -> list[list[str]]:
+    from ..readers.workbook import sheet_values
+
+    return sheet_values(workbook, sheet)
+
+
+def load_directory(path: str | Path | None = None) -> Directory:
+    """Read a unit directory workbook (default: the bundled workbooks/units.xlsx) and check it."""
+    from ..readers.workbook import open_workbook
+
+    path = Path(path) if path else (REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY)
+    if not path.is_file():
+        raise UnreadableInput(f"{path}: no such unit directory", f"找不到单位名录：{path}")
+    workbook = open_workbook(path)
+    if UNITS_SHEET not in workbook.sheet_names:
+        raise UnreadableInput(f"{path}: no sheet {UNITS_SHEET!r}", f"单位名录“{path.name}”中没有“{UNITS_SHEET}”工作表")
+    directory = Directory(source=path.name)
+    rows = _rows(workbook, UNITS_SHEET)
+    header_at = next((i for i, r in enumerate(rows[:10]) if [c.strip() for c in r[:2]] == ["地区", "规范名称"]), None)
+    if header_at is None:
+        raise UnreadableInput(f"{path}: header 地区/规范名称 not found",
+                              f"单位名录“{path.name}”的“{UNITS_SHEET}”表缺少表头：地区、规范名称、别名、类型、市级对应单位、备注")
+    for i, r in enumerate(rows[header_at + 1:], start=header_at + 2):
+        r = (r + [""] * 6)[:6]
+        region, name = r[0].strip(), r[1].strip()
+        if not region and not name:
+            continue
+        where = {"file": path.name, "sheet": UNITS_SHEET, "cell": f"B{i}"}
+        if not region or not name:
+            directory.problems.append(Problem("directory-incomplete-row", "单位名录中缺少地区或规范名称的行",
+                                              severity="error", value="｜".join(r[:2]), **where))
+            continue
+        kind = KINDS.get(r[3].strip() or "部门")
+        if kind is None:
+            directory.problems.append(Problem(
+                "directory-bad-kind", f"未知的单位类型“{r[3]}”", severity="warning", value=r[3],
+                suggestion="、".join(KINDS), **{**where, "cell": f"D{i}"}))
+            kind = "department"
+        directory.units.append(Unit(region, name, split_list(r[2]), kind, split_list(r[4]), r[5].strip(), i))
+    if REGIONS_SHEET in workbook.sheet_names:
+        for r in _rows(workbook, REGIONS_SHEET)[1:]:
+            r = (r + [""] * 3)[:3]
+            if r[0].strip():
+                directory.regions[r[0].strip()] = Region(r[0].strip(), r[1].strip() or "区县", r[2].strip() or None)
+    for unit in directory.units:
+        directory.regions.setdefault(unit.region, Region(unit.region, "市" if unit.region.endswith("市") else "区县"))
+    directory.reindex()
+    directory.problems.extend(check_directory(directory))
+    return directory
+
+
+def check_directory(directory: Directory) -> list[Problem]:
+    """Duplicates, aliases claimed twice, counterparts that do not exist in the parent region."""
+    problems: list[Problem] = []
+    claimed: dict[tuple[str, str], Unit] = {}
+    for unit in directory.units:
+        where = {"file": directory.source, "sheet": UNITS_SHEET, "cell": f"B{unit.row}" if unit.row else None}
+        key = (unit.region, name_key(unit.name))
+        if key in claimed:
+            other = claimed[key]
+            kind = "directory-duplicate" if name_key(other.name) == key[1] else "directory-alias-conflict"
+            problems.append(Problem(kind, f"{unit.region}的“{unit.name}”重复（第{other.row}行已有）",
+                                    severity="error", value=unit.name, **where))
+        else:
+            claimed[key] = unit
+        for alias in unit.aliases:
+            akey = (unit.region, name_key(alias))
+            other = claimed.get(akey)
+            if other is not None and other is not unit:
+                problems.append(Problem(
+                    "directory-alias-conflict",
+                    f"别名“{alias}”同时属于“{other.name}”（第{other.row}行）和“{unit.name}”", severity="error",
+                    value=alias, **{**where, "cell": f"C{unit.row}" if unit.row else None}))
+            else:
+                claimed[akey] = unit
+        parent = directory.parent(unit.region)
+        for counterpart in unit.counterparts:
+            if parent and directory.has_region(parent) and name_key(counterpart) not in directory.index(parent).choices:
+                problems.append(Problem(
+                    "directory-bad-counterpart", f"“{unit.name}”的市级对应单位“{counterpart}”不在{parent}的名录中",
+                    severity="warning", value=counterpart, **{**where, "cell": f"E{unit.row}" if unit.row else None}))
+    return problems
+
+
+def write_directory(directory: Directory, path: str | Path) -> Path:
+    """Write a directory workbook clerks can edit (used to seed workbooks/units.xlsx)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from ..xlio import atomic_save
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = UNITS_SHEET
+    thin = Side(style="thin", color="000000")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    ws.append(list(UNIT_HEADERS))
+    for unit in directory.units:
+        ws.append([unit.region, unit.name, "、".join(unit.aliases), KIND_ZH[unit.kind], "、".join(unit.counterparts),
+                   unit.notes])
+    for row in ws.iter_rows():
+        for cell in row:
+            cell.border = box
+            cell.font = Font(name="仿宋", size=11, charset=134, bold=cell.row == 1)
+            cell.alignment = Alignment(vertical="center", wrap_text=True, horizontal="center" if cell.row == 1 else None)
+    for cell in ws[1]:
+        cell.font = Font(name="黑体", size=11, charset=134, bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9D9D9")
+    for col, width in zip("ABCDEF", (10, 34, 40, 11, 30, 30)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:F{ws.max_row}"
+    kinds = DataValidation(type="list", formula1='"' + ",".join(KINDS) + '"', allow_blank=True)
+    kinds.add(f"D2:D{max(ws.max_row, 2) + 500}")
+    ws.add_data_validation(kinds)
+    regions = wb.create_sheet(REGIONS_SHEET)
+    regions.append(list(REGION_HEADERS))
+    for region in directory.regions.values():
+        regions.append([region.name, region.level, region.parent or ""])
+    for cell in regions[1]:
+        cell.font = Font(name="黑体", size=11, charset=134, bold=True)
+    for col in "ABC":
+        regions.column_dimensions[col].width = 14
+    return atomic_save(wb, Path(path)) or Path(path)

@@ -1,0 +1,303 @@
+"""``validate``: check a ledger's unit names (and, where the parser is present, its targets).
+
+Problems come out three ways: a marked copy of the workbook (cells coloured by severity with a
+note, and a 问题清单 sheet linking to each cell), JSON, and the CLI listing. ``fix=True`` also writes
+a corrected copy with only the safe fixes (aliases, separators, broken lines, run-together names);
+typos and unknown names are never changed without the clerk.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from copy import deepcopy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from .errors import OutputError
+from .model import Ledger, TaskRow
+from .problems import Problem, Report
+from .unitnames import split_units
+from .units.check import CellCheck, NameCheck, check_cell
+from .units.directory import Directory, load_directory, name_key
+from .units.learn import learn_spellings
+
+log = logging.getLogger(__name__)
+
+OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
+FIELD_ZH = {"lead": "牵头单位", "resp": "责任单位"}
+FIXES_SHEET = "修正记录"
+
+# status → (problem type, severity)
+STATUS_PROBLEMS = {
+    "unknown": ("unit-unknown", "error"),
+    "typo": ("unit-typo", "warning"),
+    "wrong_level": ("unit-wrong-level", "warning"),
+    "alias": ("unit-alias", "warning"),
+    "collective": ("unit-collective", "info"),
+}
+LEARNED_PROBLEMS = {"alias": ("unit-inconsistent-form", "warning"), "typo": ("unit-rare-spelling", "warning")}
+
+
+@dataclass
+class Fix:
+    """One cell a safe fix changed."""
+
+    sheet: str | None
+    cell: str | None
+    line: int | None
+    seq: int | None
+    field: str
+    old: str
+    new: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def describe(self) -> str:
+        """Only the lines of the cell that change: '工作台账!D50 牵头单位：“市应急局”→“市应急管理局”'."""
+        where = f"{self.sheet}!{self.cell}" if self.cell else f"第{self.line}行"
+        old, new = self.old.split("\n"), self.new.split("\n")
+        changes = [f"“{'、'.join(old[i1:i2])}”→“{'、'.join(new[j1:j2])}”"
+                   for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes() if op != "equal"]
+        return f"{where} {self.field}：{'；'.join(changes)}"
+
+
+@dataclass
+class ValidationResult:
+    source: Path
+    ledger: Ledger
+    report: Report
+    fixes: list[Fix] = field(default_factory=list)
+    marked: Path | None = None
+    fixed: Path | None = None
+    learned: bool = False  # no directory for the region: spellings judged from the ledger itself
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.source.name,
+            "region": self.ledger.region,
+            "valid": self.report.valid,
+            "learned": self.learned,
+            "problems": self.report.to_list(),
+            "fixes": [f.to_dict() for f in self.fixes],
+            "marked": str(self.marked) if self.marked else None,
+            "fixed": str(self.fixed) if self.fixed else None,
+        }
+
+
+@dataclass
+class _CellRef:
+    row: TaskRow
+    field: str  # lead | resp
+    sheet: str | None
+    cell: str | None
+    line: int | None
+
+    def where(self, file: str | None) -> dict:
+        return {"file": file, "sheet": self.sheet, "cell": self.cell, "line": None if self.cell else self.line}
+
+
+def _cells(ledger: Ledger) -> list[_CellRef]:
+    refs = []
+    for row in ledger.rows:
+        for fld in ("lead", "resp"):
+            col = ledger.columns.get(fld)
+            sheet = row.origin.sheet
+            cell = f"{get_column_letter(col + 1)}{row.origin.row}" if sheet and row.origin.row and col is not None else None
+            refs.append(_CellRef(row, fld, sheet, cell, row.origin.line))
+    return refs
+
+
+def _raw(ref: _CellRef) -> str:
+    raw = ref.row.raw.get(ref.field)
+    if raw is not None:
+        return raw
+    return "、".join(ref.row.lead_units if ref.field == "lead" else ref.row.responsible_units)
+
+
+def _name_problem(check: NameCheck, ref: _CellRef, file: str | None) -> Problem | None:
+    table = LEARNED_PROBLEMS if check.learned else STATUS_PROBLEMS
+    if check.status not in table:
+        return None
+    type_, severity = table[check.status]
+    suggestion = check.canonical if check.status == "alias" else "、".join(check.suggestions) or None
+    message = check.message or f"“{check.input}”：{check.status}"
+    return Problem(type_, f"{FIELD_ZH[ref.field]}{message}", severity=severity, value=check.input,
+                   suggestion=suggestion, **ref.where(file))
+
+
+def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
+                learned_from: list[Ledger] | None = None) -> tuple[list[Problem], list[Fix], bool]:
+    """Unit problems of every unit cell, and the safe fixes; ``learned`` when the region has no directory."""
+    region = region or ledger.region or ""
+    learned = not directory.has_region(region)
+    spellings: dict[str, NameCheck] = {}
+    if learned:
+        names = [n for lg in (learned_from or [ledger]) for r in lg.rows for n in r.lead_units + r.responsible_units]
+        spellings = learn_spellings(names)
+    problems: list[Problem] = []
+    fixes: list[Fix] = []
+    file = ledger.source
+    by_row: dict[int, dict[str, CellCheck]] = {}
+    for ref in _cells(ledger):
+        raw = _raw(ref)
+        if learned:
+            names = [spellings.get(name_key(n)) or NameCheck(n, "ok", n) for n in split_units(raw)]
+            cell = CellCheck(raw, names, "\n".join(n.input for n in names) if "\n" in raw else "、".join(n.input for n in names))
+        else:
+            cell = check_cell(raw, region, directory)
+        by_row.setdefault(id(ref.row), {})[ref.field] = cell
+        for name in cell.names:
+            problem = _name_problem(name, ref, file)
+            if problem:
+                problems.append(problem)
+        where = ref.where(file)
+        label = FIELD_ZH[ref.field]
+        for text in cell.split:
+            problems.append(Problem("unit-split", f"{label}“{text}”是多个单位名称连写，应分开",
+                                    severity="warning", value=text, suggestion="、".join(split_units(text)), **where))
+        for text in cell.broken:
+            problems.append(Problem("unit-broken-line", f"{label}“{text}”被断行拆开", severity="info",
+                                    value=raw, suggestion=text, **where))
+        if cell.separators:
+            problems.append(Problem("unit-separator", f"{label}中单位之间应以顿号“、”或换行分隔，不留空格",
+                                    severity="info", value=raw, suggestion=cell.fixed, **where))
+        seen: dict[str, str] = {}
+        for name in cell.names:
+            key = name_key(name.canonical or name.input)
+            if key in seen:
+                problems.append(Problem("unit-duplicate", f"{label}中“{name.input}”重复", severity="warning",
+                                        value=raw, **where))
+            seen[key] = name.input
+        if cell.changed and raw.strip():
+            fixes.append(Fix(ref.sheet, ref.cell, ref.line, ref.row.seq, label, raw, cell.fixed))
+    for ref in _cells(ledger):
+        if ref.field != "resp":
+            continue
+        cells = by_row[id(ref.row)]
+        lead = {name_key(n.canonical or n.input) for n in cells["lead"].names}
+        for name in cells["resp"].names:
+            if name_key(name.canonical or name.input) in lead:
+                problems.append(Problem(
+                    "unit-lead-and-responsible", f"“{name.canonical or name.input}”同时列为牵头单位和责任单位",
+                    severity="warning", value=name.input, **ref.where(file)))
+    return problems, fixes, learned
+
+
+def _target_problems(ledger: Ledger) -> list[Problem]:
+    try:
+        from .target_text import check_ledger_targets
+    except ImportError:  # the target parser ships separately until it lands
+        return []
+    return check_ledger_targets(ledger)
+
+
+def validate(source, region: str | None = None, units=None, out=None, fix: bool = False,
+             fixed_out=None) -> ValidationResult:
+    """Validate a ledger (workbook, plan document or rows); optionally write marked and fixed copies."""
+    from .readers import extract
+
+    source = Path(source)
+    directory = units if isinstance(units, Directory) else load_directory(units)
+    ledger = extract(source, region=region)
+    report = Report(list(ledger.problems))
+    report.extend(p for p in directory.problems if p.severity == "error")
+    unit_problems, fixes, learned = check_units(ledger, directory)
+    report.extend(unit_problems)
+    report.extend(_target_problems(ledger))
+    result = ValidationResult(source, ledger, report, fixes, learned=learned)
+    if out is not None:
+        result.marked = _write_marked(source, Path(out), ledger, report, directory, region)
+    if fix:
+        target = Path(fixed_out) if fixed_out else source.with_name(f"{source.stem}_已修正{_out_suffix(source)}")
+        result.fixed = _write_fixed(source, target, ledger, fixes)
+    log.info("validated %s: %d problems, %d fixes", source, len(report), len(fixes))
+    return result
+
+
+def _out_suffix(source: Path) -> str:
+    return source.suffix.lower() if source.suffix.lower() in OPENPYXL_SUFFIXES else ".xlsx"
+
+
+def _load_copy(source: Path, out: Path):
+    from openpyxl import load_workbook
+
+    from .xlio import check_output
+
+    check_output(out, source)
+    if out.suffix.lower() != _out_suffix(source):
+        raise OutputError(f"{out}: output must be {_out_suffix(source)} for {source.name}",
+                          f"输出文件应为 {_out_suffix(source)} 格式（与“{source.name}”相同）：{out.name}")
+    if source.suffix.lower() in OPENPYXL_SUFFIXES:
+        return load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
+    return None
+
+
+def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, directory, region) -> Path:
+    from .marks import mark_cells, write_problem_sheet
+    from .xlio import atomic_save
+
+    wb = _load_copy(source, out)
+    problems = report.problems
+    if wb is None:
+        # Not a workbook openpyxl can edit (text, docx, xls, xlsb, ods): mark a filled ledger instead,
+        # validated again so that every problem points at a cell of that workbook.
+        from openpyxl import load_workbook
+
+        from .filler import fill
+
+        fill(ledger, out)
+        again = validate(out, region=region or ledger.region, units=directory)
+        wb = load_workbook(out)
+        problems = again.report.problems
+    mark_cells(wb, problems)
+    write_problem_sheet(wb, problems)
+    return atomic_save(wb, out) or out
+
+
+def _write_fixed(source: Path, out: Path, ledger: Ledger, fixes: list[Fix]) -> Path:
+    from .xlio import atomic_save
+
+    wb = _load_copy(source, out)
+    if wb is None:
+        from openpyxl import load_workbook
+
+        from .filler import fill
+
+        fixed = deepcopy(ledger)
+        by_seq_field = {(f.line, f.seq, f.field): f.new for f in fixes}
+        for row in fixed.rows:
+            for fld, attr in (("lead", "lead_units"), ("resp", "responsible_units")):
+                new = by_seq_field.get((row.origin.line, row.seq, FIELD_ZH[fld]))
+                if new is not None:
+                    setattr(row, attr, split_units(new))
+                    row.raw[fld] = new
+        fill(fixed, out)
+        wb = load_workbook(out)
+    else:
+        for f in fixes:
+            if f.sheet and f.cell:
+                wb[f.sheet][f.cell].value = f.new
+    _fixes_sheet(wb, fixes)
+    return atomic_save(wb, out) or out
+
+
+def _fixes_sheet(wb, fixes: list[Fix]) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    if FIXES_SHEET in wb.sheetnames:
+        del wb[FIXES_SHEET]
+    ws = wb.create_sheet(FIXES_SHEET)
+    ws.append(["工作表", "单元格", "行", "序号", "字段", "原值", "修正为"])
+    for f in fixes:
+        ws.append([f.sheet, f.cell, f.line, f.seq, f.field, f.old, f.new])
+    for cell in ws[1]:
+        cell.font = Font(name="黑体", bold=True, charset=134)
+    for col, width in zip("ABCDEFG", (12, 8, 6, 6, 10, 40, 40)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
