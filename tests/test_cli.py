@@ -7,6 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import CITY, SHIZHONG
 
+import xltools
 from xltools import extract
 from xltools.cli import cli
 
@@ -87,3 +88,33 @@ def test_fill_cli_refill_lists_changes(tmp_path):
     result = run("fill", newer, "-t", first, "-o", tmp_path / "v2.xlsx")
     assert result.exit_code == 0, result.output
     assert "变更 1 处" in result.output and "充换电站100座" in result.output
+
+
+def test_targets_cli_is_the_library_contract():
+    text = "到2025年，全区建成充换电站90座，新能源汽车充电桩保有量超过1.3万个"
+    result = run("targets", text, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data == xltools.targets(text).to_dict()
+    assert [(t["metric"], t["comparator"], t["value"], t["unit"], t["year"]) for t in data["targets"]] == [
+        ("充换电站", "=", 90, "座", 2025), ("新能源汽车充电桩保有量", ">", 13000, "个", 2025)]
+    bad = run("targets", "到2025年，二手车交易量达到2.8万")
+    assert bad.exit_code == 1 and "缺少计量单位" in bad.output
+
+
+def test_filled_ledger_shows_targets_and_a_refill_recomputes_them(tmp_path):
+    from openpyxl import load_workbook
+
+    first = tmp_path / "v1.xlsx"
+    assert run("fill", SHIZHONG, "-o", first).exit_code == 0
+    ws = load_workbook(first)["工作台账"]
+    row9 = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == 9)
+    assert ws.cell(row9, 6).value == "2025年 充换电站 90座\n2025年 新能源汽车充电桩保有量 >1.3万个"
+    newer = tmp_path / "newer.txt"
+    newer.write_text(SHIZHONG.read_text(encoding="utf-8").replace("充换电站90座", "充换电站100座"), encoding="utf-8")
+    second = tmp_path / "v2.xlsx"
+    result = run("fill", newer, "-t", first, "-o", second, "--json")
+    changes = json.loads(result.output)["changes"]
+    assert [c["field"] for c in changes if c["kind"] != "added"] == ["工作内容"]  # 目标 was computed, not typed
+    ws = load_workbook(second)["工作台账"]
+    assert ws.cell(row9, 6).value.startswith("2025年 充换电站 100座")

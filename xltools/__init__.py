@@ -31,4 +31,11 @@ def validate(source, region=None, units=None, out=None, fix=False, fixed_out=Non
     return _validate(source, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out)
 
 
-__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill", "validate"]
+def targets(text, year=None, period=(2024, 2027)):
+    """Numeric and qualitative targets in a text, with format problems; see :mod:`xltools.target_text`."""
+    from .target_text import parse_targets
+
+    return parse_targets(text, default_year=year, period=period)
+
+
+__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill", "targets", "validate"]

@@ -170,6 +170,36 @@ def validate(workbook: str, region: str | None, units: str | None, out: str | No
     sys.exit(int(not result.report.valid))
 
 
+@cli.command()
+@click.argument("text")
+@click.option("--year", type=int, help="文字中未写年份时采用的年份 (year for targets that state none)")
+@click.option("--period", default="2024-2027", show_default=True, help="规划期，超出即报问题 (plan period)")
+@json_option
+@handles_errors
+def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
+    """解析一段文字中的数值目标并检查格式 (parse the numeric targets in a text).
+
+    TEXT 为一段工作内容，如“到2025年，全区建成充换电站90座”；以 @文件名 读取文件内容。退出码：0 无问题，1 有格式问题。
+    """
+    from .target_text import format_target, parse_targets
+    from .text import read_text
+
+    if text.startswith("@"):
+        text = read_text(text[1:])[0]
+    start, _, end = period.partition("-")
+    result = parse_targets(text, default_year=year, period=(int(start), int(end or start)))
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        click.echo(f"目标 {len(result.targets)} 个：")
+        for t in result.targets:
+            click.echo(f"  {format_target(t)}")
+        if result.problems:
+            click.echo(f"问题 {len(result.problems)} 条：")
+            _print_problems(result.problems)
+    sys.exit(int(not Report(result.problems).valid))
+
+
 @cli.group()
 def units() -> None:
     """单位名录 (the unit directory)."""

@@ -35,6 +35,7 @@ CHANGES_SHEET = "变更记录"
 CHANGE_HEADERS = (("时间", 19), ("类型", 7), ("序号", 6), ("重点任务", 22), ("字段", 10), ("原值", 50), ("新值", 50))
 KIND_ZH = {"added": "新增", "removed": "删除", "changed": "修改", "kept": "保留"}
 GOALS_BAND = "一、工作目标"
+TARGET_HEADER = "目标"  # filled from the row's text unless the clerk typed something else
 DEFAULT_SUBJECT = "推动大规模设备更新和消费品以旧换新工作台账"
 
 
@@ -48,6 +49,10 @@ class Change:
     field: str = ""  # column header (工作内容, 进展情况 …); empty for the row as a whole
     old: str = ""
     new: str = ""
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "seq": self.seq, "task": self.task, "field": self.field,
+                "old": self.old, "new": self.new}
 
     def describe(self) -> str:
         """The change in a sentence for the clerk."""
@@ -86,6 +91,7 @@ class _Row:
     lead: str = ""
     resp: str = ""
     report: dict[str, str] = field(default_factory=dict)  # clerk columns: header -> value
+    auto: dict[str, str] = field(default_factory=dict)  # computed values for clerk columns (目标)
     origin: object = None  # the TaskRow of the returned ledger
 
 
@@ -203,7 +209,8 @@ def _plan(ledger: Ledger, t: tpl.LedgerTemplate) -> list[_Row]:
             counts[goal.year] = counts.get(goal.year, 0) + 1
             label = f"{goal.year}年工作目标" if goal.year else "工作目标"
             key = f"g{goal.year or ''}-{counts[goal.year]}"
-            rows.append(_Row("goal", key=key, task=label, content=goal.text, lead="\n".join(goal.lead_units)))
+            rows.append(_Row("goal", key=key, task=label, content=goal.text, lead="\n".join(goal.lead_units),
+                             auto=_auto_columns(goal.text, goal.year, by_header)))
     section = subsection = None
     for row in ledger.rows:
         if row.section and row.section != section:
@@ -220,8 +227,20 @@ def _plan(ledger: Ledger, t: tpl.LedgerTemplate) -> list[_Row]:
         rows.append(_Row(
             "task", key=row.key, seq=row.seq, task=row.task, content=row.content,
             lead="\n".join(row.lead_units), resp="\n".join(row.responsible_units), report=report, origin=row,
+            auto=_auto_columns(row.content, None, by_header),
         ))
     return rows
+
+
+def _auto_columns(content: str, year: int | None, by_header: dict[str, str]) -> dict[str, str]:
+    """The 目标 column: the row's targets in one normalized form (when the template has the column)."""
+    header = by_header.get(TARGET_HEADER)
+    if not header:
+        return {}
+    from .target_text import target_column_text
+
+    text = target_column_text(content, year)
+    return {header: text} if text else {}
 
 
 def _text(value) -> str:
@@ -262,6 +281,11 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
             continue
         kind = "goal" if key.startswith("g") else "task"
         seq = plan[0]
+        by_header = {tpl.norm_header(h): h for h in t.reporting_columns}
+        year = int(plan[0][:4]) if kind == "goal" and plan[0][:4].isdigit() else None
+        for header, value in _auto_columns(plan[2], year, by_header).items():
+            if _norm(report.get(header, "")) == _norm(value):
+                del report[header]  # what fill computed last time, not what a clerk typed
         rows.append(_Row(
             kind, key=key, seq=int(seq) if seq.isdigit() else None,
             task=plan[0] if kind == "goal" else plan[1],
@@ -540,7 +564,7 @@ class _SheetWriter:
                 self._put(rr, cols["lead_units"], item.lead)
                 self._put(rr, cols["responsible_units"], item.resp)
                 for header, c in self.t.reporting_columns.items():
-                    self._put(rr, c, item.report.get(header))
+                    self._put(rr, c, item.report.get(header) or item.auto.get(header))
                 ws.cell(rr, cols["key"], item.key)
             for c1, c2 in style.spans:
                 # Spans over the label columns are merged down the whole run below instead.

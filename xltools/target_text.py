@@ -222,7 +222,8 @@ def ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> l
 
     A row's 工作内容 is read, and its 目标 column when the ledger has one.
     """
-    content = _column_letter((getattr(ledger, "columns", None) or {}).get("content"))
+    columns = getattr(ledger, "columns", None) or {}
+    content, target_column = _column_letter(columns.get("content")), _column_letter(columns.get("目标"))
     out = []
     for goal in ledger.goals:
         out.append((goal, _located(_scan(goal.text, goal.year, period), _where(goal.origin, ledger.source, content))))
@@ -230,7 +231,7 @@ def ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> l
         result = _located(_scan(row.content, None, period), _where(row.origin, ledger.source, content))
         column = (row.extra or {}).get("目标")
         if column and column.strip():
-            more = _located(_scan(column, None, period), _where(row.origin, ledger.source))
+            more = _located(_scan(column, None, period), _where(row.origin, ledger.source, target_column))
             result.targets.extend(more.targets)
             result.problems.extend(more.problems)
         out.append((row, result))
@@ -276,6 +277,11 @@ def format_target(target: Target) -> str:
         else:
             parts.append(f"{symbol}{_format_amount(target.value, target.unit)}")
     return " ".join(p for p in parts if p)
+
+
+def target_column_text(text: str | None, year: int | None = None) -> str:
+    """What the ledger's 目标 column shows for a row: one normalized target per line."""
+    return "\n".join(format_target(t) for t in parse_targets(text, default_year=year).targets)
 
 
 def format_targets(targets: Iterable[Target]) -> str:

@@ -74,13 +74,13 @@ class Column:
 COLUMNS = (
     Column("seq", "序号", 5.5),
     Column("task", "重点任务", 13),
-    Column("content", "工作内容", 50, aliases=("具体任务", "主要内容", "工作任务", "具体工作")),
+    Column("content", "工作内容", 44, aliases=("具体任务", "主要内容", "工作任务", "具体工作")),
     # 22 characters wide at 11pt: a 10-character unit name (区工业信息化和科技局) fits on one line.
     Column("lead_units", "牵头单位", 22, aliases=("牵头部门",)),
     Column("responsible_units", "责任单位", 22, aliases=("配合单位", "责任部门")),
-    Column("target", "目标", 12, required=False, reporting=True, aliases=("目标任务", "工作目标")),
+    Column("target", "目标", 20, required=False, reporting=True, aliases=("目标任务", "工作目标")),
     Column("deadline", "完成时限", 10, required=False, reporting=True, aliases=("完成时间", "时间节点")),
-    Column("progress", "进展情况", 20, required=False, reporting=True, aliases=("工作进展", "推进情况")),
+    Column("progress", "进展情况", 18, required=False, reporting=True, aliases=("工作进展", "推进情况")),
     Column("status", "完成情况", 10, required=False, reporting=True, aliases=("完成状态",)),
     Column("key", "任务键", 10),
 )

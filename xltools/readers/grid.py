@@ -90,6 +90,7 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
     ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
     header_cells = [fold(c) for c in rows[header_at].cells]
     extra_cols = {i: h for i, h in enumerate(header_cells) if h and i not in columns.values()}
+    ledger.columns.update({h: i for i, h in extra_cols.items()})  # reporting columns by header text
 
     section = subsection = ""
     goal_mode = False
