@@ -175,3 +175,14 @@ def test_without_a_directory_spellings_are_learned_from_the_ledger(tmp_path):
     assert ("unit-rare-spelling", "区工业信息化和科枝局", "区工业信息化和科技局") in types
     assert ("unit-inconsistent-form", "区市场监管局", "区市场监督管理局") in types
     assert not [p for p in result.report if p.type == "unit-unknown"]
+
+
+def test_plan_period_is_set_per_ledger():
+    default = validate(ZHANGQIU)
+    assert not [p for p in default.report if p.type == "target-year-out-of-period"]
+    short = validate(ZHANGQIU, period=(2024, 2025))
+    late = [p for p in short.report if p.type == "target-year-out-of-period"]
+    assert {p.value for p in late} == {"农机报废更新实施覆盖率达到100%", "累计70%的城市生活污水处理厂（站）完成准Ⅳ类提标改造"}
+    assert all("2027年" in p.message for p in late)  # the 2027 targets fall outside 2024–2025
+    result = CliRunner().invoke(cli, ["validate", str(ZHANGQIU), "--period", "2024-2025"])
+    assert result.exit_code == 1 and "不在规划期（2024—2025年）内" in result.output

@@ -24,11 +24,11 @@ def fill(source, out, template=None, region=None):
     return _fill(source, out, template=template, region=region)
 
 
-def validate(source, region=None, units=None, out=None, fix=False, fixed_out=None):
+def validate(source, region=None, units=None, out=None, fix=False, fixed_out=None, period=(2024, 2027)):
     """Check unit names and targets; see :func:`xltools.validation.validate`."""
     from .validation import validate as _validate
 
-    return _validate(source, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out)
+    return _validate(source, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out, period=period)
 
 
 def targets(text, year=None, period=(2024, 2027)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 
 import click
@@ -41,6 +42,14 @@ def region_option(fn):
 
 def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="输出 JSON (print JSON)")(fn)
+
+
+def _period(text: str) -> tuple[int, int]:
+    """'2024-2027' → (2024, 2027)."""
+    start, _, end = text.replace("—", "-").replace("–", "-").partition("-")
+    if not start.strip().isdigit() or not (end or start).strip().isdigit():
+        raise click.BadParameter(f"规划期应写成“2024-2027”，而不是“{text}”", param_hint="--period")
+    return int(start), int(end or start)
 
 
 def _print_json(data) -> None:
@@ -144,17 +153,20 @@ def fill(source: str, out: str, template: str | None, region: str | None, as_jso
 @click.option("--fix", is_flag=True, help="写出只含安全修正的副本（别称、分隔符、断行、连写） (write a safely fixed copy)")
 @click.option("--fixed", "fixed_out", type=click.Path(dir_okay=False),
               help="修正副本的文件名，默认为“原名_已修正” (where --fix writes)")
+@click.option("--period", default="2024-2027", show_default=True,
+              help="规划期，目标年份超出即报问题 (plan period for target years)")
 @json_option
 @handles_errors
 def validate(workbook: str, region: str | None, units: str | None, out: str | None, fix: bool,
-             fixed_out: str | None, as_json: bool) -> None:
+             fixed_out: str | None, period: str, as_json: bool) -> None:
     """检查台账中的单位名称和目标格式 (validate unit names and target formats).
 
     WORKBOOK 可以是台账工作簿，也可以是工作方案或行数据。退出码：0 无问题，1 发现问题，2 无法读取。
     """
     from .validation import validate as validate_ledger
 
-    result = validate_ledger(workbook, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out)
+    result = validate_ledger(workbook, region=region, units=units, out=out, fix=fix, fixed_out=fixed_out,
+                             period=_period(period))
     if as_json:
         _print_json(result.to_dict())
     else:
@@ -186,8 +198,7 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 
     if text.startswith("@"):
         text = read_text(text[1:])[0]
-    start, _, end = period.partition("-")
-    result = parse_targets(text, default_year=year, period=(int(start), int(end or start)))
+    result = parse_targets(text, default_year=year, period=_period(period))
     if as_json:
         _print_json(result.to_dict())
     else:
@@ -198,6 +209,92 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
             click.echo(f"问题 {len(result.problems)} 条：")
             _print_problems(result.problems)
     sys.exit(int(not Report(result.problems).valid))
+
+
+@cli.command()
+@click.argument("city_ledger", type=click.Path(dir_okay=False), required=False)
+@click.argument("inbox", type=click.Path(file_okay=False), required=False)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="汇总工作簿 (rollup .xlsx)")
+@click.option("--regions", help="应报送的地区，用逗号或顿号分隔；默认取单位名录中该市的区县 (expected regions)")
+@click.option("--mapping", type=click.Path(dir_okay=False), help="已人工修正“映射”表的汇总工作簿 (corrected mapping)")
+@click.option("--archive", type=click.Path(file_okay=False),
+              help="归档文件夹，默认 ~/.local/share/xltools/archive 或 $XLTOOLS_ARCHIVE (archive folder)")
+@click.option("--no-archive", is_flag=True, help="不归档收到的文件 (do not archive)")
+@click.option("--from-archive", "run_id", help="按归档中的汇总记录重新生成 (reproduce an archived run)")
+@click.option("--list-runs", is_flag=True, help="列出归档中的汇总记录 (list archived runs)")
+@click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
+@click.option("--workers", type=int, help="并行读取的进程数，默认为 CPU 核数 (reader processes)")
+@json_option
+@handles_errors
+def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, run_id, list_runs, units, workers,
+                as_json) -> None:
+    """汇总各区县报送的台账，生成市级汇总工作簿 (consolidate district ledgers into a city rollup).
+
+    CITY_LEDGER 为市级台账，INBOX 为收件文件夹（xlsx、xlsm、xlsb、xls、csv、ods 均可）。
+    退出码：0 无问题，1 有问题（汇总表照常写出），2 无法读取输入。
+    """
+    from .consolidate import ConsolidateOptions, consolidate_from_archive
+    from .consolidate import consolidate as consolidate_ledgers
+
+    if list_runs:
+        from .archive import Archive
+
+        with Archive(archive) as store:
+            for rid in store.runs():
+                run = store.run(rid)
+                click.echo(f"{rid}  {run.created:%Y-%m-%d %H:%M}  {run.city_name}  地区文件 {len(run.inputs)} 个")
+        return
+    if not out:
+        raise click.UsageError("请用 -o 指定汇总工作簿 (missing -o/--out)")
+    if run_id:
+        rollup = consolidate_from_archive(run_id, out, archive=archive, mapping=mapping)
+    else:
+        if not city_ledger or not inbox:
+            raise click.UsageError("需要市级台账和收件文件夹 (CITY_LEDGER and INBOX are required)")
+        options = ConsolidateOptions(
+            regions=[r for r in re.split(r"[,，、\s]+", regions) if r] if regions else None,
+            mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers)
+        with _progress("读取各区县文件") as progress:
+            options.progress = progress
+            rollup = consolidate_ledgers(city_ledger, inbox, out, options)
+    report = Report(list(rollup.problems))
+    if as_json:
+        _print_json(rollup.summary())
+    else:
+        mapped = sum(m.mapped for m in rollup.mappings)
+        click.echo(f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，已对应 {mapped} 行）")
+        if rollup.missing_regions:
+            click.echo(f"未报送：{'、'.join(rollup.missing_regions)}")
+        if rollup.superseded:
+            click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
+        if rollup.archive_run:
+            click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
+        counts = {s: sum(p.severity == s for p in report) for s in ("error", "warning", "info")}
+        click.echo(f"问题：错误 {counts['error']} 条，警告 {counts['warning']} 条，提示 {counts['info']} 条（详见“问题清单”表）")
+    sys.exit(int(not report.valid))
+
+
+class _progress:
+    """A progress bar on a terminal (stderr); nothing when output is piped or in CI."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def __enter__(self):
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 @cli.group()

@@ -168,6 +168,8 @@ def fill(source, out, template=None, region: str | None = None) -> FillResult:
         "title": ledger_title(ledger),
         "source": ledger.source or (source_path.name if source_path else ""),
         "source_sha256": digest,
+        # Whose numbering 任务键 follows: a city ledger handed to a district keeps the city's.
+        "task_keys": ledger.numbering or ledger.region or "",
         "filled_at": now.isoformat(),
         "xltools_version": _version(),
         # Prototype minimum heights, read before fill overwrites the prototype rows with data.

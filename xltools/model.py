@@ -23,6 +23,9 @@ class Origin:
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    def __reduce__(self):  # by position: consolidation sends thousands of these between processes
+        return Origin, (self.file, self.sheet, self.row, self.line)
+
 
 @dataclass
 class Goal:
@@ -35,6 +38,9 @@ class Goal:
 
     def to_dict(self) -> dict:
         return {"year": self.year, "text": self.text, "lead_units": list(self.lead_units)}
+
+    def __reduce__(self):
+        return Goal, (self.year, self.text, self.lead_units, self.origin)
 
 
 @dataclass
@@ -53,6 +59,10 @@ class TaskRow:
     extra: dict[str, str] = field(default_factory=dict)
     # The unit cells as written ("lead"/"resp"), before splitting: validators look at separators.
     raw: dict[str, str] = field(default_factory=dict)
+
+    def __reduce__(self):
+        return TaskRow, (self.seq, self.task, self.content, self.lead_units, self.responsible_units, self.section,
+                         self.subsection, self.origin, self.extra, self.raw)
 
     @property
     def key(self) -> str:
@@ -88,6 +98,9 @@ class Ledger:
     problems: list[Problem] = field(default_factory=list)
     # For table sources: field ("seq", "task", "content", "lead", "resp", …) → 0-based column.
     columns: dict[str, int] = field(default_factory=dict)
+    region_from: str | None = None  # how the region was known: meta | title | option
+    numbering: str | None = None  # whose task numbers the seqs (and 任务键) are: the region that wrote the plan
+    meta: dict[str, str] = field(default_factory=dict)  # a workbook's _xltools metadata, when it has one
 
     def to_dict(self, with_origin: bool = False) -> dict:
         return {

@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
+from functools import lru_cache
 
 from .problems import Problem
 from .text import clean, fold
@@ -192,6 +193,10 @@ class Target:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def __reduce__(self):  # by position: consolidation sends many of these between processes
+        return Target, (self.text, self.year, self.per_year, self.cumulative, self.kind, self.base_year,
+                        self.metric, self.comparator, self.value, self.unit, self.qualitative)
 
 
 @dataclass
@@ -368,6 +373,14 @@ class _Sentence:
 
 
 def _scan(text: str | None, default_year: int | None, period: tuple[int, int] | None) -> TargetResult:
+    """A fresh result each call (callers extend it); the parse itself is done once per text."""
+    cached = _scan_cached(text, default_year, period)
+    return TargetResult(list(cached.targets), list(cached.problems))
+
+
+@lru_cache(maxsize=100_000)
+def _scan_cached(text: str | None, default_year: int | None, period: tuple[int, int] | None) -> TargetResult:
+    # Consolidation reads the same 工作内容 in many districts' copies of a distributed template.
     result = TargetResult()
     original = clean(text)
     if not original or not _HAS_SIGNAL.search(original):
@@ -800,5 +813,4 @@ def _column_letter(index: int | None) -> str | None:
 
 
 def _located(result: TargetResult, where: dict) -> TargetResult:
-    result.problems = [replace(p, **where) for p in result.problems]
-    return result
+    return TargetResult(result.targets, [replace(p, **where) for p in result.problems])

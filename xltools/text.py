@@ -40,11 +40,17 @@ def read_text(path: str | Path) -> tuple[str, str]:
     )
 
 
+_NEEDS_CLEAN = re.compile(r"[\s\[\u200b\ufeff\xa0\u3000]")
+_WS = re.compile(r"\s+")
+
+
 def clean(text: str | None) -> str:
     """Normalize one cell or paragraph: drop conversion artefacts and spaces next to CJK text."""
     if text is None:
         return ""
     text = str(text)
+    if not _NEEDS_CLEAN.search(text):  # most cells: nothing to do (this runs for every cell read)
+        return text
     text = _BOOKMARK.sub("", text)
     text = text.replace("\u200b", "").replace("\ufeff", "")
     text = _SPACE_NEAR_WIDE.sub("", text)
@@ -53,7 +59,11 @@ def clean(text: str | None) -> str:
 
 def fold(text: str) -> str:
     """Comparison form: NFKC, no whitespace at all."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    if not text:
+        return ""
+    if not text.isascii() or _NEEDS_CLEAN.search(text):
+        text = _WS.sub("", unicodedata.normalize("NFKC", text))
+    return text
 
 
 def cn_number(text: str) -> int | None:

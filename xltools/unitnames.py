@@ -7,6 +7,7 @@ run together with no separator. Checking names against a region's directory buil
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .text import clean
 
@@ -104,7 +105,18 @@ def split_units(text: str | list[str] | None) -> list[str]:
     """A unit cell (text, or its lines) → single names, as written, in order."""
     if not text:
         return []
-    lines = text if isinstance(text, list) else str(text).split("\n")
+    if isinstance(text, str):
+        return list(_split_cell(text))  # a copy: callers may change their list
+    return _split_lines(text)
+
+
+@lru_cache(maxsize=50_000)
+def _split_cell(text: str) -> tuple[str, ...]:
+    # The same unit cells recur in every row and every district: split each text once.
+    return tuple(_split_lines(text.split("\n")))
+
+
+def _split_lines(lines: list[str]) -> list[str]:
     names: list[str] = []
     for line in join_broken_lines(lines):
         for part in split_separated(line):

@@ -14,8 +14,6 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from .errors import OutputError
 from .model import Ledger, TaskRow
 from .problems import Problem, Report
@@ -100,6 +98,15 @@ class _CellRef:
         return {"file": file, "sheet": self.sheet, "cell": self.cell, "line": None if self.cell else self.line}
 
 
+def get_column_letter(index: int) -> str:
+    """1 → A, 27 → AA (openpyxl's, without importing openpyxl into every reader process)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def _cells(ledger: Ledger) -> list[_CellRef]:
     refs = []
     for row in ledger.rows:
@@ -130,12 +137,16 @@ def _name_problem(check: NameCheck, ref: _CellRef, file: str | None) -> Problem 
 
 
 def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
-                learned_from: list[Ledger] | None = None) -> tuple[list[Problem], list[Fix], bool]:
-    """Unit problems of every unit cell, and the safe fixes; ``learned`` when the region has no directory."""
+                learned_from: list[Ledger] | None = None,
+                spellings: dict[str, NameCheck] | None = None) -> tuple[list[Problem], list[Fix], bool]:
+    """Unit problems of every unit cell, and the safe fixes; ``learned`` when the region has no directory.
+
+    Without a directory for the region, spellings are learned from ``learned_from`` (default: this
+    ledger), or taken from ``spellings`` already learned (consolidation learns once from all districts).
+    """
     region = region or ledger.region or ""
     learned = not directory.has_region(region)
-    spellings: dict[str, NameCheck] = {}
-    if learned:
+    if learned and spellings is None:
         names = [n for lg in (learned_from or [ledger]) for r in lg.rows for n in r.lead_units + r.responsible_units]
         spellings = learn_spellings(names)
     problems: list[Problem] = []
@@ -144,6 +155,9 @@ def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
     by_row: dict[int, dict[str, CellCheck]] = {}
     for ref in _cells(ledger):
         raw = _raw(ref)
+        if learned and not any(name_key(n) in spellings for n in split_units(raw)):
+            by_row.setdefault(id(ref.row), {})[ref.field] = CellCheck(raw, [NameCheck(n, "ok", n) for n in split_units(raw)], raw)
+            continue  # nothing the learned spellings flag: the common case, kept cheap
         if learned:
             names = [spellings.get(name_key(n)) or NameCheck(n, "ok", n) for n in split_units(raw)]
             cell = CellCheck(raw, names, "\n".join(n.input for n in names) if "\n" in raw else "、".join(n.input for n in names))
@@ -187,7 +201,7 @@ def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
     return problems, fixes, learned
 
 
-def _target_problems(ledger: Ledger) -> list[Problem]:
+def _target_problems(ledger: Ledger, period: tuple[int, int] = (2024, 2027)) -> list[Problem]:
     from .target_text import check_ledger_targets, target_column_text
 
     # A 目标 cell that fill computed from the row's text says nothing new: check the text once.
@@ -196,11 +210,11 @@ def _target_problems(ledger: Ledger) -> list[Problem]:
         typed = row.extra.get("目标")
         if typed and "".join(typed.split()) == "".join(target_column_text(row.content).split()):
             del row.extra["目标"]
-    return check_ledger_targets(ledger)
+    return check_ledger_targets(ledger, period=period)
 
 
 def validate(source, region: str | None = None, units=None, out=None, fix: bool = False,
-             fixed_out=None) -> ValidationResult:
+             fixed_out=None, period: tuple[int, int] = (2024, 2027)) -> ValidationResult:
     """Validate a ledger (workbook, plan document or rows); optionally write marked and fixed copies."""
     from .readers import extract
 
@@ -211,10 +225,10 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
     report.extend(p for p in directory.problems if p.severity == "error")
     unit_problems, fixes, learned = check_units(ledger, directory)
     report.extend(unit_problems)
-    report.extend(_target_problems(ledger))
+    report.extend(_target_problems(ledger, period))
     result = ValidationResult(source, ledger, report, fixes, learned=learned)
     if out is not None:
-        result.marked = _write_marked(source, Path(out), ledger, report, directory, region)
+        result.marked = _write_marked(source, Path(out), ledger, report, directory, region, period)
     if fix:
         target = Path(fixed_out) if fixed_out else source.with_name(f"{source.stem}_已修正{_out_suffix(source)}")
         result.fixed = _write_fixed(source, target, ledger, fixes)
@@ -240,7 +254,8 @@ def _load_copy(source: Path, out: Path):
     return None
 
 
-def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, directory, region) -> Path:
+def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, directory, region,
+                  period: tuple[int, int]) -> Path:
     from .marks import mark_cells, write_problem_sheet
     from .xlio import atomic_save
 
@@ -254,7 +269,7 @@ def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, direc
         from .filler import fill
 
         fill(ledger, out)
-        again = validate(out, region=region or ledger.region, units=directory)
+        again = validate(out, region=region or ledger.region, units=directory, period=period)
         wb = load_workbook(out)
         problems = again.report.problems
     mark_cells(wb, problems)

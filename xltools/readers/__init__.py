@@ -47,9 +47,13 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
             f"不支持的文件类型“{suffix}”：{path.name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
         )
     ledger.source = path.name
+    if ledger.region and not ledger.region_from:
+        ledger.region_from = "title"
+    ledger.numbering = ledger.numbering or ledger.region
     if region:
         ledger.region = region
         ledger.level = "市" if region.endswith("市") else "区县"
+        ledger.region_from = "option"
     elif not ledger.region:
         ledger.problems.append(Problem(
             "unknown-region", "无法从标题判断所属地区，请用 --region 指定（如 --region 章丘区）",

@@ -25,6 +25,7 @@ HEADER_ALIASES = {
     "section": ("section", "所属行动", "行动"),
     "subsection": ("subsection", "所属领域", "领域"),
 }
+_HEADING_START = set("一二三四五六七八九十（(")
 _GOAL_LABEL = re.compile(r"^(\d{4})年(?:度)?(?:工作|主要)?目标$")
 _YEAR_IN_SECTION = re.compile(r"目标")
 
@@ -35,8 +36,14 @@ class GridRow:
     origin: Origin
 
 
+_HEADER_WORDS = {w for names in HEADER_ALIASES.values() for w in names}
+
+
 def header_columns(cells: list[str]) -> dict[str, int] | None:
     """Map a header row to column indexes, or None when the row is not a ledger header."""
+    # Cheap test first: this runs on every row to skip headers repeated on each page.
+    if sum(1 for c in cells if c and len(c) < 24 and fold(c) in _HEADER_WORDS) < 3:
+        return None
     folded = [fold(c) for c in cells]
     found: dict[str, int] = {}
     for key, names in HEADER_ALIASES.items():
@@ -96,15 +103,22 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
     goal_mode = False
     goal_year: int | None = None
     prev: TaskRow | None = None
+    # Column positions once, not per row: this loop runs for every row of every district file.
+    c_seq, c_task, c_content = columns.get("seq"), columns.get("task"), columns.get("content")
+    c_lead, c_resp = columns.get("lead"), columns.get("resp")
+    c_section, c_subsection = columns.get("section"), columns.get("subsection")
     for r in rows[header_at + 1:]:
-        cells = [clean(c) for c in r.cells]
-        if not any(cells):
-            continue
-        if header_columns(r.cells):
-            continue  # header repeated on every page
+        raw_cells = r.cells
+        cells = [clean(c) if c else "" for c in raw_cells]
         nonempty = [c for c in cells if c]
+        if not nonempty:
+            continue
+        if len(nonempty) >= 3 and (_cell(cells, c_task) in _HEADER_WORDS or _cell(cells, c_seq) in _HEADER_WORDS) \
+                and header_columns(raw_cells):
+            continue  # header repeated on every page
         first = nonempty[0]
-        if len(nonempty) == 1 and (ACTION_RE.match(first) or FIELD_RE.match(first)) and cells.index(first) <= 1:
+        if len(nonempty) == 1 and first[0] in _HEADING_START and (ACTION_RE.match(first) or FIELD_RE.match(first)) \
+                and cells.index(first) <= 1:
             if ACTION_RE.match(first):
                 section, subsection = norm_action_heading(first), ""
                 goal_mode = bool(_YEAR_IN_SECTION.search(section))
@@ -113,14 +127,14 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
             prev = None
             continue
 
-        seq_text = _cell(cells, columns.get("seq"))
-        task_text = _cell(cells, columns.get("task"))
-        content = _cell(r.cells, columns.get("content"))
-        content = "\n".join(filter(None, (clean(x) for x in content.split("\n"))))
-        lead_raw = _cell(r.cells, columns.get("lead"))
-        resp_raw = _cell(r.cells, columns.get("resp"))
-        label = fold(seq_text or task_text)
-        m = _GOAL_LABEL.match(label)
+        seq_text = _cell(cells, c_seq)
+        task_text = _cell(cells, c_task)
+        content = _cell(cells, c_content)
+        if "\n" in content:
+            content = "\n".join(filter(None, (clean(x) for x in content.split("\n"))))
+        lead_raw = _cell(raw_cells, c_lead)
+        resp_raw = _cell(raw_cells, c_resp)
+        m = _GOAL_LABEL.match(fold(seq_text or task_text)) if (seq_text or task_text).endswith("目标") else None
         if m or (goal_mode and not seq_text.isdigit()):
             if m:
                 goal_year = int(m.group(1))
@@ -154,10 +168,12 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
         row = TaskRow(
             seq=seq, task=task, content=content,
             lead_units=split_units(lead_raw), responsible_units=split_units(resp_raw),
-            section=norm_action_heading(_cell(cells, columns.get("section"))) or section,
-            subsection=norm_field_heading(_cell(cells, columns.get("subsection"))) or subsection,
+            section=(norm_action_heading(cells[c_section]) if c_section is not None and _cell(cells, c_section)
+                     else section),
+            subsection=(norm_field_heading(cells[c_subsection])
+                        if c_subsection is not None and _cell(cells, c_subsection) else subsection),
             origin=r.origin,
-            extra={h: clean(_cell(r.cells, i)) for i, h in extra_cols.items() if clean(_cell(r.cells, i))},
+            extra={h: cells[i] for i, h in extra_cols.items() if i < len(cells) and cells[i]},
             raw={"lead": lead_raw, "resp": resp_raw},
         )
         if not row.lead_units:

@@ -42,7 +42,8 @@ def open_workbook(path: Path):
 
 def sheet_values(workbook, name: str) -> list[list[str]]:
     sheet = workbook.get_sheet_by_name(name)
-    return [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    # Most values are text or empty: test the type inline rather than call cell_text for each.
+    return [[v if type(v) is str else cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
 
 
 def read_meta(workbook) -> dict[str, str]:
@@ -65,9 +66,13 @@ def extract_workbook(path: Path) -> Ledger:
         rows = [GridRow(r, Origin(file=path.name, sheet=name, row=i + 1)) for i, r in enumerate(values)]
         ledger = parse_grid(rows, path.name)
         meta = read_meta(workbook)
+        ledger.meta = meta
+        if meta.get("region"):
+            ledger.region_from = "meta"
         for key in ("region", "level", "city"):
             if meta.get(key):
                 setattr(ledger, key, meta[key])
+        ledger.numbering = meta.get("task_keys") or None
         return ledger
     ledger = Ledger(source=path.name)
     ledger.problems.append(Problem(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UnreadableInput
@@ -37,6 +38,7 @@ _SHORTENINGS = (
 )
 
 
+@lru_cache(maxsize=100_000)
 def name_key(name: str) -> str:
     """Comparison form of a name: NFKC (full-width brackets and letters folded), no whitespace."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))

@@ -1,0 +1,206 @@
+"""consolidate: the real 济南 documents, every input format, re-submissions, broken files, the archive."""
+
+import csv
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CITY, SHIZHONG, ZHANGQIU
+
+from xltools import extract, fill
+from xltools.archive import Archive
+from xltools.consolidate import ConsolidateOptions, consolidate
+
+
+def options(tmp_path, **kw):
+    return ConsolidateOptions(archive=str(tmp_path / "archive"), **kw)
+
+
+def _touch(path: Path, when: float) -> None:
+    os.utime(path, (when, when))
+
+
+@pytest.fixture
+def seed_inbox(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SHIZHONG, inbox / "市中区_工作方案.txt")
+    shutil.copy(ZHANGQIU, inbox / "章丘区_工作方案.txt")
+    return inbox
+
+
+def test_seed_districts_map_to_the_city_and_charging_stations_add_up(tmp_path, seed_inbox):
+    rollup = consolidate(CITY, seed_inbox, None, options(tmp_path))
+    assert rollup.regions == ["市中区", "章丘区"] and rollup.missing_regions == []
+    by_region = {}
+    for m in rollup.mappings:
+        by_region.setdefault(m.region, []).append(m)
+    # 章丘区 follows the city's numbering: one-to-one
+    assert [(m.row.seq, m.city_seqs) for m in by_region["章丘区"]] == [(s, [s]) for s in range(1, 61)]
+    shizhong = {(m.row.seq, m.row.task): m for m in by_region["市中区"]}
+    assert shizhong[(9, "有序推进充换电基础设施建设")].city_seqs == [10]
+    assert shizhong[(23, "推动住房以旧换新")].city_seqs == []  # the city ledger has no housing trade-in
+    assert shizhong[(8, "有序淘汰老旧汽柴油车")].city_seqs == [9]
+    assert shizhong[(21, "推动汽车以旧换新")].city_seqs == [29, 30]  # one district row, two city tasks
+    assert shizhong[(36, "优化土地要素供给")].city_seqs == [57]
+    stations = [t for t in rollup.targets if t.city_seq == 10 and t.metric == "充换电站"]
+    assert len(stations) == 1
+    t = stations[0]
+    assert (t.city_value, t.unit, t.year) == (1000, "座", 2025)
+    assert t.districts == {"市中区": 90, "章丘区": 120} and t.district_sum == 210 and t.gap == 790
+    summary = rollup.summary()
+    assert set(summary) >= {"districts", "mapping", "targets", "missing_regions", "problems"}
+    assert {d["region"]: (d["rows"], d["unmapped"]) for d in summary["districts"]}["章丘区"] == (60, 0)
+    assert set(summary["mapping"][0]) >= {"region", "row_seq", "task", "city_seq", "confidence"}
+    assert set(summary["targets"][0]) >= {"city_seq", "metric", "unit", "city_value", "district_sum", "districts"}
+    unmapped = [p for p in rollup.problems if p.type == "unmapped-row"]
+    assert {p.value[:6] for p in unmapped} >= {"鼓励房地产开"}
+    assert all(p.file for p in rollup.problems if p.type.startswith("unit-"))
+
+
+def _rows_csv(path: Path, ledger) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["序号", "重点任务", "工作内容", "牵头单位", "责任单位"])
+        for row in ledger.rows:
+            writer.writerow([row.seq, row.task, row.content, "、".join(row.lead_units), "、".join(row.responsible_units)])
+
+
+def test_every_format_and_a_broken_file_among_good_ones(tmp_path, shared_fixtures):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    fill(ZHANGQIU, inbox / "章丘区_工作台账.xlsx")  # our template: region from its metadata
+    _rows_csv(inbox / "市中区台账.csv", extract(SHIZHONG))  # region from the file name
+    (inbox / "历下区_工作台账.xlsx").write_bytes(b"")  # a zero-byte upload
+    shutil.copy(shared_fixtures / "calamine" / "pass_protected.xlsb", inbox / "槐荫区_工作台账.xlsb")  # encrypted
+    shutil.copy(shared_fixtures / "pyxlsb" / "test.xlsb", inbox / "天桥区_工作台账.xlsb")  # not a ledger
+    (inbox / "~$章丘区_工作台账.xlsx").write_bytes(b"lock")  # an Office lock file: ignored
+    rollup = consolidate(CITY, inbox, None, options(tmp_path, regions=["市中区", "章丘区", "历下区", "槐荫区",
+                                                                       "天桥区", "历城区"]))
+    assert rollup.regions == ["市中区", "章丘区"]
+    by_name = {r.name: r for r in rollup.received}
+    assert by_name["章丘区_工作台账.xlsx"].region_from == "meta"
+    assert by_name["市中区台账.csv"].region_from == "filename" and len(by_name["市中区台账.csv"].rows) == 38
+    broken = {p.file for p in rollup.problems if p.type in ("unreadable-file", "empty-ledger")}
+    assert broken == {"历下区_工作台账.xlsx", "槐荫区_工作台账.xlsb", "天桥区_工作台账.xlsb"}
+    assert "~$章丘区_工作台账.xlsx" not in by_name
+    assert rollup.missing_regions == ["历下区", "槐荫区", "天桥区", "历城区"]  # sent nothing usable
+    assert sum(m.mapped for m in rollup.mappings if m.region == "章丘区") == 60
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice writes the xls, ods and xlsm files of this test")
+def test_xls_ods_and_xlsm_written_by_another_office_suite(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    fill(ZHANGQIU, src / "章丘区_工作台账.xlsx")
+    fill(SHIZHONG, src / "市中区_工作台账.xlsx")
+    fill(CITY, src / "历下区_工作台账.xlsx", region="历下区")  # the city's ledger handed to 历下区
+    inbox = tmp_path / "inbox"
+    for fmt, name in (("xls", "章丘区_工作台账.xlsx"), ("ods", "市中区_工作台账.xlsx"),
+                      ("xlsm:Calc MS Excel 2007 VBA XML", "历下区_工作台账.xlsx")):
+        # A profile of its own: another LibreOffice running on the machine must not take the job.
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless",
+                        "--convert-to", fmt, "--outdir", str(inbox), str(src / name)],
+                       check=True, capture_output=True, timeout=180)
+    rollup = consolidate(CITY, inbox, None, options(tmp_path))
+    assert sorted(r.name for r in rollup.received) == ["历下区_工作台账.xlsm", "市中区_工作台账.ods",
+                                                        "章丘区_工作台账.xls"]
+    assert rollup.regions == ["历下区", "市中区", "章丘区"]  # the hidden _xltools sheet survives the conversion
+    assert {r.region: (len(r.rows), r.region_from) for r in rollup.received} == {
+        "历下区": (60, "meta"), "市中区": (38, "meta"), "章丘区": (60, "meta")}
+    lixia = [m for m in rollup.mappings if m.region == "历下区"]
+    assert all(m.method == "key" and m.confidence == 1.0 and m.city_seqs == [m.row.seq] for m in lixia)
+
+
+def test_a_resubmission_is_a_new_version_and_the_latest_is_used(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    first = inbox / "章丘区_第一次.xlsx"
+    fill(ZHANGQIU, first)
+    newer_plan = tmp_path / "章丘区_修订.txt"
+    newer_plan.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
+    second = inbox / "章丘区_第二次.xlsx"
+    fill(newer_plan, second)
+    now = time.time()
+    _touch(first, now - 3600)
+    _touch(second, now)
+    opts = options(tmp_path)
+    rollup = consolidate(CITY, inbox, None, opts)
+    assert [r.name for r in rollup.received] == ["章丘区_第二次.xlsx"]
+    assert [(r.name, r.version) for r in rollup.superseded] == [("章丘区_第一次.xlsx", 1)]
+    assert rollup.received[0].version == 2
+    station = next(t for t in rollup.targets if t.city_seq == 10 and t.metric == "充换电站")
+    assert station.districts == {"章丘区": 150}
+    assert any(p.type == "superseded-file" for p in rollup.problems)
+    with Archive(opts.archive) as archive:
+        assert [v.name for v in archive.versions("章丘区")] == ["章丘区_第一次.xlsx", "章丘区_第二次.xlsx"]
+        for v in archive.versions("章丘区"):
+            stored = archive.object_path(v.sha256)
+            assert stored.read_bytes() == (inbox / v.name).read_bytes()
+            assert stored.stat().st_mode & 0o222 == 0  # stored read-only: never overwritten
+    # the same files again: no new versions
+    again = consolidate(CITY, inbox, None, opts)
+    assert again.received[0].version == 2
+
+
+def test_unknown_region_is_a_problem_not_a_guess(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _rows_csv(inbox / "报送材料.csv", extract(SHIZHONG))
+    rollup = consolidate(CITY, inbox, None, options(tmp_path))
+    assert rollup.regions == [] and rollup.received[0].region is None
+    assert [p.type for p in rollup.problems if p.severity == "error"] == ["unknown-district"]
+    assert rollup.mappings == []
+
+
+def _contents(path: Path) -> dict:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_the_archive_reproduces_an_earlier_rollup(tmp_path, seed_inbox):
+    from xltools.consolidate import consolidate_from_archive
+
+    opts = options(tmp_path)
+    first = tmp_path / "rollup_1.xlsx"
+    rollup = consolidate(CITY, seed_inbox, first, opts)
+    run_id = rollup.archive_run
+    assert run_id
+    # the inbox changes afterwards: 章丘区 sends a new version, 市中区's file is deleted
+    newer = seed_inbox / "章丘区_修订.txt"
+    newer.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
+    _touch(newer, time.time() + 60)
+    (seed_inbox / "市中区_工作方案.txt").unlink()
+    later = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", opts)
+    assert [r.name for r in later.received] == ["章丘区_修订.txt"] and later.missing_regions == ["市中区"]
+    again = tmp_path / "rollup_again.xlsx"
+    reproduced = consolidate_from_archive(run_id, again, archive=opts.archive)
+    assert reproduced.summary()["mapping"] == rollup.summary()["mapping"]
+    assert _contents(again) == _contents(first)  # cell for cell, every sheet
+
+
+def test_consolidate_cli_writes_the_rollup_and_prints_the_contract(tmp_path, seed_inbox):
+    import json
+
+    from click.testing import CliRunner
+
+    from xltools.cli import cli
+
+    out = tmp_path / "rollup.xlsx"
+    args = ["consolidate", str(CITY), str(seed_inbox), "-o", str(out), "--archive", str(tmp_path / "a"),
+            "--regions", "市中区,章丘区,历城区", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output  # problems found (历城区 sent nothing), rollup still written
+    data = json.loads(result.output)
+    assert data["missing_regions"] == ["历城区"]
+    assert [d["region"] for d in data["districts"]] == ["市中区", "章丘区"]
+    assert out.exists()
+    listed = CliRunner().invoke(cli, ["consolidate", "--list-runs", "--archive", str(tmp_path / "a")])
+    assert data["archive_run"] in listed.output
+    bad = CliRunner().invoke(cli, ["consolidate", str(CITY), str(tmp_path / "no-such-inbox"), "-o", str(out)])
+    assert bad.exit_code == 2 and "找不到收件文件夹" in bad.output

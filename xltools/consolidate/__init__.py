@@ -1,0 +1,409 @@
+"""``consolidate``: the city ledger plus every district's workbook → one rollup workbook.
+
+Files are read in parallel (python-calamine in worker processes), each district's rows are mapped to
+city tasks, district targets are summed against the city's, every file is archived by content, and
+the rollup is written atomically. Nothing a district sent is lost: unreadable files, unknown regions
+and unmapped rows are listed, and the files themselves stay in the archive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import UnreadableInput, XltoolsError
+from ..model import Ledger
+from ..problems import Problem
+from .model import Mapping, Received, Rollup, TargetComparison
+
+log = logging.getLogger(__name__)
+
+INBOX_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt", ".md", ".docx", ".json"}
+PARALLEL_FROM = 8  # fewer files than this are read in this process: starting workers costs more
+
+__all__ = ["ConsolidateOptions", "Mapping", "Received", "Rollup", "TargetComparison", "consolidate",
+           "consolidate_from_archive"]
+
+
+@dataclass
+class ConsolidateOptions:
+    """Everything consolidate can be told besides its inputs and output."""
+
+    regions: list[str] | None = None  # expected districts; default: the city's districts in the unit directory
+    mapping: str | None = None  # a corrected 映射 sheet (a rollup workbook) to apply
+    archive: str | None = None  # archive folder; default xltools.archive.default_root()
+    use_archive: bool = True
+    units: str | None = None  # unit directory workbook
+    workers: int | None = None  # reader processes; default: the CPU count (at most 8)
+    district_sheets_max: int = 40  # above this many districts, one 明细 sheet instead of one per district
+    progress: object = None  # a callable(done, total) for a progress bar
+
+    def recorded(self) -> dict:
+        """The options that change the result, as recorded with a run in the archive."""
+        return {"regions": self.regions, "district_sheets_max": self.district_sheets_max}
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+_DIRECTORY = {}
+_CITY_INDEX = None  # set in each reader process: district rows are mapped where they are read
+
+
+def _init_reader(city: Ledger | None) -> None:
+    global _CITY_INDEX
+    from .mapping import CityIndex
+
+    _CITY_INDEX = CityIndex(city) if city is not None else None
+
+
+def _directory(units: str | None):
+    from ..units.directory import load_directory
+
+    if units not in _DIRECTORY:
+        _DIRECTORY[units] = load_directory(units)
+    return _DIRECTORY[units]
+
+
+def read_received(path: Path, name: str, received: datetime, version: int | None = None,
+                  expected: tuple[str, ...] = (), units: str | None = None) -> Received:
+    """Read one district file: its ledger, region, targets and problems. Runs in worker processes."""
+    from ..archive import sha256_of
+    from ..readers import extract
+    from ..target_text import consistency_problems, ledger_targets
+    from ..validation import check_units
+
+    rec = Received(path, name, sha256_of(path), path.stat().st_size, received, version=version or 0)
+    try:
+        ledger = extract(path)
+    except XltoolsError as exc:
+        rec.problems.append(Problem("unreadable-file", f"无法读取：{exc.message_zh}", severity="error",
+                                    file=name, suggestion="请该地区重新报送可打开的文件（xlsx、xls、csv 等）"))
+        return rec
+    except Exception as exc:  # a reader bug must not lose the other districts' work
+        log.exception("reading %s failed", name)
+        rec.problems.append(Problem("unreadable-file", f"读取出错：{type(exc).__name__}: {exc}", severity="error",
+                                    file=name))
+        return rec
+    for p in ledger.problems:
+        p.file = name
+    if not ledger.rows:
+        rec.problems.extend(ledger.problems)
+        rec.problems.append(Problem("empty-ledger", "文件中没有读到任何任务行", severity="error", file=name))
+        rec.ledger = None
+        return rec
+    rec.ledger = ledger
+    rec.region, rec.region_from = _region(ledger, name, expected)
+    ledger.source = name
+    rec.problems.extend(p for p in ledger.problems if p.type != "unknown-region")
+    if rec.region is None:
+        rec.problems.append(Problem(
+            "unknown-district", "无法判断该文件属于哪个地区（模板信息、标题和文件名中都没有地区名称）",
+            severity="error", file=name, suggestion="在文件名中写明地区，如“章丘区_工作台账.xlsx”"))
+    else:
+        ledger.region = rec.region
+        directory = _directory(units)
+        if directory.has_region(rec.region):
+            rec.problems.extend(check_units(ledger, directory, rec.region)[0])
+        # else: spellings are learned from all districts together, in the parent (_learned_units)
+    if _CITY_INDEX is not None and rec.region is not None:
+        city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
+        rec.row_maps = [_CITY_INDEX.match(row, city_keys) for row in ledger.rows]
+    results = ledger_targets(ledger)
+    by_item = {id(item): result for item, result in results}
+    rec.row_targets = [by_item[id(r)].targets if id(r) in by_item else [] for r in ledger.rows]
+    rec.goal_targets = [by_item[id(g)].targets if id(g) in by_item else [] for g in ledger.goals]
+    located = []
+    for item, result in results:
+        rec.problems.extend(result.problems)
+        where = {"file": name, "sheet": item.origin.sheet, "line": item.origin.line,
+                 "cell": f"A{item.origin.row}" if item.origin.row else None}
+        located.extend((t, where) for t in result.targets)
+    for problem, where in consistency_problems(located):
+        problem.file, problem.sheet, problem.cell, problem.line = where["file"], where["sheet"], where["cell"], where["line"]
+        rec.problems.append(problem)
+    for p in rec.problems:
+        p.file = name
+    return rec
+
+
+def _region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[str | None, str | None]:
+    if ledger.region_from == "meta" and ledger.region:
+        return ledger.region, "meta"
+    if ledger.region and ledger.level != "市":
+        return ledger.region, "title"
+    for region in sorted(expected, key=len, reverse=True):
+        if region in name:
+            return region, "filename"
+    m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}市", "", Path(name).stem))
+    if m:
+        return m.group(1), "filename"
+    return None, None
+
+
+def _read_all(items: list[tuple], options: ConsolidateOptions, city: Ledger | None = None) -> list[Received]:
+    total = len(items)
+    workers = options.workers or min(8, os.cpu_count() or 1)
+    progress = options.progress or (lambda done, total: None)
+    if total < PARALLEL_FROM or workers <= 1:
+        _init_reader(city)
+        out = []
+        for i, item in enumerate(items, 1):
+            out.append(read_received(*item))
+            progress(i, total)
+        return out
+    # Imported here, before the pool forks, so each reader process starts with them loaded.
+    from .. import target_text, validation  # noqa: F401
+    from ..readers import workbook  # noqa: F401
+
+    _directory(options.units)
+    out = []
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_reader, initargs=(city,)) as pool:
+        chunk = max(1, min(64, total // (workers * 8)))
+        for i, rec in enumerate(pool.map(_read_star, items, chunksize=chunk), 1):
+            out.append(rec)
+            progress(i, total)
+    return out
+
+
+def _read_star(item: tuple) -> Received:
+    return read_received(*item)
+
+
+def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
+    """Files consolidate reads from an inbox folder (not Office lock files, hidden files or its own output)."""
+    if not inbox.is_dir():
+        raise UnreadableInput(f"{inbox}: not a folder", f"找不到收件文件夹：{inbox}")
+    files = []
+    for path in sorted(inbox.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in INBOX_SUFFIXES:
+            continue
+        if path.name.startswith(("~$", ".")) or path.resolve() in exclude:
+            continue
+        files.append(path)
+    return files
+
+
+# ---------------------------------------------------------------------------------------- assembly
+
+
+def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
+    if options.regions:
+        return list(options.regions)
+    directory = _directory(options.units)
+    return directory.children(city.region) if city.region else []
+
+
+def _learned_units(received: list[Received], options: ConsolidateOptions) -> None:
+    """Districts without a directory entry: learn the spellings from all districts at once."""
+    from ..units.learn import learn_spellings
+    from ..validation import check_units
+
+    directory = _directory(options.units)
+    learners = [r for r in received if r.ledger is not None and r.region and not directory.has_region(r.region)]
+    if not learners:
+        return
+    from ..units.directory import name_key
+
+    names = [n for r in learners for row in r.rows for n in row.lead_units + row.responsible_units]
+    spellings = learn_spellings(names)
+    for rec in learners:
+        if not any(name_key(n) in spellings for row in rec.rows for n in row.lead_units + row.responsible_units):
+            continue  # most districts write every name the usual way: nothing to look at
+        problems = check_units(rec.ledger, directory, rec.region, spellings=spellings)[0]
+        for p in problems:
+            p.file = rec.name
+        rec.problems.extend(problems)
+
+
+def _versions(received: list[Received], archive) -> tuple[list[Received], list[Received]]:
+    """Latest file per region in use; older ones (in this inbox or the archive) superseded."""
+    for rec in received:
+        if archive is not None:
+            sub = archive.submit(rec.path, rec.region, rec.received, rec.sha256, rec.name)
+            rec.version = sub.version
+    by_region: dict[str | None, list[Received]] = {}
+    for rec in received:
+        by_region.setdefault(rec.region, []).append(rec)
+    used, superseded = [], []
+    for region, recs in by_region.items():
+        if region is None:
+            used.extend(recs)  # unknown region: listed, never merged
+            continue
+        readable = [r for r in recs if r.ledger is not None] or recs
+        latest = max(readable, key=lambda r: (r.received, r.version, r.name))
+        if archive is not None:
+            newest = archive.versions(region)[-1]
+            if newest.sha256 != latest.sha256 and newest.received > latest.received:
+                latest.problems.append(Problem(
+                    "newer-in-archive", f"{region}在归档中有更新的文件“{newest.name}”（第{newest.version}版），"
+                    f"本次收件中为第{latest.version}版", severity="warning", file=latest.name))
+        if archive is None:  # versions as recorded (from the archive), else by time received
+            for i, r in enumerate(sorted(recs, key=lambda r: (r.received, r.name)), 1):
+                r.version = r.version or i
+        used.append(latest)
+        for r in recs:
+            if r is not latest:
+                r.superseded_by = latest.sha256
+                superseded.append(r)
+                latest.problems.append(Problem(
+                    "superseded-file", f"{region}重复报送：已采用较新的“{latest.name}”，“{r.name}”保留在归档中",
+                    severity="info", file=r.name))
+    used.sort(key=lambda r: (r.region is None, r.region or "", r.name))
+    return used, superseded
+
+
+def _map(city: Ledger, used: list[Received], overrides) -> list[Mapping]:
+    from .mapping import CityIndex
+
+    index = CityIndex(city)
+    mappings = []
+    fixed = {}
+    for o in overrides or []:
+        fixed[(o.region, o.row_seq, o.task)] = o.city_seqs
+        fixed[(o.region, o.file, o.sheet, o.row)] = o.city_seqs
+    for rec in used:
+        if rec.ledger is None or rec.region is None:
+            continue
+        city_keys = bool(city.region) and rec.ledger.numbering == city.region
+        for i, row in enumerate(rec.ledger.rows):
+            manual = fixed.get((rec.region, rec.name, row.origin.sheet, row.origin.row))
+            if manual is None:
+                manual = fixed.get((rec.region, row.seq, row.task))
+            if manual is not None:
+                mappings.append(Mapping(rec.region, row, list(manual), 1.0, "manual", rec.name))
+                continue
+            # mapped already where the file was read; the same rules here for a row that was not
+            seqs, confidence, method = rec.row_maps[i] if i < len(rec.row_maps) else index.match(row, city_keys)
+            mappings.append(Mapping(rec.region, row, list(seqs), confidence, method, rec.name))
+    return mappings
+
+
+def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None = None, *,
+                created: datetime | None = None,
+                files: list[tuple[Path, str, datetime, int | None]] | None = None,
+                archive_run: str | None = None) -> Rollup:
+    """Consolidate every district file in ``inbox`` against ``city_ledger``; write the rollup to ``out``."""
+    from ..readers import extract
+    from ..target_text import ledger_targets
+
+    options = options or ConsolidateOptions()
+    created = created or datetime.now().replace(microsecond=0)
+    city_path = Path(city_ledger)
+    city = extract(city_path)
+    if not city.rows:
+        raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{city_path.name}”中没有读到任何任务")
+    out = Path(out) if out else None
+    if files is None:
+        exclude = {out.resolve()} if out else set()
+        files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
+                 for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
+    expected = _expected_regions(city, options)
+    items = [(path, name, when, version, tuple(expected), options.units) for path, name, when, version in files]
+    received = _read_all(items, options, city)
+    _learned_units(received, options)
+
+    archive = None
+    if options.use_archive:
+        from ..archive import Archive
+
+        archive = Archive(options.archive)
+    try:
+        used, superseded = _versions(received, archive)
+        overrides = None
+        if options.mapping:
+            from .mapping_sheet import read_mapping
+
+            overrides = read_mapping(Path(options.mapping))
+        mappings = _map(city, used, overrides)
+        results = dict((id(item), r.targets) for item, r in ledger_targets(city))
+        city_row_targets = [results.get(id(r), []) for r in city.rows]
+        city_goal_targets = [results.get(id(g), []) for g in city.goals]
+        from .compare import compare_targets
+
+        targets = compare_targets(city, city_row_targets, city_goal_targets, used, mappings)
+        problems = _problems(city, used, superseded, mappings, expected)
+        rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
+                        archive_run)
+        if archive is not None:
+            rollup.archive_run = _record(archive, rollup, city_path, options, created)
+        if out is not None:
+            from .writer import write_rollup
+
+            write_rollup(rollup, out, district_sheets_max=options.district_sheets_max)
+            if archive is not None:
+                from ..archive import sha256_of
+
+                archive.set_output(rollup.archive_run, sha256_of(out))
+    finally:
+        if archive is not None:
+            archive.close()
+    log.info("consolidated %d files (%d regions) into %s", len(received), len(rollup.regions), out)
+    return rollup
+
+
+def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
+    problems: list[Problem] = []
+    for rec in used + superseded:
+        problems.extend(rec.problems)
+    for m in mappings:
+        if not m.mapped:
+            problems.append(Problem(
+                "unmapped-row", f"{m.region}任务{m.row.seq if m.row.seq is not None else ''}“{m.row.task}”"
+                f"未能对应到市级任务（最高相似度{m.confidence:.2f}）", severity="info", file=m.file,
+                sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
+                line=m.row.origin.line, value=m.row.content[:40],
+                suggestion="如确有对应，请在“映射”表中填写市级任务序号，下次汇总时用 --mapping 读入"))
+    have = {r.region for r in used if r.ledger is not None}
+    for region in expected:
+        if region not in have:
+            problems.append(Problem("missing-district", f"{region}未报送", severity="warning", value=region))
+    return problems
+
+
+def _record(archive, rollup: Rollup, city_path: Path, options: ConsolidateOptions, created: datetime) -> str:
+    from ..archive import RunInput
+
+    city_sha = archive.store(city_path)
+    city_in = RunInput(city_sha, city_path.name, rollup.city.region, None,
+                       datetime.fromtimestamp(city_path.stat().st_mtime).replace(microsecond=0), "city")
+    inputs = [RunInput(r.sha256, r.name, r.region, r.version, r.received, "district") for r in rollup.received]
+    inputs += [RunInput(r.sha256, r.name, r.region, r.version, r.received, "superseded") for r in rollup.superseded]
+    return archive.record_run(created, city_in, inputs, options.recorded())
+
+
+def consolidate_from_archive(run_id: str, out, archive: str | None = None, mapping: str | None = None) -> Rollup:
+    """Produce an earlier run's rollup again from the files the archive kept."""
+    import shutil
+    import tempfile
+
+    from ..archive import Archive
+
+    with Archive(archive) as store:
+        run = store.run(run_id)
+        if run is None:
+            raise UnreadableInput(f"no run {run_id!r} in {store.root}",
+                                  f"归档中没有编号为“{run_id}”的汇总记录（可用 xltools consolidate --list-runs 查看）")
+        tmp = Path(tempfile.mkdtemp(prefix="xltools-run-"))
+        try:
+            city = tmp / run.city_name
+            shutil.copyfile(store.object_path(run.city_sha256), city)
+            files = []
+            for i, item in enumerate(run.inputs):
+                folder = tmp / f"{i:05d}"
+                folder.mkdir()
+                path = folder / item.name
+                shutil.copyfile(store.object_path(item.sha256), path)
+                files.append((path, item.name, item.received, item.version))
+            options = ConsolidateOptions(archive=archive, mapping=mapping, **{
+                k: v for k, v in run.options.items() if k in asdict(ConsolidateOptions())})
+            options.use_archive = False  # reproducing adds nothing to the archive
+            return consolidate(city, tmp, out, options, created=run.created, files=files, archive_run=run.id)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+

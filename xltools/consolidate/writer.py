@@ -1,0 +1,1101 @@
+"""The rollup workbook the city office reports from, written with xlsxwriter.
+
+Sheets, in order: 汇总, 覆盖矩阵, 目标对比, 图表, 未报送, 问题清单, 映射, one sheet per district (or one
+明细 sheet when there are many), 来源. Every row a district sent appears on its district sheet (or 明细)
+and on 映射, with the file / sheet / row it came from.
+
+Speed. xlsxwriter spends ~10 µs a cell, and 3,000 districts × 60 rows put ~4 million cells on 映射 and
+明细 alone: 40 s, then as long again to copy and deflate the XML. So xlsxwriter writes everything but
+the data rows of the growing sheets (titles, headers, styles, merges, charts, names, validation, print
+setup) into memory, and :func:`_package` copies that package into the output, streaming each growing
+sheet's rows as XML into its ``<sheetData>``: made from per-style templates in one thread while
+``zlib`` deflates the previous chunk in another. The only xlsxwriter internal used is a format's xf
+index (``Format._get_xf_index``), the number a cell's ``s=`` attribute names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import posixpath
+import queue
+import re
+import threading
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from xml.etree import ElementTree
+
+from ..layout import MAX_ROW_PT, needed_height, text_lines
+from ..marks import _HEADERS as PROBLEM_HEADERS
+from ..marks import FILLS, PROBLEMS_SHEET
+from ..problems import SEVERITIES, SEVERITY_ZH, problem_title
+from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
+from ..xlio import check_output
+from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
+from .mapping_sheet import COLUMNS as MAPPING_COLUMNS
+from .mapping_sheet import DEFINED_NAME as MAPPING_NAME
+from .mapping_sheet import SHEET as MAPPING_SHEET
+from .model import Mapping, Received, Rollup, TargetComparison
+
+SUMMARY, MATRIX, TARGETS, CHARTS, MISSING = "汇总", "覆盖矩阵", "目标对比", "图表", "未报送"
+DETAIL, SOURCES = "明细", "来源"
+RESERVED = (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, PROBLEMS_SHEET, MAPPING_SHEET, DETAIL, SOURCES)
+FORMAT = "xltools-rollup"
+FORMAT_VERSION = "1"
+
+MATRIX_TRANSPOSE_AT = 200  # more districts than this: districts become the rows of 覆盖矩阵
+CHART_MAX_DISTRICTS = 50  # the coverage chart shows at most this many (the least covered)
+STACK_MAX_DISTRICTS = 15  # the target chart stacks each district's share up to this many
+LIST_MAX_REGIONS = 40  # region names in one 汇总 cell; the rest are counted
+LEAD_MAX_LINES = 30
+
+HEADER_HEX, ACTION_HEX, FIELD_HEX = (f.fgColor.rgb[-6:] for f in (HEADER_FILL, ACTION_FILL, FIELD_FILL))
+COVERED_FILL, UNCOVERED_FILL = "C6EFCE", "FCE4D6"
+UNMAPPED_FILL = FILLS["warning"]
+GOOD_FILL, SHORT_FILL, PART_FILL = "C6EFCE", "FFC7CE", "FFEB9C"
+COMPARATOR_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "=", "~": "约"}
+REGION_FROM_ZH = {"meta": "模板信息", "title": "标题", "filename": "文件名", "option": "命令参数"}
+MAPPING_NOTES = {"none": "未找到对应的市级任务；如有对应请填写序号", "similarity": "按文字相似度对应，请核对",
+                 "manual": "人工指定", "seq": "按序号对应", "name": "按任务名对应", "key": ""}
+
+DISTRICT_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 50), ("牵头单位", 16), ("责任单位", 16),
+                    ("对应市级任务", 18), ("置信度", 7), ("来源", 22))
+SUMMARY_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 48), ("市级牵头单位", 14), ("覆盖地区数", 8),
+                   ("已覆盖地区", 18), ("未覆盖地区", 18), ("地区牵头单位", 34))
+SOURCE_COLUMNS = (("地区", 10), ("文件名", 28), ("版本", 6), ("sha256", 34), ("接收时间", 21), ("行数", 7),
+                  ("已对应", 7), ("未对应", 7), ("状态", 14), ("地区依据", 10))
+TARGET_FIXED = (("序号", 5.5), ("重点任务", 14), ("指标", 18), ("年份", 6), ("单位", 7), ("比较", 5),
+                ("市级目标", 13), ("各区合计", 13), ("差距", 13), ("完成比例", 8))
+
+_EPOCH = datetime(1899, 12, 30)
+
+
+def write_rollup(rollup: Rollup, out: str | Path, *, district_sheets_max: int = 40) -> Path:
+    """Write the rollup workbook to ``out`` (atomically: a temp file beside it, then a rename)."""
+    from ..errors import OutputError
+
+    out = check_output(out, rollup.city_file, *(r.path for r in rollup.received))
+    tmp = out.with_name(f".~xltools-{uuid.uuid4().hex}{out.suffix or '.xlsx'}")
+    try:
+        _write(rollup, tmp, district_sheets_max, stream=True)
+        os.replace(tmp, out)
+    except PermissionError as err:
+        _remove_quietly(tmp)
+        raise OutputError(
+            f"cannot write {out}: {err}",
+            f"无法写入“{out.name}”：文件可能正在 Excel/WPS 中打开或没有写权限。请关闭该文件后重试。",
+        ) from err
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return out
+
+
+def _write(rollup: Rollup, path: Path, district_sheets_max: int, stream: bool) -> None:
+    """``stream=False`` writes every row through xlsxwriter: slow, but the reference the tests hold
+    the streamed rows to."""
+    import xlsxwriter
+
+    package = io.BytesIO() if stream else str(path)
+    wb = xlsxwriter.Workbook(package, {"in_memory": True, "strings_to_formulas": False,
+                                       "strings_to_urls": False, "strings_to_numbers": False})
+    writer = _Writer(wb, rollup, district_sheets_max, stream)
+    writer.write()
+    wb.close()
+    writer.sealed = True
+    if stream:
+        _package(package, path, writer.blocks)
+
+
+# ----------------------------------------------------------------------------------------------- rows
+
+
+class _Style:
+    """The formats of one kind of row, column by column (and the row templates made from them)."""
+
+    def __init__(self, formats: Sequence):
+        self.formats = list(formats)
+        self.xfs = [f._get_xf_index() if f is not None else 0 for f in self.formats]
+        self.templates: dict[tuple, str] = {}
+
+
+Row = tuple[Sequence, _Style, float]  # values, style, height in points
+
+
+class _Block:
+    """The data rows of one sheet, from row ``first`` (0-based) on, made when the package is written."""
+
+    def __init__(self, ws, first: int, ncols: int, count: int, rows: Callable[[], Iterable[Row]]):
+        from xlsxwriter.utility import xl_col_to_name
+
+        self.ws, self.first, self.ncols, self.count, self.rows = ws, first, ncols, count, rows
+        self.letters = [xl_col_to_name(c) for c in range(ncols)]
+
+    @property
+    def last(self) -> int:
+        return self.first + self.count - 1
+
+    def xml(self) -> Iterable[bytes]:
+        """Row XML as UTF-8, ~2,000 rows a chunk.
+
+        Values go into the templates unchecked and the chunk is checked after: its markup has a known
+        number of < and no &, ] (of "]]>"), _ (of "_x0041_") or control character, so a count and a few
+        memchr find the rare chunk holding such a value, which is then made again value by value. Floats
+        must be finite (callers pass confidences and targets through :func:`_finite`)."""
+        rows = iter(self.rows())
+        r = self.first
+        while batch := list(islice(rows, 2000)):
+            parts, marks = [], 0
+            for values, style, height in batch:
+                r += 1  # XML rows are 1-based
+                height = int(height * 4 / 3 + 0.5) * 0.75  # whole pixels, as xlsxwriter keeps them
+                if "" in values:
+                    values = [None if v == "" else v for v in values]
+                key = tuple(map(type, values))
+                made = style.templates.get(key)
+                if made is None:
+                    made = style.templates[key] = self._template(style.xfs, key)
+                parts.append(made[0](r, height, *values))
+                marks += made[1]
+            data = "".join(parts).encode("utf-8", "replace")  # lone surrogates from a broken file: ?
+            if data.count(b"<") != marks or b"&" in data or b"]" in data:
+                data = self._careful(batch, r - len(batch))
+            if (b"_" in data and b"_x" in data) or any(c in data for c in _CONTROL_BYTES):
+                data = _CONTROL.sub(_control_escape, data.decode("utf-8")).encode("utf-8")
+            yield data
+        if r - self.first != self.count:
+            raise AssertionError(f"{self.ws.name}: {r - self.first} rows written, {self.count} announced")
+
+    def _careful(self, batch: list[Row], r: int) -> bytes:
+        parts = []
+        for values, style, height in batch:
+            r += 1
+            height = int(height * 4 / 3 + 0.5) * 0.75
+            values = [_escape(v) if v.__class__ is str else v if v.__class__ in (int, float) and math.isfinite(v)
+                      else None for v in values]
+            values = [None if v == "" else v for v in values]
+            parts.append(self._template(style.xfs, tuple(map(type, values)))[0](r, height, *values))
+        return "".join(parts).encode("utf-8", "replace")
+
+    def _template(self, xfs: list[int], types: tuple) -> tuple[Callable[..., str], int]:
+        """The formatter of a row whose cells have these types, and the number of < in its markup."""
+        cells = []
+        for i, (letter, s, t) in enumerate(zip(self.letters, xfs, types)):
+            a = i + 2  # {0} is the row number, {1} the height
+            if t is str:  # preserve: a district's "工作台账 " must come back with its space
+                cells.append(f'<c r="{letter}{{0}}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{{{a}}}'
+                             "</t></is></c>")
+            elif t is int or t is float:
+                cells.append(f'<c r="{letter}{{0}}" s="{s}"><v>{{{a}}}</v></c>')
+            elif s:
+                cells.append(f'<c r="{letter}{{0}}" s="{s}"/>')
+        template = '<row r="{0}" ht="{1:.16g}" customHeight="1">' + "".join(cells) + "</row>"
+        return template.format, template.count("<")
+
+    def write_public(self) -> None:
+        """The same rows through xlsxwriter's own cell writers."""
+        ws = self.ws
+        for r, (values, style, height) in enumerate(self.rows(), start=self.first):
+            ws.set_row(r, height)
+            for col, (v, f) in enumerate(zip(values, style.formats)):
+                if v is None or v == "" or (isinstance(v, float) and not math.isfinite(v)):
+                    if f is not None:
+                        ws.write_blank(r, col, None, f)
+                elif isinstance(v, str):
+                    ws.write_string(r, col, v, f)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, col, v, f)
+
+
+_CONTROL_BYTES = [bytes([c]) for c in (*range(9), 11, 12, *range(14, 32))]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _finite(v):
+    """A number for a cell, None for nan and infinities (which XML cannot hold)."""
+    return v if v is None or math.isfinite(v) else None
+
+
+def _control_escape(m: re.Match) -> str:
+    """A control character as Excel's _xHHHH_, and a literal "_x0041_" as "_x005F_x0041_" so it stays text.
+    Markup holds neither, so whole chunks of row XML are fixed at once."""
+    return "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_"
+
+
+def _per_line(width: float) -> int:
+    """Full-width characters on one line of an 11pt cell ``width`` wide."""
+    return max(math.floor((width * 7 - 8) / 14.67), 1)
+
+
+def _lines(text: str, per_line: int) -> int:
+    """Lines of wrapped 11pt text. :func:`layout.text_lines` is exact but ~50 µs a cell; this counts
+    CJK characters by UTF-8 length (within a line of it on the seed ledgers)."""
+    if not text:
+        return 1
+    if "\n" in text:
+        return sum(_lines(part, per_line) for part in text.split("\n"))
+    n = len(text)
+    wide = (len(text.encode("utf-8")) - n) >> 1
+    units = wide + 0.55 * (n - wide)
+    return 1 if units <= per_line else math.ceil(units * 1.03 / per_line)
+
+
+def _height(lines: int) -> float:
+    """Points, in whole pixels as xlsxwriter's set_row keeps them."""
+    return int(min(needed_height(lines, 11), MAX_ROW_PT) * 4 / 3 + 0.5) * 0.75
+
+
+_HEIGHTS = [_height(n) for n in range(30)]  # 29 lines reach Excel's 409 pt
+
+
+# ---------------------------------------------------------------------------------------------- package
+
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _package(package: io.BytesIO, path: Path, blocks: list[_Block]) -> None:
+    """Copy xlsxwriter's package to ``path``, streaming each block's rows into its sheet's XML."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    with zipfile.ZipFile(package) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        parts = _sheet_parts(zin)
+        by_part = {parts[b.ws.name]: b for b in blocks if b.count}
+        for info in zin.infolist():
+            data = zin.read(info)
+            block = by_part.get(info.filename)
+            if block is None:
+                zout.writestr(info, data)
+                continue
+            xml = data.decode("utf-8")
+            before, rows, after = _split_sheet_data(xml)
+            held = [int(n) for n in re.findall(r'<row r="(\d+)"', rows)]
+            if held and max(held) > block.first:
+                raise AssertionError(f"{block.ws.name}: xlsxwriter rows overlap the streamed block")
+            last = xl_rowcol_to_cell(block.last, max(block.ncols - 1, _max_col(before)))
+            before = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', before, count=1)
+            zout.compresslevel = 1  # 3× faster than the default on ~200 MB of XML, 15% larger
+            with zout.open(info.filename, "w", force_zip64=block.count * block.ncols > 10_000_000) as f:
+                f.write(f"{before}<sheetData>{rows}".encode())
+                _stream(f, block.xml())
+                f.write(f"</sheetData>{after}".encode())
+            zout.compresslevel = None
+
+
+def _stream(f, chunks: Iterable[bytes]) -> None:
+    """Make chunks in this thread while another deflates and writes them (zlib lets go of the GIL)."""
+    q: queue.Queue = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (data := q.get()) is not None:
+            if not failed:
+                try:
+                    f.write(data)
+                except BaseException as err:  # disk full: stop the producer, re-raise below
+                    failed.append(err)
+
+    worker = threading.Thread(target=drain, name="xltools-deflate", daemon=True)
+    worker.start()
+    try:
+        for data in chunks:
+            q.put(data)
+            if failed:
+                break
+    finally:
+        q.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → its part (xl/worksheets/sheet3.xml), from workbook.xml and its relationships."""
+    book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{_PKG_REL_NS}Relationship")}
+    return {s.get("name"): posixpath.normpath(posixpath.join("xl", targets[s.get(f"{_REL_NS}id")]))
+            for s in book.iter(f"{_MAIN_NS}sheet")}
+
+
+def _split_sheet_data(xml: str) -> tuple[str, str, str]:
+    if "<sheetData/>" in xml:
+        before, after = xml.split("<sheetData/>", 1)
+        return before, "", after
+    before, rest = xml.split("<sheetData>", 1)
+    rows, after = rest.split("</sheetData>", 1)
+    return before, rows, after
+
+
+def _max_col(head: str) -> int:
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
+    m = re.search(r'<dimension ref="[A-Z]+\d+:([A-Z]+\d+)"/>', head)
+    return xl_cell_to_rowcol(m.group(1))[1] if m else 0
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _excel_date(dt: datetime) -> float:
+    return (dt.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _cap(items: list[str], limit: int, rest: str = "地区") -> str:
+    if len(items) <= limit:
+        return "、".join(items)
+    return "、".join(items[:limit]) + f"……等共{len(items)}个{rest}"
+
+
+def _scale(t: TargetComparison) -> tuple[float, str]:
+    """Large amounts in 万 or 亿 of their unit (13000000000 元 → 130 亿元), so cells stay readable."""
+    unit = t.unit or ""
+    if unit in ("%", "个百分点"):
+        return 1, unit
+    values = [v for v in (t.city_value, t.district_sum, *t.districts.values()) if v is not None and math.isfinite(v)]
+    top = max(map(abs, values), default=0)
+    if top >= 1e8:
+        return 1e8, "亿" + unit
+    if top >= 1e5:
+        return 1e4, "万" + unit
+    return 1, unit
+
+
+def _scaled(v, factor: float):
+    if v is None or factor == 1:
+        return v
+    x = round(v / factor, 4)
+    return int(x) if x.is_integer() else x
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+
+
+def _safe_sheet_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "", name or "").strip("' ")[:31] or "地区"
+    candidate, n = base, 1
+    while candidate.casefold() in used:
+        n += 1
+        suffix = f"（{n}）"
+        candidate = base[: 31 - len(suffix)] + suffix
+    used.add(candidate.casefold())
+    return candidate
+
+
+def _sha256(path: Path) -> str:
+    """The city ledger's digest when the file is at hand (the districts' come with them)."""
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return ""
+
+
+# ------------------------------------------------------------------------------------------------ writer
+
+
+class _Writer:
+    def __init__(self, wb, rollup: Rollup, district_sheets_max: int, stream: bool):
+        self.wb = wb
+        self.rollup = rollup
+        self.stream = stream
+        self.blocks: list[_Block] = []
+        self.per_district = len(rollup.received) <= district_sheets_max
+        self._formats: dict[tuple, object] = {}
+        self.sealed = False  # set once xlsxwriter has written styles.xml: blocks may not add formats
+        self.city_names = {r.seq: r.task for r in rollup.city.rows if r.seq is not None}
+        self.coverage = rollup.coverage()
+        # Districts in the order received, then any region only the mappings name.
+        self.districts = list(dict.fromkeys(
+            [*rollup.regions, *(m.region for m in rollup.mappings if m.region)]))
+        self.by_row: dict[int, Mapping] = {id(m.row): m for m in rollup.mappings}
+        self.counts: dict[tuple[str | None, str], list[int]] = {}  # (region, file) → [mapped, unmapped]
+        for m in rollup.mappings:
+            c = self.counts.setdefault((m.region, m.file), [0, 0])
+            c[0 if m.city_seqs else 1] += 1
+        self._seq_text: dict[tuple, tuple] = {}
+        self._city_per_line = _per_line(next(w for f, _h, w in MAPPING_COLUMNS if f == "city_tasks"))
+        self._district_city_per_line = _per_line(next(w for h, w in DISTRICT_COLUMNS if h == "对应市级任务"))
+
+    # formats and layout ---------------------------------------------------------------------------
+
+    def fmt(self, *, font: str = FANG, size: float = 11, bold: bool = False, wrap: bool = False,
+            align: str = "left", fill: str | None = None, num: str | None = None, border: bool = True,
+            color: str | None = None, italic: bool = False, rotation: int = 0):
+        key = (font, size, bold, wrap, align, fill, num, border, color, italic, rotation)
+        f = self._formats.get(key)
+        if f is None:
+            props = {"font_name": font, "font_size": size, "font_charset": 134, "valign": "vcenter",
+                     "align": align, "bold": bold, "text_wrap": wrap, "italic": italic}
+            if fill:
+                props.update(bg_color="#" + fill, pattern=1)
+            if num:
+                props["num_format"] = num
+            if border:
+                props["border"] = 1
+            if color:
+                props["font_color"] = "#" + color
+            if rotation:
+                props["rotation"] = rotation
+            if self.sealed:
+                raise AssertionError(f"format {props} made after the styles were written")
+            f = self._formats[key] = self.wb.add_format(props)
+            f._get_xf_index()  # styles.xml lists only formats holding an index when the workbook closes
+        return f
+
+    def header_fmt(self, rotation: int = 0):
+        return self.fmt(font=HEI, bold=True, wrap=True, align="center", fill=HEADER_HEX, rotation=rotation)
+
+    def title(self, ws, text: str, widths: Sequence[float], sub: str | None = None) -> int:
+        """Title (and a line under it) across columns this wide; returns the header row."""
+        ncols = len(widths)
+        ws.set_row(0, 36)
+        title_fmt = self.fmt(font=HEI, size=16, bold=True, align="center", border=False)
+        if ncols > 1:
+            ws.merge_range(0, 0, 0, ncols - 1, text, title_fmt)
+        else:
+            ws.write_string(0, 0, text, title_fmt)
+        if sub is None:
+            return 1
+        sub_fmt = self.fmt(border=False, wrap=True)
+        ws.set_row(1, 8 + 15 * text_lines(sub, sum(widths) * 7, 11))
+        if ncols > 1:
+            ws.merge_range(1, 0, 1, ncols - 1, sub, sub_fmt)
+        else:
+            ws.write_string(1, 0, sub, sub_fmt)
+        return 2
+
+    def header(self, ws, row: int, columns, rotated: range = range(0)) -> None:
+        """Header cells in 黑体 on grey; ``rotated`` columns stand their text on end (narrow columns of
+        region names), the row as tall as the longest header needs."""
+        lines = max((text_lines(t, w * 7, 11) for c, (t, w) in enumerate(columns) if c not in rotated), default=1)
+        tall = max((len(t) for c, (t, _w) in enumerate(columns) if c in rotated), default=0)
+        ws.set_row(row, min(max(12 + 15 * lines, 14 * tall + 12, 24), 300))
+        for c, (text, width) in enumerate(columns):
+            ws.set_column(c, c, width)
+            ws.write_string(row, c, text, self.header_fmt(270 if c in rotated else 0))
+
+    def page(self, ws, header_row: int, ncols: int, last_row: int, *, fit: bool = True, freeze_cols: int = 0,
+             filter_: bool = True, landscape: bool = True) -> None:
+        ws.freeze_panes(header_row + 1, freeze_cols)
+        if filter_ and last_row > header_row:
+            ws.autofilter(header_row, 0, last_row, ncols - 1)
+        ws.repeat_rows(header_row)
+        if landscape:
+            ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        ws.center_horizontally()
+        if fit:
+            ws.fit_to_pages(1, 0)
+        ws.set_footer(f"&C{ws.name} 第 &P 页，共 &N 页")
+
+    def block(self, ws, first: int, ncols: int, count: int, rows: Callable[[], Iterable[Row]]) -> None:
+        """Rows ``first`` … ``first + count - 1`` of ``ws``; nothing may be written below them."""
+        block = _Block(ws, first, ncols, count, rows)
+        if self.stream:
+            self.blocks.append(block)
+        else:
+            block.write_public()
+
+    def seq_text(self, seqs: list[int]) -> tuple:
+        """("10、12", "10 加快…\\n12 …", "10 加快…；12 …", its lines on 映射, the lines of the second on a
+        district sheet) for a mapping's city seqs; cached, as 180,000 rows share a few hundred."""
+        key = tuple(seqs)
+        got = self._seq_text.get(key)
+        if got is None:
+            if not seqs:
+                got = self._seq_text[key] = (None, None, None, 1, 1)
+                return got
+            names = [f"{s} {self.city_names.get(s, '（市级台账无此序号）')}" for s in seqs]
+            flat, lines = "；".join(names), "\n".join(names)
+            got = self._seq_text[key] = (format_seqs(seqs), lines, flat, _lines(flat, self._city_per_line),
+                                         _lines(lines, self._district_city_per_line))
+        return got
+
+    # the workbook --------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        r, wb = self.rollup, self.wb
+        wb.set_properties({"title": self.book_title(), "author": "xltools", "created": r.created,
+                           "comments": "xltools consolidate"})
+        wb.set_custom_property("xltools_format", FORMAT)
+        wb.set_custom_property("xltools_format_version", FORMAT_VERSION)
+        if r.archive_run:
+            wb.set_custom_property("xltools_archive_run", r.archive_run)
+        used = {n.casefold() for n in RESERVED}
+        sheets = {n: wb.add_worksheet(n) for n in (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, PROBLEMS_SHEET,
+                                                     MAPPING_SHEET)}
+        district_sheets = []
+        if self.per_district:
+            for rec in r.received:
+                if rec.ledger is not None:
+                    label = rec.region or Path(rec.name).stem
+                    district_sheets.append((wb.add_worksheet(_safe_sheet_name(label, used)), rec))
+        else:
+            sheets[DETAIL] = wb.add_worksheet(DETAIL)
+        sheets[SOURCES] = wb.add_worksheet(SOURCES)
+
+        self.write_summary(sheets[SUMMARY])
+        self.write_matrix(sheets[MATRIX])
+        target_rows = self.write_charts(sheets[CHARTS])
+        self.write_targets(sheets[TARGETS], target_rows)
+        self.write_missing(sheets[MISSING])
+        self.write_problems(sheets[PROBLEMS_SHEET])
+        self.write_mapping(sheets[MAPPING_SHEET])
+        if self.per_district:
+            for ws, rec in district_sheets:
+                self.write_district(ws, [rec], with_region=False)
+        else:
+            self.write_district(sheets[DETAIL], [rec for rec in r.received if rec.ledger is not None],
+                                with_region=True)
+        self.write_sources(sheets[SOURCES])
+        sheets[SUMMARY].activate()
+
+    def book_title(self) -> str:
+        t = self.rollup.city.title or ""
+        if t.endswith("工作台账"):
+            return t[:-4] + "工作汇总"
+        if t.endswith("台账"):
+            return t[:-2] + "汇总"
+        return f"{self.rollup.city.region or ''}推动大规模设备更新和消费品以旧换新工作汇总"
+
+    # 汇总 ---------------------------------------------------------------------------------------------
+
+    def write_summary(self, ws) -> None:
+        r = self.rollup
+        ncols = len(SUMMARY_COLUMNS)
+        missing = r.missing_regions
+        parts = [f"生成时间：{r.created:%Y-%m-%d %H:%M}"]
+        if r.expected_regions:
+            sent = len(r.expected_regions) - len(missing)
+            parts.append(f"地区数：{len(r.expected_regions)}（已报送 {sent}，未报送 {len(missing)}"
+                         + (f"：{_cap(missing, 20)}）" if missing else "）"))
+        else:
+            parts.append(f"已报送地区：{len(self.districts)}")
+        parts.append(f"市级台账：{Path(r.city_file).name}")
+        if not self.per_district:
+            parts.append("各地区台账行见“明细”表")
+        hr = self.title(ws, self.book_title(), [w for _, w in SUMMARY_COLUMNS], "　　".join(parts))
+        columns = list(SUMMARY_COLUMNS)
+        columns[4] = (f"覆盖地区数（共{len(self.districts)}个）", columns[4][1])
+        self.header(ws, hr, columns)
+        widths = [w for _, w in SUMMARY_COLUMNS]
+        body, center = self.fmt(wrap=True), self.fmt(wrap=True, align="center")
+        action = self.fmt(font=HEI, bold=True, fill=ACTION_HEX, wrap=True)
+        field_ = self.fmt(font=KAI, bold=True, fill=FIELD_HEX, wrap=True)
+        n = len(self.districts)
+        row, section, subsection = hr, None, None
+        for task in self.rollup.city.rows:
+            if task.section and task.section != section:
+                section, subsection = task.section, None
+                row += 1
+                ws.set_row(row, 24)
+                ws.merge_range(row, 0, row, ncols - 1, task.section, action)
+            if task.subsection and task.subsection != subsection:
+                subsection = task.subsection
+                row += 1
+                ws.set_row(row, 22)
+                ws.merge_range(row, 0, row, ncols - 1, task.subsection, field_)
+            row += 1
+            by_region = self.coverage.get(task.seq, {}) if task.seq is not None else {}
+            covered = [d for d in self.districts if d in by_region]
+            uncovered = [d for d in self.districts if d not in by_region]
+            # Districts naming the same lead units share a line: "历城区、长清区：区工业和信息化局".
+            by_units: dict[str, list[str]] = {}
+            for d in covered:
+                names = "、".join(dict.fromkeys(u for m in by_region[d] for u in m.row.lead_units)) or "（未填）"
+                by_units.setdefault(names, []).append(d)
+            leads = [f"{_cap(ds, LIST_MAX_REGIONS)}：{units}" for units, ds in by_units.items()]
+            if len(leads) > LEAD_MAX_LINES:
+                rest = sum(len(ds) for ds in list(by_units.values())[LEAD_MAX_LINES:])
+                leads = [*leads[:LEAD_MAX_LINES], f"……另有{rest}个地区，见“{'各地区' if self.per_district else DETAIL}”表"]
+            values = [task.seq if task.seq is not None else "", task.task, task.content, "\n".join(task.lead_units),
+                      len(covered), "全部地区" if covered and not uncovered else _cap(covered, LIST_MAX_REGIONS),
+                      _cap(uncovered, LIST_MAX_REGIONS), "\n".join(leads)]
+            ratio_fill = GOOD_FILL if n and len(covered) == n else SHORT_FILL if not covered else PART_FILL
+            formats = [center, body, body, center, self.fmt(align="center", fill=ratio_fill), body,
+                       self.fmt(wrap=True, fill=UNCOVERED_FILL) if uncovered else body, body]
+            lines = max(text_lines(str(v), widths[c] * 7, 11) for c, v in enumerate(values) if v not in ("", None))
+            ws.set_row(row, _height(lines))
+            for c, (v, f) in enumerate(zip(values, formats)):
+                if isinstance(v, int):
+                    ws.write_number(row, c, v, f)
+                else:
+                    ws.write_string(row, c, v, f)
+        self.page(ws, hr, ncols, row, freeze_cols=2, filter_=False)
+        ws.set_tab_color("#1F4E79")
+
+    # 覆盖矩阵 -----------------------------------------------------------------------------------------
+
+    def write_matrix(self, ws) -> None:
+        tasks = [t for t in self.rollup.city.rows if t.seq is not None]
+        districts = self.districts
+        transpose = len(districts) > MATRIX_TRANSPOSE_AT
+        note = ("数字为该地区对应到此任务的台账行数，绿色为已覆盖，红色空白为未覆盖。"
+                + ("地区较多，按地区逐行列出。" if transpose else ""))
+        covered_fmt = self.fmt(align="center", fill=COVERED_FILL)
+        blank_fmt = self.fmt(fill=UNCOVERED_FILL)
+        name_fmt, center = self.fmt(wrap=True), self.fmt(align="center")
+        total_fmt = self.fmt(font=HEI, bold=True, align="center", fill=HEADER_HEX)
+        cov = [self.coverage.get(t.seq, {}) for t in tasks]
+        if not transpose:
+            columns = [("序号", 5.5), ("重点任务", 24), *((d, 4.2) for d in districts), ("覆盖地区数", 5)]
+            ncols = len(columns)
+            hr = self.title(ws, "覆盖矩阵（市级任务 × 地区）", [w for _, w in columns][:40], note)
+            self.header(ws, hr, columns, rotated=range(2, ncols))
+            per_line = _per_line(24)
+
+            def rows() -> Iterable[Row]:
+                per_district = [0] * len(districts)
+                for t, by_region in zip(tasks, cov):
+                    counts = [len(by_region[d]) if d in by_region else None for d in districts]
+                    for i, c in enumerate(counts):
+                        if c:
+                            per_district[i] += 1
+                    style = _Style([center, name_fmt, *(covered_fmt if c else blank_fmt for c in counts), total_fmt])
+                    yield ([t.seq, t.task, *counts, sum(1 for c in counts if c)], style,
+                           6 + 15 * _lines(t.task, per_line))
+                yield [None, "覆盖任务数", *per_district, None], _Style([total_fmt] * ncols), 22
+
+            self.block(ws, hr + 1, ncols, len(tasks) + 1, rows)
+            width = sum(w for _, w in columns)
+            self.page(ws, hr, ncols, hr + len(tasks), fit=ncols <= 60, freeze_cols=2, landscape=width > 95)
+            return
+        columns = [("地区", 10), *((f"{t.seq} {t.task}", 4.2) for t in tasks), ("覆盖任务数", 5)]
+        ncols = len(columns)
+        hr = self.title(ws, "覆盖矩阵（地区 × 市级任务）", [w for _, w in columns][:40], note)
+        self.header(ws, hr, columns, rotated=range(1, ncols))
+
+        def rows_t() -> Iterable[Row]:
+            per_task = [0] * len(tasks)
+            styles: dict[tuple, _Style] = {}
+            for d in districts:
+                counts = [len(c[d]) if d in c else None for c in cov]
+                key = tuple(bool(c) for c in counts)
+                style = styles.get(key)
+                if style is None:
+                    style = styles[key] = _Style([name_fmt, *(covered_fmt if k else blank_fmt for k in key), total_fmt])
+                for i, k in enumerate(key):
+                    per_task[i] += k
+                yield [d, *counts, sum(key)], style, 18
+            yield ["覆盖地区数", *per_task, None], _Style([total_fmt] * ncols), 22
+
+        self.block(ws, hr + 1, ncols, len(districts) + 1, rows_t)
+        self.page(ws, hr, ncols, hr + len(districts), freeze_cols=1)
+
+    # 图表 ---------------------------------------------------------------------------------------------
+
+    def chart_targets(self) -> list[tuple[TargetComparison, str]]:
+        out = []
+        for t in self.rollup.targets:
+            if t.summable and t.city_value and t.districts and math.isfinite(t.district_sum / t.city_value):
+                label = f"{t.city_seq if t.city_seq is not None else '目标'} {t.metric}"
+                unit = _scale(t)[1]
+                out.append((t, f"{label}（{unit}）" if unit else label))
+        return out
+
+    def write_charts(self, ws) -> tuple | None:
+        """Each chart above the table it draws; returns where the target data is, for 目标对比's chart."""
+        ws.set_column(0, 0, 40)
+        ws.set_column(1, 60, 10)
+        ws.set_row(0, 36)
+        ws.write_string(0, 0, "图表", self.fmt(font=HEI, size=16, bold=True, border=False))
+        head, text = self.header_fmt(), self.fmt(wrap=True)
+        num, pct = self.fmt(align="center", num="#,##0.##"), self.fmt(align="center", num='0.0"%"')
+        section = self.fmt(font=HEI, size=12, bold=True, border=False)
+        targets = self.chart_targets()
+        stack = [d for d in self.districts if any(d in t.districts for t, _ in targets)]
+        stack = stack if len(stack) <= STACK_MAX_DISTRICTS else []
+        ws.set_row(2, 22)
+        ws.write_string(2, 0, "一、目标完成情况：各区目标合计占市级目标的比例", section)
+        row, target_rows = 3, None
+        if targets:
+            chart_rows = math.ceil(self.target_chart_height(len(targets)) / 20) + 1
+            row += chart_rows
+            ws.set_row(row, 30)
+            for c, h in enumerate(["指标", "市级目标", "各区合计", "完成比例（%）", *stack]):
+                ws.write_string(row, c, h, head)
+            first = row + 1
+            for t, label in targets:
+                row += 1
+                share = t.district_sum / t.city_value * 100
+                factor = _scale(t)[0]
+                label = f"{label} 合计{share:.0f}%"
+                ws.set_row(row, _height(text_lines(label, 40 * 7, 11)))
+                ws.write_string(row, 0, label, text)
+                ws.write_number(row, 1, _scaled(t.city_value, factor), num)
+                ws.write_number(row, 2, _scaled(t.district_sum, factor), num)
+                ws.write_number(row, 3, round(share, 1), pct)
+                for c, d in enumerate(stack, start=4):
+                    if d in t.districts:
+                        ws.write_number(row, c, round(t.districts[d] / t.city_value * 100, 1), pct)
+            target_rows = (first, row, stack)
+            ws.insert_chart(3, 0, self.target_chart(target_rows), {"x_offset": 4, "y_offset": 6})
+        else:
+            row += 1
+            ws.write_string(row, 0, "没有可合计的数值目标（或各区均未填报数值）。", self.fmt(border=False))
+        # Coverage per district, least covered first: those are the ones to call.
+        row += 2
+        ws.set_row(row, 22)
+        ws.write_string(row, 0, "二、各地区覆盖市级任务数（由少到多）", section)
+        n_tasks = sum(1 for t in self.rollup.city.rows if t.seq is not None)
+        unmapped: dict[str, int] = {}
+        for (region, _file), (_m, u) in self.counts.items():
+            unmapped[region] = unmapped.get(region, 0) + u
+        rows_of: dict[str, int] = {}
+        for rec in self.rollup.received:
+            if rec.region:
+                rows_of[rec.region] = rows_of.get(rec.region, 0) + len(rec.rows)
+        covered = {d: 0 for d in self.districts}
+        for by_region in self.coverage.values():
+            for d in by_region:
+                if d in covered:
+                    covered[d] += 1
+        stats = sorted((covered[d], i, d) for i, d in enumerate(self.districts))
+        shown = min(len(stats), CHART_MAX_DISTRICTS)
+        chart_at = row + 1
+        height = max(300, 90 + 22 * shown)
+        header_row = chart_at + (math.ceil(height / 20) + 1 if stats else 0)
+        ws.set_row(header_row, 30)
+        for c, h in enumerate(["地区", "覆盖任务数", "未覆盖任务数", "台账行数", "未对应行数"]):
+            ws.write_string(header_row, c, h, head)
+        style = _Style([text, num, num, num, num])
+        self.block(ws, header_row + 1, 5, len(stats), lambda: (
+            ([d, c, max(n_tasks - c, 0), rows_of.get(d, 0), unmapped.get(d, 0)], style, 18) for c, _i, d in stats))
+        if stats:
+            chart = self.wb.add_chart({"type": "bar", "subtype": "stacked"})
+            for c, color in ((1, "#5B9BD5"), (2, "#F4B183")):
+                chart.add_series({
+                    "name": [CHARTS, header_row, c],
+                    "categories": [CHARTS, header_row + 1, 0, header_row + shown, 0],
+                    "values": [CHARTS, header_row + 1, c, header_row + shown, c],
+                    "fill": {"color": color}, "gap": 40,
+                    "data_labels": {"value": True, "font": {"size": 8}} if c == 1 else {},
+                })
+            title = "各地区覆盖市级任务数" if shown == len(stats) else f"覆盖市级任务最少的{shown}个地区"
+            self._chart_style(chart, title)
+            chart.set_x_axis({"name": f"市级任务数（共{n_tasks}项）", "name_font": {"name": FANG, "size": 9},
+                              "num_font": {"size": 9}, "min": 0, "max": n_tasks or None,
+                              "major_unit": 1 if n_tasks <= 10 else 5 if n_tasks <= 50 else 10,
+                              "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+            chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 9, "name": FANG}})
+            chart.set_size({"width": 760, "height": height})
+            ws.insert_chart(chart_at, 0, chart, {"x_offset": 4, "y_offset": 6})
+        ws.freeze_panes(1, 0)
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_footer("&C图表 第 &P 页，共 &N 页")
+        return target_rows
+
+    @staticmethod
+    def target_chart_height(n: int) -> int:
+        return max(280, 110 + 34 * n)
+
+    def _chart_style(self, chart, title: str) -> None:
+        chart.set_title({"name": title, "name_font": {"name": HEI, "size": 12, "bold": True}})
+        chart.set_legend({"position": "bottom", "font": {"name": FANG, "size": 9}})
+        chart.set_chartarea({"border": {"color": "#BFBFBF"}})
+
+    def target_chart(self, target_rows: tuple):
+        """各区合计 as a share of the city's target, per district stacked when there are few."""
+        first, last, stack = target_rows
+        chart = self.wb.add_chart({"type": "bar", "subtype": "stacked"} if stack else {"type": "bar"})
+        palette = ["#5B9BD5", "#ED7D31", "#A5A5A5", "#FFC000", "#4472C4", "#70AD47", "#264478", "#9E480E",
+                   "#636363", "#997300", "#255E91", "#43682B", "#698ED0", "#F1975A", "#B7B7B7"]
+        categories = [CHARTS, first, 0, last, 0]
+        if stack:
+            for i, d in enumerate(stack):
+                chart.add_series({"name": d, "categories": categories, "values": [CHARTS, first, 4 + i, last, 4 + i],
+                                  "fill": {"color": palette[i % len(palette)]}, "gap": 50})
+        else:
+            chart.add_series({"name": "各区合计占市级目标", "categories": categories,
+                              "values": [CHARTS, first, 3, last, 3], "fill": {"color": "#5B9BD5"}, "gap": 50,
+                              "data_labels": {"value": True, "num_format": '0"%"', "font": {"size": 9}}})
+        self._chart_style(chart, "各区目标合计占市级目标（%）")
+        top = max((t.district_sum / t.city_value * 100 for t, _ in self.chart_targets()), default=100)
+        chart.set_x_axis({"name": "占市级目标的百分比（100% 即达到市级目标）", "name_font": {"name": FANG, "size": 9},
+                          "min": 0, "max": max(100, math.ceil(top / 25) * 25), "major_unit": 25,
+                          "num_format": '0"%"', "num_font": {"size": 9},
+                          "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 9, "name": FANG}})
+        if not stack:
+            chart.set_legend({"none": True})
+        chart.set_size({"width": 760, "height": self.target_chart_height(last - first + 1)})
+        return chart
+
+    # 目标对比 -----------------------------------------------------------------------------------------
+
+    def write_targets(self, ws, target_rows: tuple | None) -> None:
+        targets = sorted(self.rollup.targets, key=lambda t: (t.city_seq is None, t.city_seq or 0))
+        regions = [d for d in self.districts if any(d in t.districts or d in t.missing for t in targets)]
+        ncols = len(TARGET_FIXED) + len(regions) + 1
+        note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到。比例、增速等指标只列各区"
+                "数值，不合计。黄色为覆盖该任务但未填报数值的地区。大数以万、亿为单位。")
+        columns = [*TARGET_FIXED, *((d, 9) for d in regions), ("未填报的地区", 22)]
+        hr = self.title(ws, "目标对比（市级目标与各区目标合计）", [w for _, w in columns][:len(TARGET_FIXED) + 8], note)
+        self.header(ws, hr, columns, rotated=range(len(TARGET_FIXED), len(TARGET_FIXED) + len(regions))
+                    if len(regions) > 6 else range(0))
+        center, body = self.fmt(align="center", wrap=True), self.fmt(wrap=True)
+        ints, floats = self.fmt(align="right", num="#,##0"), self.fmt(align="right", num="#,##0.00")
+        grey = self.fmt(align="center", color="808080", italic=True)
+        missing_fmt = self.fmt(fill=PART_FILL)
+        gap_fmts = {(fill, whole): self.fmt(align="right", num="#,##0" if whole else "#,##0.##", fill=fill)
+                    for fill in (None, GOOD_FILL, SHORT_FILL) for whole in (True, False)}
+        share_fmts = {fill: self.fmt(align="right", num="0%", fill=fill) for fill in (None, GOOD_FILL, SHORT_FILL)}
+        per_line = {c: _per_line(columns[c][1]) for c in (1, 2, ncols - 1)}
+
+        def rows() -> Iterable[Row]:
+            for t in targets:
+                factor, unit = _scale(t)
+                city, total, gap = (_finite(_scaled(v, factor)) for v in (t.city_value, t.district_sum, t.gap))
+                share = t.district_sum / t.city_value if t.district_sum is not None and t.city_value else None
+                fill = None
+                if gap is not None:
+                    met = total <= city if t.comparator in ("<=", "<") else total >= city
+                    fill = GOOD_FILL if met else SHORT_FILL
+                values = [t.city_seq if t.city_seq is not None else "目标", t.city_task, t.metric, t.year,
+                          unit or None, COMPARATOR_ZH.get(t.comparator, t.comparator), city,
+                          total if t.summable else "不合计", gap, _finite(share)]
+                formats = [center, body, body, center, center, center, ints if _whole(city) else floats,
+                           (ints if _whole(total) else floats) if t.summable else grey,
+                           gap_fmts[fill, _whole(gap) or gap is None], share_fmts[fill]]
+                missing = set(t.missing)
+                for d in regions:
+                    v = _finite(_scaled(t.districts.get(d), factor))
+                    values.append(v)
+                    formats.append(missing_fmt if d in missing else ints if _whole(v) or v is None else floats)
+                values.append(_cap(list(t.missing), LIST_MAX_REGIONS))
+                formats.append(body)
+                lines = max(_lines(values[c] or "", p) for c, p in per_line.items())
+                yield values, _Style(formats), _height(lines)
+
+        self.block(ws, hr + 1, ncols, len(targets), rows)
+        last = hr + len(targets)
+        if target_rows:
+            ws.insert_chart(last + 2, 1, self.target_chart(target_rows), {"x_offset": 4, "y_offset": 4})
+        elif not targets:
+            ws.write_string(hr + 2, 1, "市级台账中没有可比较的数值目标。", self.fmt(border=False))
+        fit = len(regions) <= 20
+        self.page(ws, hr, ncols, last, fit=fit, freeze_cols=3)
+        if not fit:  # thousands of district columns: print the comparison and its chart
+            chart_rows = math.ceil(self.target_chart_height(len(self.chart_targets())) * 0.75 / 15)
+            ws.print_area(0, 0, last + 2 + chart_rows, len(TARGET_FIXED) - 1)
+            ws.fit_to_pages(1, 0)
+
+    # 未报送 -------------------------------------------------------------------------------------------
+
+    def write_missing(self, ws) -> None:
+        r = self.rollup
+        missing = r.missing_regions
+        sub = (f"应报送 {len(r.expected_regions)} 个地区，未报送 {len(missing)} 个。" if r.expected_regions
+               else "未提供应报送地区名单（--regions 或单位名录），无法判断未报送地区。")
+        hr = self.title(ws, "未报送地区", (18, 12), sub)
+        self.header(ws, hr, (("地区", 18), ("状态", 12)))
+        body, red = self.fmt(), self.fmt(align="center", fill=SHORT_FILL)
+        row = hr
+        for region in missing:
+            row += 1
+            ws.set_row(row, 22)
+            ws.write_string(row, 0, region, body)
+            ws.write_string(row, 1, "未报送", red)
+        if not missing and r.expected_regions:
+            ws.write_string(row + 1, 0, "所有地区均已报送", self.fmt(border=False, color="548235"))
+        self.page(ws, hr, 2, row, landscape=False)
+        if missing:
+            ws.set_tab_color("#C00000")
+
+    # 问题清单 -----------------------------------------------------------------------------------------
+
+    def write_problems(self, ws) -> None:
+        """The same columns and colours as validate's 问题清单 (marks.py); cells name the district file."""
+        problems = self.rollup.problems
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+        ordered = sorted(problems, key=lambda p: (rank[p.severity], p.file or "", p.sheet or "", p.line or 0))
+        self.header(ws, 0, PROBLEM_HEADERS)
+        plain, wrap, left = self.fmt(align="center"), self.fmt(wrap=True), self.fmt()
+        base = [plain, None, left, left, plain, wrap, wrap, wrap, wrap, plain, left]
+        styles = {s: _Style([f if f is not None else self.fmt(align="center", fill=FILLS[s]) for f in base])
+                  for s in SEVERITIES}
+        per_lines = [_per_line(w) for _, w in PROBLEM_HEADERS[5:9]]
+
+        def rows() -> Iterable[Row]:
+            for i, p in enumerate(ordered, start=1):
+                values = (i, SEVERITY_ZH[p.severity], problem_title(p.type), p.sheet, p.cell, p.value, p.message,
+                          p.suggestion, p.file, p.line, p.type)
+                lines = max(_lines(v or "", per) for v, per in zip(values[5:9], per_lines))
+                yield values, styles[p.severity], _height(lines)
+
+        self.block(ws, 1, len(PROBLEM_HEADERS), len(ordered), rows)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(ordered), 1), len(PROBLEM_HEADERS) - 1)
+        ws.repeat_rows(0)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_footer("&C问题清单 第 &P 页，共 &N 页")
+        if problems:
+            ws.set_tab_color("#C00000" if any(p.severity == "error" for p in problems) else "#FFC000")
+
+    # 映射 ----------------------------------------------------------------------------------------------
+
+    def write_mapping(self, ws) -> None:
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
+        mappings = self.rollup.mappings
+        ncols = len(MAPPING_COLUMNS)
+        sub = (f"修改“对应市级任务序号”列即可更正对应关系：{CITY_SEQS_HELP}。改好后保存，再运行 "
+               "xltools consolidate … --mapping 本文件，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行。")
+        hr = self.title(ws, "地区台账行与市级任务的对应关系", [w for _f, _h, w in MAPPING_COLUMNS], sub)
+        self.header(ws, hr, [(h, w) for _f, h, w in MAPPING_COLUMNS])
+        widths = {f: w for f, _h, w in MAPPING_COLUMNS}
+        # (align, wrap, number format) per column; unmapped rows add a fill.
+        spec = [("left", False, None), ("left", False, None), ("left", False, None), ("center", False, None),
+                ("center", False, None), ("left", True, None), ("left", True, None),
+                ("center", False, "@"),  # text: Excel must not read "10,12" as 1012
+                ("left", True, None), ("center", False, "0.00"), ("center", False, None), ("left", True, None)]
+        mapped, unmapped = (_Style([self.fmt(align=a, wrap=w, num=n, fill=fill) for a, w, n in spec])
+                            for fill in (None, UNMAPPED_FILL))
+        p_task, p_content = _per_line(widths["task"]), _per_line(widths["content"])
+        methods = {k: (METHOD_ZH.get(k, k), MAPPING_NOTES.get(k) or None) for k in {m.method for m in mappings}}
+
+        def rows() -> Iterable[Row]:
+            # Heights by length: task names and a 40-character summary are Chinese text.
+            seq_text, heights, top = self.seq_text, _HEIGHTS, len(_HEIGHTS) - 1
+            for m in mappings:
+                t = m.row
+                o = t.origin
+                content = t.content if len(t.content) <= 40 else t.content[:40] + "…"
+                if "\n" in content:
+                    content = content.replace("\n", " ")
+                seqs, _names, city_text, city_lines, _n = seq_text(m.city_seqs)
+                method, note = methods[m.method]
+                lines = max(-(-len(t.task) // p_task), -(-len(content) // p_content), city_lines)
+                yield ((m.region, m.file or o.file, o.sheet, o.row if o.row is not None else o.line, t.seq,
+                        t.task or None, content or None, seqs, city_text, _finite(m.confidence), method, note),
+                       mapped if m.city_seqs else unmapped, heights[min(lines, top)])
+
+        self.block(ws, hr + 1, ncols, len(mappings), rows)
+        last = hr + max(len(mappings), 1)
+        area = f"{xl_rowcol_to_cell(hr, 0, True, True)}:{xl_rowcol_to_cell(last, ncols - 1, True, True)}"
+        self.wb.define_name(MAPPING_NAME, f"='{MAPPING_SHEET}'!{area}")
+        col = next(i for i, (f, _h, _w) in enumerate(MAPPING_COLUMNS) if f == "city_seqs")
+        # Validation (the input message) reaches past the data, to the rows a clerk appends.
+        ws.data_validation(hr + 1, col, last + 1000, col, {
+            "validate": "any", "input_title": "对应市级任务序号", "input_message": CITY_SEQS_HELP})
+        ws.ignore_errors({"number_stored_as_text": f"{xl_rowcol_to_cell(hr + 1, col)}:"
+                                                  f"{xl_rowcol_to_cell(last + 1000, col)}"})
+        self.page(ws, hr, ncols, hr + len(mappings), freeze_cols=1)
+
+    # district rows ------------------------------------------------------------------------------------
+
+    def write_district(self, ws, received: list[Received], with_region: bool) -> None:
+        columns = [("地区", 9), *DISTRICT_COLUMNS] if with_region else list(DISTRICT_COLUMNS)
+        ncols = len(columns)
+        total = sum(len(rec.rows) for rec in received)
+        if with_region:
+            hr = self.title(ws, "各地区台账明细", [w for _, w in columns], f"{len(received)} 个文件，共 {total} 行。"
+                            "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。")
+        else:
+            rec = received[0]
+            hr = self.title(ws, f"{rec.region or rec.name} 工作台账", [w for _, w in columns],
+                            f"文件：{rec.name}（第 {rec.version} 版），共 {total} 行。"
+                            "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。")
+        self.header(ws, hr, columns)
+        off = 1 if with_region else 0
+        center, left, wrap = self.fmt(align="center"), self.fmt(), self.fmt(wrap=True)
+        base = [center, wrap, wrap, wrap, wrap, wrap, self.fmt(align="center", num="0.00"), wrap]
+        lead = [left] if with_region else []
+        plain = _Style(lead + base)
+        flagged = _Style(lead + base[:5] + [self.fmt(wrap=True, fill=UNMAPPED_FILL)] + base[6:])
+        p_task, p_content, p_lead, p_resp, _p_city, _p_conf, p_src = (_per_line(w) for _, w in columns[off + 1:])
+        no_mapping = (None, "（未对应）", None, 1, 1)
+
+        def rows() -> Iterable[Row]:
+            by_row, seq_text, heights, top = self.by_row, self.seq_text, _HEIGHTS, len(_HEIGHTS) - 1
+            for rec in received:
+                region = rec.region or None
+                for t in rec.rows:
+                    m = by_row.get(id(t))
+                    o = t.origin
+                    file = o.file or rec.name
+                    if o.sheet or o.row is not None:
+                        source = f"{file}!{o.sheet or ''}!{'' if o.row is None else o.row}"
+                    elif o.line is not None:
+                        source = f"{file} 第{o.line}行"
+                    else:
+                        source = file
+                    mapped = m is not None and m.city_seqs
+                    _seqs, city_text, _flat, _l, city_lines = seq_text(m.city_seqs) if mapped else no_mapping
+                    leads, resps = t.lead_units, t.responsible_units
+                    values = [t.seq, t.task or None, t.content or None, "\n".join(leads) or None,
+                              "\n".join(resps) or None, city_text, _finite(m.confidence) if m is not None else None, source]
+                    if with_region:
+                        values.insert(0, region)
+                    # Heights: the content measured, the rest by length (Chinese names; file names err tall).
+                    lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
+                                sum(-(-len(u) // p_lead) for u in leads), sum(-(-len(u) // p_resp) for u in resps),
+                                -(-len(source) // p_src))
+                    yield values, plain if mapped else flagged, heights[min(lines, top)]
+
+        self.block(ws, hr + 1, ncols, total, rows)
+        self.page(ws, hr, ncols, hr + total, freeze_cols=off + 2)
+
+    # 来源 ----------------------------------------------------------------------------------------------
+
+    def write_sources(self, ws) -> None:
+        r = self.rollup
+        ncols = len(SOURCE_COLUMNS)
+        sub = f"生成时间：{r.created:%Y-%m-%d %H:%M:%S}"
+        if r.archive_run:
+            sub += f"　　归档编号：{r.archive_run}（xltools consolidate --from-archive {r.archive_run} 可重现本汇总）"
+        hr = self.title(ws, "汇总所用文件", [w for _, w in SOURCE_COLUMNS], sub)
+        self.header(ws, hr, SOURCE_COLUMNS)
+        left, center, wrap = self.fmt(), self.fmt(align="center"), self.fmt(wrap=True)
+        base = [left, wrap, center, self.fmt(font="Consolas", size=8, wrap=True),
+                self.fmt(align="center", num="yyyy-mm-dd hh:mm:ss"), center, center, center]
+        styles = {status: _Style([*base, f, center]) for status, f in (
+            ("使用中", center), ("市级台账", self.fmt(align="center", fill=ACTION_HEX)),
+            ("无法读取", self.fmt(align="center", fill=SHORT_FILL)),
+            ("已被新版本取代", self.fmt(align="center", color="808080", italic=True)))}
+        files = [*((x, "使用中" if x.ledger is not None else "无法读取") for x in r.received),
+                 *((x, "已被新版本取代") for x in r.superseded)]
+        city = Path(r.city_file)
+        per_line = _per_line(SOURCE_COLUMNS[1][1])
+
+        def rows() -> Iterable[Row]:
+            yield ([r.city.region or "", city.name, None, _sha256(city), None, len(r.city.rows), None, None,
+                    "市级台账", None], styles["市级台账"], _height(2))
+            for rec, status in files:
+                mapped, unmapped = self.counts.get((rec.region, rec.name), (None, None)) if status == "使用中" \
+                    else (None, None)
+                yield ([rec.region or "（未知）", rec.name, rec.version, rec.sha256, _excel_date(rec.received),
+                        len(rec.rows) if rec.ledger is not None else None, mapped, unmapped, status,
+                        REGION_FROM_ZH.get(rec.region_from or "", rec.region_from)],
+                       styles[status], _height(max(2, _lines(rec.name, per_line))))
+
+        self.block(ws, hr + 1, ncols, len(files) + 1, rows)
+        self.page(ws, hr, ncols, hr + len(files) + 1)
