@@ -144,11 +144,11 @@ class PeakMemory(threading.Thread):
 
 
 def run_xltools(folder: Path, out: Path, archive: bool) -> dict:
-    import xltools.consolidate as xc
-    from xltools.consolidate import ConsolidateOptions, consolidate
+    import xltools.rollup as xc
+    from xltools.rollup import ConsolidateOptions, consolidate
 
     try:
-        import xltools.consolidate.writer as writer
+        import xltools.rollup.writer as writer
     except ImportError:
         writer = None
     memory = PeakMemory()

@@ -13,6 +13,10 @@ def test_api_functions_are_not_shadowed_by_their_modules(tmp_path):
         ledger = xltools.extract(CITY)
         xltools.fill(ledger, out)
         result = xltools.validate(out)
-    for name in ("extract", "fill", "validate"):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rollup = xltools.consolidate(CITY, inbox, options=xltools.rollup.ConsolidateOptions(use_archive=False))
+    assert rollup.missing_regions == ["市中区", "章丘区"]  # the directory's districts of 济南市; none sent anything
+    for name in ("consolidate", "extract", "fill", "validate"):
         assert isinstance(getattr(xltools, name), types.FunctionType), name
     assert len(ledger.rows) == 60 and result.ledger.region == "济南市"

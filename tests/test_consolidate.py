@@ -12,7 +12,7 @@ from conftest import CITY, SHIZHONG, ZHANGQIU
 
 from xltools import extract, fill
 from xltools.archive import Archive
-from xltools.consolidate import ConsolidateOptions, consolidate
+from xltools.rollup import ConsolidateOptions, consolidate
 
 
 def options(tmp_path, **kw):
@@ -164,7 +164,7 @@ def _contents(path: Path) -> dict:
 
 
 def test_the_archive_reproduces_an_earlier_rollup(tmp_path, seed_inbox):
-    from xltools.consolidate import consolidate_from_archive
+    from xltools.rollup import consolidate_from_archive
 
     opts = options(tmp_path)
     first = tmp_path / "rollup_1.xlsx"

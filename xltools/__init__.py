@@ -38,4 +38,11 @@ def targets(text, year=None, period=(2024, 2027)):
     return parse_targets(text, default_year=year, period=period)
 
 
-__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "extract", "fill", "targets", "validate"]
+def consolidate(city_ledger, inbox, out=None, options=None):
+    """Consolidate district ledgers into a city rollup; see :func:`xltools.rollup.consolidate`."""
+    from .rollup import consolidate as _consolidate
+
+    return _consolidate(city_ledger, inbox, out, options)
+
+
+__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "extract", "fill", "targets", "validate"]

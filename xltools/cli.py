@@ -233,8 +233,8 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
     CITY_LEDGER 为市级台账，INBOX 为收件文件夹（xlsx、xlsm、xlsb、xls、csv、ods 均可）。
     退出码：0 无问题，1 有问题（汇总表照常写出），2 无法读取输入。
     """
-    from .consolidate import ConsolidateOptions, consolidate_from_archive
-    from .consolidate import consolidate as consolidate_ledgers
+    from .rollup import ConsolidateOptions, consolidate_from_archive
+    from .rollup import consolidate as consolidate_ledgers
 
     if list_runs:
         from .archive import Archive

@@ -20,7 +20,7 @@ AUTHOR = "xltools"
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _THIN = Side(style="thin", color="000000")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADERS = (("序号", 6), ("严重程度", 9), ("问题类型", 18), ("工作表", 10), ("单元格", 8), ("内容", 28),
+PROBLEM_COLUMNS = (("序号", 6), ("严重程度", 9), ("问题类型", 18), ("工作表", 10), ("单元格", 8), ("内容", 28),
             ("问题说明", 56), ("建议", 30), ("文件", 18), ("行", 6), ("代码", 22))
 
 
@@ -60,7 +60,7 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
     ws = workbook.create_sheet(title)
     header_font = Font(name="黑体", size=11, bold=True, charset=134)
     body_font = Font(name="仿宋", size=11, charset=134)
-    for col, (text, width) in enumerate(_HEADERS, start=1):
+    for col, (text, width) in enumerate(PROBLEM_COLUMNS, start=1):
         cell = ws.cell(1, col, text)
         cell.font, cell.border = header_font, _BOX
         cell.fill = PatternFill("solid", fgColor="D9D9D9")
@@ -80,7 +80,7 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
             # An in-workbook location, not a URL: Excel, WPS and LibreOffice all jump to the cell.
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(p.sheet)}!{p.cell}")
             link.font = Font(name="仿宋", size=11, charset=134, color="0563C1", underline="single")
-    fit_rows(ws, 2, {i: w for i, (_, w) in enumerate(_HEADERS, start=1)})
+    fit_rows(ws, 2, {i: w for i, (_, w) in enumerate(PROBLEM_COLUMNS, start=1)})
     ws.freeze_panes = "A2"
     ws.print_title_rows = "1:1"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -88,6 +88,6 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.oddFooter.center.text = "问题清单 第 &P 页，共 &N 页"
-    ws.auto_filter.ref = f"A1:{ws.cell(1, len(_HEADERS)).column_letter}{max(len(ordered) + 1, 1)}"
+    ws.auto_filter.ref = f"A1:{ws.cell(1, len(PROBLEM_COLUMNS)).column_letter}{max(len(ordered) + 1, 1)}"
     ws.sheet_properties.tabColor = "C00000" if any(p.severity == "error" for p in problems) else "FFC000"
     return ws

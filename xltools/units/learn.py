@@ -11,13 +11,17 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
 
 from .check import NameCheck
 from .directory import name_key, short_key
 
 FREQUENT = 3  # a spelling seen this often is an established one
 RARE_SHARE = 0.34  # a near-duplicate seen at most this share as often as the frequent one is rare
+# A typo replaces characters: same length, nearly the same text. Names of different length are
+# usually different units (区公安分局 / 区公安局, 区城乡水务局 / 区水务局), and in short names one
+# character is a different department (区民政局 / 区财政局), so neither counts without a directory.
+TYPO_RATIO = 85
+TYPO_MIN_LENGTH = 6
 
 
 def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
@@ -46,7 +50,7 @@ def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
         for major in frequent:
             if major == key or count > counts[major] * RARE_SHARE:
                 continue
-            close = fuzz.ratio(key, major) >= 80 or (len(key) >= 4 and Levenshtein.distance(key, major) <= 1)
+            close = len(key) == len(major) >= TYPO_MIN_LENGTH and fuzz.ratio(key, major) >= TYPO_RATIO
             if close:
                 found[key] = NameCheck(
                     spelled[key], "typo", None, [spelled[major]],

@@ -109,6 +109,8 @@ class Rollup:
     problems: list[Problem]
     created: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
     archive_run: str | None = None  # id of this run in the archive, to reproduce it
+    city_sha256: str | None = None
+    city_path: Path | None = None
 
     @property
     def regions(self) -> list[str]:
@@ -129,15 +131,16 @@ class Rollup:
 
     def summary(self) -> dict:
         """The JSON contract of ``xltools consolidate --json``."""
-        by_file: dict[str, list[Mapping]] = {}
+        by_file: dict[tuple, list[Mapping]] = {}  # two districts may both send 工作台账.xlsx
         for m in self.mappings:
-            by_file.setdefault(m.file, []).append(m)
+            by_file.setdefault((m.region, m.file), []).append(m)
         return {
-            "city": {"region": self.city.region, "file": self.city_file, "tasks": len(self.city.rows)},
+            "city": {"region": self.city.region, "file": self.city_file, "sha256": self.city_sha256,
+                     "tasks": len(self.city.rows)},
             "districts": [
                 {"region": r.region, "file": r.name, "sha256": r.sha256, "version": r.version,
-                 "rows": len(r.rows), "mapped": sum(m.mapped for m in by_file.get(r.name, [])),
-                 "unmapped": sum(not m.mapped for m in by_file.get(r.name, []))}
+                 "rows": len(r.rows), "mapped": sum(m.mapped for m in by_file.get((r.region, r.name), [])),
+                 "unmapped": sum(not m.mapped for m in by_file.get((r.region, r.name), []))}
                 for r in self.received
             ],
             "superseded": [{"region": r.region, "file": r.name, "sha256": r.sha256, "version": r.version}

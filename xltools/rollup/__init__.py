@@ -199,7 +199,13 @@ def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
 
 
 def _learned_units(received: list[Received], options: ConsolidateOptions) -> None:
-    """Districts without a directory entry: learn the spellings from all districts at once."""
+    """Districts without a directory entry: spellings learned from their own ledger and from all districts.
+
+    A rare spelling close to a frequent one is judged across all districts (a typo is a typo anywhere);
+    short and long forms of one name only within one district, since districts name their departments
+    differently (区发展改革局 in one, 区发展和改革局 in another) and both are right.
+    """
+    from ..units.directory import name_key
     from ..units.learn import learn_spellings
     from ..validation import check_units
 
@@ -207,13 +213,14 @@ def _learned_units(received: list[Received], options: ConsolidateOptions) -> Non
     learners = [r for r in received if r.ledger is not None and r.region and not directory.has_region(r.region)]
     if not learners:
         return
-    from ..units.directory import name_key
-
-    names = [n for r in learners for row in r.rows for n in row.lead_units + row.responsible_units]
-    spellings = learn_spellings(names)
+    names = {id(r): [n for row in r.rows for n in row.lead_units + row.responsible_units] for r in learners}
+    rare = {k: c for k, c in learn_spellings([n for ns in names.values() for n in ns]).items() if c.status == "typo"}
     for rec in learners:
-        if not any(name_key(n) in spellings for row in rec.rows for n in row.lead_units + row.responsible_units):
-            continue  # most districts write every name the usual way: nothing to look at
+        own = {k: c for k, c in learn_spellings(names[id(rec)]).items() if c.status == "alias"}
+        mine = {name_key(n) for n in names[id(rec)]}
+        spellings = {**{k: c for k, c in rare.items() if k in mine}, **own}
+        if not spellings:
+            continue  # nothing to flag in this district: the common case, kept cheap
         problems = check_units(rec.ledger, directory, rec.region, spellings=spellings)[0]
         for p in problems:
             p.file = rec.name
@@ -327,8 +334,10 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
 
         targets = compare_targets(city, city_row_targets, city_goal_targets, used, mappings)
         problems = _problems(city, used, superseded, mappings, expected)
+        from ..archive import sha256_of
+
         rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
-                        archive_run)
+                        archive_run, sha256_of(city_path), city_path)
         if archive is not None:
             rollup.archive_run = _record(archive, rollup, city_path, options, created)
         if out is not None:

@@ -4,17 +4,21 @@ Sheets, in order: 汇总, 覆盖矩阵, 目标对比, 图表, 未报送, 问题�
 明细 sheet when there are many), 来源. Every row a district sent appears on its district sheet (or 明细)
 and on 映射, with the file / sheet / row it came from.
 
-Speed. xlsxwriter spends ~10 µs a cell, and 3,000 districts × 60 rows put ~4 million cells on 映射 and
-明细 alone: 40 s, then as long again to copy and deflate the XML. So xlsxwriter writes everything but
-the data rows of the growing sheets (titles, headers, styles, merges, charts, names, validation, print
-setup) into memory, and :func:`_package` copies that package into the output, streaming each growing
-sheet's rows as XML into its ``<sheetData>``: made from per-style templates in one thread while
-``zlib`` deflates the previous chunk in another. The only xlsxwriter internal used is a format's xf
-index (``Format._get_xf_index``), the number a cell's ``s=`` attribute names.
+Speed. xlsxwriter spends ~10 µs a cell even in constant_memory mode, and 3,000 districts × 60 rows put
+~4 million cells on 映射 and 明细 alone: 29 s for the whole rollup, most of it there. So xlsxwriter writes
+everything but the data rows of the growing sheets (titles, headers, styles, merges, charts, names,
+validation, print setup) into memory, and :func:`_package` copies that package into the output,
+streaming each growing sheet's rows as XML into its ``<sheetData>``, made from per-style templates in
+this thread while ``zlib`` deflates the previous chunk in another: ~6.5 s for the same rollup
+(``tests/test_rollup_writer.py::test_benchmark_3000_districts``). constant_memory would not help what is
+left to xlsxwriter. The only xlsxwriter internal used is a format's xf index (``Format._get_xf_index``),
+the number a cell's ``s=`` attribute names; ``_write(stream=False)`` writes the same rows through
+xlsxwriter's own cell writers, and the tests hold the two to the same cells.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import math
@@ -32,8 +36,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..layout import MAX_ROW_PT, needed_height, text_lines
-from ..marks import _HEADERS as PROBLEM_HEADERS
 from ..marks import FILLS, PROBLEMS_SHEET
+from ..marks import PROBLEM_COLUMNS as PROBLEM_HEADERS
+from ..model import TaskRow
 from ..problems import SEVERITIES, SEVERITY_ZH, problem_title
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
 from ..xlio import check_output
@@ -61,11 +66,13 @@ UNMAPPED_FILL = FILLS["warning"]
 GOOD_FILL, SHORT_FILL, PART_FILL = "C6EFCE", "FFC7CE", "FFEB9C"
 COMPARATOR_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "=", "~": "约"}
 REGION_FROM_ZH = {"meta": "模板信息", "title": "标题", "filename": "文件名", "option": "命令参数"}
-MAPPING_NOTES = {"none": "未找到对应的市级任务；如有对应请填写序号", "similarity": "按文字相似度对应，请核对",
+MAPPING_NOTES = {"none": "未找到对应的市级任务，如有请填写序号", "similarity": "按文字相似度对应，请核对",
                  "manual": "人工指定", "seq": "按序号对应", "name": "按任务名对应", "key": ""}
 
 DISTRICT_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 50), ("牵头单位", 16), ("责任单位", 16),
                     ("对应市级任务", 18), ("置信度", 7), ("来源", 22))
+HIDDEN_EXTRAS = {"任务键"}  # the template's hidden key column: machinery, not something a district reported
+EXTRA_WIDTHS = {"目标": 20, "完成时限": 10, "进展情况": 24, "完成情况": 9}
 SUMMARY_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 48), ("市级牵头单位", 14), ("覆盖地区数", 8),
                    ("已覆盖地区", 18), ("未覆盖地区", 18), ("地区牵头单位", 34))
 SOURCE_COLUMNS = (("地区", 10), ("文件名", 28), ("版本", 6), ("sha256", 34), ("接收时间", 21), ("行数", 7),
@@ -80,8 +87,10 @@ def write_rollup(rollup: Rollup, out: str | Path, *, district_sheets_max: int = 
     """Write the rollup workbook to ``out`` (atomically: a temp file beside it, then a rename)."""
     from ..errors import OutputError
 
-    out = check_output(out, rollup.city_file, *(r.path for r in rollup.received))
+    out = check_output(out, rollup.city_path or rollup.city_file, *(r.path for r in rollup.received))
     tmp = out.with_name(f".~xltools-{uuid.uuid4().hex}{out.suffix or '.xlsx'}")
+    collecting = gc.isenabled()
+    gc.disable()  # the rollup holds millions of objects; each collection would walk them all (~25% of the time)
     try:
         _write(rollup, tmp, district_sheets_max, stream=True)
         os.replace(tmp, out)
@@ -94,6 +103,9 @@ def write_rollup(rollup: Rollup, out: str | Path, *, district_sheets_max: int = 
     except BaseException:
         _remove_quietly(tmp)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     return out
 
 
@@ -122,7 +134,7 @@ class _Style:
     def __init__(self, formats: Sequence):
         self.formats = list(formats)
         self.xfs = [f._get_xf_index() if f is not None else 0 for f in self.formats]
-        self.templates: dict[tuple, str] = {}
+        self.templates: dict[tuple, tuple[Callable[..., str], int]] = {}  # cell types → formatter, count of <
 
 
 Row = tuple[Sequence, _Style, float]  # values, style, height in points
@@ -444,11 +456,11 @@ class _Writer:
 
     def fmt(self, *, font: str = FANG, size: float = 11, bold: bool = False, wrap: bool = False,
             align: str = "left", fill: str | None = None, num: str | None = None, border: bool = True,
-            color: str | None = None, italic: bool = False, rotation: int = 0):
-        key = (font, size, bold, wrap, align, fill, num, border, color, italic, rotation)
+            color: str | None = None, italic: bool = False, rotation: int = 0, valign: str = "vcenter"):
+        key = (font, size, bold, wrap, align, fill, num, border, color, italic, rotation, valign)
         f = self._formats.get(key)
         if f is None:
-            props = {"font_name": font, "font_size": size, "font_charset": 134, "valign": "vcenter",
+            props = {"font_name": font, "font_size": size, "font_charset": 134, "valign": valign,
                      "align": align, "bold": bold, "text_wrap": wrap, "italic": italic}
             if fill:
                 props.update(bg_color="#" + fill, pattern=1)
@@ -467,7 +479,8 @@ class _Writer:
         return f
 
     def header_fmt(self, rotation: int = 0):
-        return self.fmt(font=HEI, bold=True, wrap=True, align="center", fill=HEADER_HEX, rotation=rotation)
+        return self.fmt(font=HEI, bold=True, wrap=True, align="center", fill=HEADER_HEX, rotation=rotation,
+                        valign="top" if rotation else "vcenter")
 
     def title(self, ws, text: str, widths: Sequence[float], sub: str | None = None) -> int:
         """Title (and a line under it) across columns this wide; returns the header row."""
@@ -627,9 +640,10 @@ class _Writer:
             # Districts naming the same lead units share a line: "历城区、长清区：区工业和信息化局".
             by_units: dict[str, list[str]] = {}
             for d in covered:
-                names = "、".join(dict.fromkeys(u for m in by_region[d] for u in m.row.lead_units)) or "（未填）"
-                by_units.setdefault(names, []).append(d)
-            leads = [f"{_cap(ds, LIST_MAX_REGIONS)}：{units}" for units, ds in by_units.items()]
+                ms = by_region[d]
+                units = ms[0].row.lead_units if len(ms) == 1 else dict.fromkeys(u for m in ms for u in m.row.lead_units)
+                by_units.setdefault("、".join(units) or "（未填）", []).append(d)
+            leads = [f"{_cap(ds, LIST_MAX_REGIONS // 2)}：{units}" for units, ds in by_units.items()]
             if len(leads) > LEAD_MAX_LINES:
                 rest = sum(len(ds) for ds in list(by_units.values())[LEAD_MAX_LINES:])
                 leads = [*leads[:LEAD_MAX_LINES], f"……另有{rest}个地区，见“{'各地区' if self.per_district else DETAIL}”表"]
@@ -663,11 +677,11 @@ class _Writer:
         total_fmt = self.fmt(font=HEI, bold=True, align="center", fill=HEADER_HEX)
         cov = [self.coverage.get(t.seq, {}) for t in tasks]
         if not transpose:
-            columns = [("序号", 5.5), ("重点任务", 24), *((d, 4.2) for d in districts), ("覆盖地区数", 5)]
+            columns = [("序号", 5.5), ("重点任务", 28), *((d, 4.2) for d in districts), ("覆盖地区数", 5)]
             ncols = len(columns)
             hr = self.title(ws, "覆盖矩阵（市级任务 × 地区）", [w for _, w in columns][:40], note)
             self.header(ws, hr, columns, rotated=range(2, ncols))
-            per_line = _per_line(24)
+            per_line = _per_line(28)
 
             def rows() -> Iterable[Row]:
                 per_district = [0] * len(districts)
@@ -762,6 +776,8 @@ class _Writer:
         row += 2
         ws.set_row(row, 22)
         ws.write_string(row, 0, "二、各地区覆盖市级任务数（由少到多）", section)
+        if len(self.districts) > 15:
+            ws.set_h_pagebreaks([row])  # a tall chart starts on its own page
         n_tasks = sum(1 for t in self.rollup.city.rows if t.seq is not None)
         unmapped: dict[str, int] = {}
         for (region, _file), (_m, u) in self.counts.items():
@@ -778,7 +794,7 @@ class _Writer:
         stats = sorted((covered[d], i, d) for i, d in enumerate(self.districts))
         shown = min(len(stats), CHART_MAX_DISTRICTS)
         chart_at = row + 1
-        height = max(300, 90 + 22 * shown)
+        height = 160 + (26 if shown <= 20 else 20) * shown  # room for every region's label
         header_row = chart_at + (math.ceil(height / 20) + 1 if stats else 0)
         ws.set_row(header_row, 30)
         for c, h in enumerate(["地区", "覆盖任务数", "未覆盖任务数", "台账行数", "未对应行数"]):
@@ -820,7 +836,7 @@ class _Writer:
         chart.set_legend({"position": "bottom", "font": {"name": FANG, "size": 9}})
         chart.set_chartarea({"border": {"color": "#BFBFBF"}})
 
-    def target_chart(self, target_rows: tuple):
+    def target_chart(self, target_rows: tuple, width: int = 760):
         """各区合计 as a share of the city's target, per district stacked when there are few."""
         first, last, stack = target_rows
         chart = self.wb.add_chart({"type": "bar", "subtype": "stacked"} if stack else {"type": "bar"})
@@ -844,7 +860,7 @@ class _Writer:
         chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 9, "name": FANG}})
         if not stack:
             chart.set_legend({"none": True})
-        chart.set_size({"width": 760, "height": self.target_chart_height(last - first + 1)})
+        chart.set_size({"width": width, "height": self.target_chart_height(last - first + 1)})
         return chart
 
     # 目标对比 -----------------------------------------------------------------------------------------
@@ -856,7 +872,9 @@ class _Writer:
         note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到。比例、增速等指标只列各区"
                 "数值，不合计。黄色为覆盖该任务但未填报数值的地区。大数以万、亿为单位。")
         columns = [*TARGET_FIXED, *((d, 9) for d in regions), ("未填报的地区", 22)]
-        hr = self.title(ws, "目标对比（市级目标与各区目标合计）", [w for _, w in columns][:len(TARGET_FIXED) + 8], note)
+        wide = len(regions) > 20  # then the page prints the comparison, not thousands of district columns
+        hr = self.title(ws, "目标对比（市级目标与各区目标合计）",
+                        [w for _, w in columns][:len(TARGET_FIXED) + (0 if wide else 8)], note)
         self.header(ws, hr, columns, rotated=range(len(TARGET_FIXED), len(TARGET_FIXED) + len(regions))
                     if len(regions) > 6 else range(0))
         center, body = self.fmt(align="center", wrap=True), self.fmt(wrap=True)
@@ -896,15 +914,16 @@ class _Writer:
         self.block(ws, hr + 1, ncols, len(targets), rows)
         last = hr + len(targets)
         if target_rows:
-            ws.insert_chart(last + 2, 1, self.target_chart(target_rows), {"x_offset": 4, "y_offset": 4})
+            ws.insert_chart(last + 2, 1, self.target_chart(target_rows, width=680 if wide else 760),
+                            {"x_offset": 4, "y_offset": 4})
         elif not targets:
             ws.write_string(hr + 2, 1, "市级台账中没有可比较的数值目标。", self.fmt(border=False))
-        fit = len(regions) <= 20
-        self.page(ws, hr, ncols, last, fit=fit, freeze_cols=3)
-        if not fit:  # thousands of district columns: print the comparison and its chart
+        self.page(ws, hr, ncols, last, fit=not wide, freeze_cols=3)
+        if wide:
             chart_rows = math.ceil(self.target_chart_height(len(self.chart_targets())) * 0.75 / 15)
             ws.print_area(0, 0, last + 2 + chart_rows, len(TARGET_FIXED) - 1)
             ws.fit_to_pages(1, 0)
+            ws.set_portrait()
 
     # 未报送 -------------------------------------------------------------------------------------------
 
@@ -980,7 +999,9 @@ class _Writer:
         mapped, unmapped = (_Style([self.fmt(align=a, wrap=w, num=n, fill=fill) for a, w, n in spec])
                             for fill in (None, UNMAPPED_FILL))
         p_task, p_content = _per_line(widths["task"]), _per_line(widths["content"])
-        methods = {k: (METHOD_ZH.get(k, k), MAPPING_NOTES.get(k) or None) for k in {m.method for m in mappings}}
+        p_note = _per_line(widths["note"])
+        methods = {k: (METHOD_ZH.get(k, k), MAPPING_NOTES.get(k) or None, _lines(MAPPING_NOTES.get(k, ""), p_note))
+                   for k in {m.method for m in mappings}}
 
         def rows() -> Iterable[Row]:
             # Heights by length: task names and a 40-character summary are Chinese text.
@@ -988,12 +1009,12 @@ class _Writer:
             for m in mappings:
                 t = m.row
                 o = t.origin
-                content = t.content if len(t.content) <= 40 else t.content[:40] + "…"
+                content = t.content if len(t.content) <= 39 else t.content[:38] + "…"  # two lines
                 if "\n" in content:
                     content = content.replace("\n", " ")
                 seqs, _names, city_text, city_lines, _n = seq_text(m.city_seqs)
-                method, note = methods[m.method]
-                lines = max(-(-len(t.task) // p_task), -(-len(content) // p_content), city_lines)
+                method, note, note_lines = methods[m.method]
+                lines = max(-(-len(t.task) // p_task), -(-len(content) // p_content), city_lines, note_lines)
                 yield ((m.region, m.file or o.file, o.sheet, o.row if o.row is not None else o.line, t.seq,
                         t.task or None, content or None, seqs, city_text, _finite(m.confidence), method, note),
                        mapped if m.city_seqs else unmapped, heights[min(lines, top)])
@@ -1013,52 +1034,86 @@ class _Writer:
     # district rows ------------------------------------------------------------------------------------
 
     def write_district(self, ws, received: list[Received], with_region: bool) -> None:
-        columns = [("地区", 9), *DISTRICT_COLUMNS] if with_region else list(DISTRICT_COLUMNS)
+        """Every goal and task row of these files, in sheet order, with the reporting columns they filled."""
+        extras = list(dict.fromkeys(k for rec in received for t in rec.rows for k, v in t.extra.items()
+                                    if v not in (None, "") and k not in HIDDEN_EXTRAS))
+        base_columns = [*DISTRICT_COLUMNS[:5], *((k, EXTRA_WIDTHS.get(k, 14)) for k in extras), *DISTRICT_COLUMNS[5:]]
+        columns = [("地区", 9), *base_columns] if with_region else base_columns
         ncols = len(columns)
-        total = sum(len(rec.rows) for rec in received)
+        total = sum(len(rec.rows) + len(rec.ledger.goals) for rec in received)
+        note = "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。"
         if with_region:
-            hr = self.title(ws, "各地区台账明细", [w for _, w in columns], f"{len(received)} 个文件，共 {total} 行。"
-                            "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。")
+            hr = self.title(ws, "各地区台账明细", [w for _, w in columns],
+                            f"{len(received)} 个文件，共 {total} 行（含工作目标行）。{note}")
         else:
             rec = received[0]
             hr = self.title(ws, f"{rec.region or rec.name} 工作台账", [w for _, w in columns],
-                            f"文件：{rec.name}（第 {rec.version} 版），共 {total} 行。"
-                            "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。")
+                            f"文件：{rec.name}（第 {rec.version} 版），共 {total} 行（含工作目标行）。{note}")
         self.header(ws, hr, columns)
         off = 1 if with_region else 0
         center, left, wrap = self.fmt(align="center"), self.fmt(), self.fmt(wrap=True)
-        base = [center, wrap, wrap, wrap, wrap, wrap, self.fmt(align="center", num="0.00"), wrap]
+        base = [center, wrap, wrap, wrap, wrap, *(wrap for _ in extras), wrap, self.fmt(align="center", num="0.00"), wrap]
         lead = [left] if with_region else []
         plain = _Style(lead + base)
-        flagged = _Style(lead + base[:5] + [self.fmt(wrap=True, fill=UNMAPPED_FILL)] + base[6:])
-        p_task, p_content, p_lead, p_resp, _p_city, _p_conf, p_src = (_per_line(w) for _, w in columns[off + 1:])
+        city_col = 5 + len(extras)
+        flagged = _Style(lead + base[:city_col] + [self.fmt(wrap=True, fill=UNMAPPED_FILL)] + base[city_col + 1:])
+        goal_style = _Style(lead + base[:1] + [self.fmt(font=KAI, bold=True, wrap=True)] + base[2:])
+        widths = [w for _, w in columns[off:]]
+        p_task, p_content, p_lead, p_resp = (_per_line(w) for w in widths[1:5])
+        p_extra = [_per_line(w) for w in widths[5:city_col]]
+        p_src = _per_line(widths[-1])
         no_mapping = (None, "（未对应）", None, 1, 1)
+        goal_mapping = (None, "（工作目标）", None, 1, 1)
+
+        def source_of(o, rec) -> str:
+            file = o.file or rec.name
+            if o.sheet or o.row is not None:
+                return f"{file}!{o.sheet or ''}!{'' if o.row is None else o.row}"
+            return f"{file} 第{o.line}行" if o.line is not None else file
+
+        def in_order(rec) -> list:
+            goals = rec.ledger.goals
+            if not goals:
+                return rec.rows
+            items = [*goals, *rec.rows]
+            where = [i.origin.row if i.origin.row is not None else i.origin.line for i in items]
+            if None in where:
+                return items  # no position for some: goals first, as plans state them
+            return [items[k] for k in sorted(range(len(items)), key=where.__getitem__)]
 
         def rows() -> Iterable[Row]:
             by_row, seq_text, heights, top = self.by_row, self.seq_text, _HEIGHTS, len(_HEIGHTS) - 1
             for rec in received:
                 region = rec.region or None
-                for t in rec.rows:
-                    m = by_row.get(id(t))
+                for t in in_order(rec):
                     o = t.origin
-                    file = o.file or rec.name
-                    if o.sheet or o.row is not None:
-                        source = f"{file}!{o.sheet or ''}!{'' if o.row is None else o.row}"
-                    elif o.line is not None:
-                        source = f"{file} 第{o.line}行"
-                    else:
-                        source = file
+                    source = source_of(o, rec)
+                    if t.__class__ is not TaskRow:  # a 工作目标 line
+                        task = f"{t.year}年工作目标" if t.year else "工作目标"
+                        values = [None, task, t.text or None, "\n".join(t.lead_units) or None, None,
+                                  *(None for _ in extras), goal_mapping[1], None, source]
+                        if with_region:
+                            values.insert(0, region)
+                        lines = max(_lines(t.text, p_content), len(t.lead_units), -(-len(source) // p_src))
+                        yield values, goal_style, heights[min(lines, top)]
+                        continue
+                    m = by_row.get(id(t))
                     mapped = m is not None and m.city_seqs
                     _seqs, city_text, _flat, _l, city_lines = seq_text(m.city_seqs) if mapped else no_mapping
                     leads, resps = t.lead_units, t.responsible_units
                     values = [t.seq, t.task or None, t.content or None, "\n".join(leads) or None,
-                              "\n".join(resps) or None, city_text, _finite(m.confidence) if m is not None else None, source]
-                    if with_region:
-                        values.insert(0, region)
+                              "\n".join(resps) or None, city_text, _finite(m.confidence) if m is not None else None,
+                              source]
                     # Heights: the content measured, the rest by length (Chinese names; file names err tall).
                     lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
                                 sum(-(-len(u) // p_lead) for u in leads), sum(-(-len(u) // p_resp) for u in resps),
                                 -(-len(source) // p_src))
+                    if extras:
+                        filled = [str(v) if (v := t.extra.get(k)) not in (None, "") else None for k in extras]
+                        values[5:5] = filled
+                        lines = max([lines, *(_lines(v, p) for v, p in zip(filled, p_extra) if v)])
+                    if with_region:
+                        values.insert(0, region)
                     yield values, plain if mapped else flagged, heights[min(lines, top)]
 
         self.block(ws, hr + 1, ncols, total, rows)
@@ -1087,7 +1142,8 @@ class _Writer:
         per_line = _per_line(SOURCE_COLUMNS[1][1])
 
         def rows() -> Iterable[Row]:
-            yield ([r.city.region or "", city.name, None, _sha256(city), None, len(r.city.rows), None, None,
+            yield ([r.city.region or "", city.name, None, r.city_sha256 or _sha256(city), None, len(r.city.rows),
+                    None, None,
                     "市级台账", None], styles["市级台账"], _height(2))
             for rec, status in files:
                 mapped, unmapped = self.counts.get((rec.region, rec.name), (None, None)) if status == "使用中" \
