@@ -38,7 +38,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .problems import Problem
-from .text import clean, fold
+from .text import clean, column_letter, fold
 
 PLAN_PERIOD = (2024, 2027)
 COMPARATORS = (">=", ">", "<=", "<", "=", "~")
@@ -801,15 +801,10 @@ def _where(origin, source: str | None, column: str | None = None) -> dict:
 
 
 def _column_letter(index: int | None) -> str | None:
-    """0 → A, 25 → Z, 26 → AA."""
+    """0 → A, 25 → Z, 26 → AA; None for no column."""
     if index is None or index < 0:
         return None
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return column_letter(index + 1)
 
 
 def _located(result: TargetResult, where: dict) -> TargetResult:

@@ -123,3 +123,12 @@ def parse_region(title: str) -> tuple[str | None, str | None, str | None]:
     if m:
         return m.group("district"), "区县", None
     return None, None, None
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 26 → Z, 27 → AA (without importing openpyxl into every reader process)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

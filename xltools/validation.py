@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import OutputError
 from .model import Ledger, TaskRow
 from .problems import Problem, Report
+from .text import column_letter
 from .unitnames import split_units
 from .units.check import CellCheck, NameCheck, check_cell
 from .units.directory import Directory, load_directory, name_key
@@ -98,22 +99,13 @@ class _CellRef:
         return {"file": file, "sheet": self.sheet, "cell": self.cell, "line": None if self.cell else self.line}
 
 
-def get_column_letter(index: int) -> str:
-    """1 → A, 27 → AA (openpyxl's, without importing openpyxl into every reader process)."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _cells(ledger: Ledger) -> list[_CellRef]:
     refs = []
     for row in ledger.rows:
         for fld in ("lead", "resp"):
             col = ledger.columns.get(fld)
             sheet = row.origin.sheet
-            cell = f"{get_column_letter(col + 1)}{row.origin.row}" if sheet and row.origin.row and col is not None else None
+            cell = f"{column_letter(col + 1)}{row.origin.row}" if sheet and row.origin.row and col is not None else None
             refs.append(_CellRef(row, fld, sheet, cell, row.origin.line))
     return refs
 

@@ -37,7 +37,12 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> P
 
 
 def atomic_save(workbook, path: str | os.PathLike) -> Path:
-    """Save an openpyxl workbook to ``path`` via a temporary file in the same folder.
+    """Save an openpyxl workbook to ``path`` via a temporary file in the same folder."""
+    return atomic_write(path, workbook.save)
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
 
     A crash or a full disk leaves the old file untouched, and readers never see half a workbook;
     the temporary file sits beside the target so that ``os.replace`` is a same-volume rename.
@@ -47,7 +52,7 @@ def atomic_save(workbook, path: str | os.PathLike) -> Path:
     # leave the ledger unreadable to colleagues on a shared folder.
     tmp = str(path.with_name(f".~xltools-{uuid.uuid4().hex}{path.suffix or '.xlsx'}"))
     try:
-        workbook.save(tmp)
+        write(tmp)
         os.replace(tmp, path)
     except PermissionError as err:
         _remove_quietly(tmp)

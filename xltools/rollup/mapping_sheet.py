@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..errors import UnreadableInput
+from ..text import column_letter
 
 SHEET = "映射"
 DEFINED_NAME = "xlt_mapping"
@@ -217,9 +218,5 @@ def _int(value) -> int | None:
 
 
 def _col_letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """0-based column → letter."""
+    return column_letter(col + 1)

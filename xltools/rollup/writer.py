@@ -22,12 +22,10 @@ import gc
 import hashlib
 import io
 import math
-import os
 import posixpath
 import queue
 import re
 import threading
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -41,7 +39,7 @@ from ..marks import PROBLEM_COLUMNS as PROBLEM_HEADERS
 from ..model import TaskRow
 from ..problems import SEVERITIES, SEVERITY_ZH, problem_title
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
-from ..xlio import check_output
+from ..xlio import atomic_write, check_output
 from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
 from .mapping_sheet import COLUMNS as MAPPING_COLUMNS
 from .mapping_sheet import DEFINED_NAME as MAPPING_NAME
@@ -85,24 +83,12 @@ _EPOCH = datetime(1899, 12, 30)
 
 def write_rollup(rollup: Rollup, out: str | Path, *, district_sheets_max: int = 40) -> Path:
     """Write the rollup workbook to ``out`` (atomically: a temp file beside it, then a rename)."""
-    from ..errors import OutputError
 
     out = check_output(out, rollup.city_path or rollup.city_file, *(r.path for r in rollup.received))
-    tmp = out.with_name(f".~xltools-{uuid.uuid4().hex}{out.suffix or '.xlsx'}")
     collecting = gc.isenabled()
     gc.disable()  # the rollup holds millions of objects; each collection would walk them all (~25% of the time)
     try:
-        _write(rollup, tmp, district_sheets_max, stream=True)
-        os.replace(tmp, out)
-    except PermissionError as err:
-        _remove_quietly(tmp)
-        raise OutputError(
-            f"cannot write {out}: {err}",
-            f"无法写入“{out.name}”：文件可能正在 Excel/WPS 中打开或没有写权限。请关闭该文件后重试。",
-        ) from err
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
+        atomic_write(out, lambda tmp: _write(rollup, Path(tmp), district_sheets_max, stream=True))
     finally:
         if collecting:
             gc.enable()
@@ -363,13 +349,6 @@ def _max_col(head: str) -> int:
 
 def _excel_date(dt: datetime) -> float:
     return (dt.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _cap(items: list[str], limit: int, rest: str = "地区") -> str:
