@@ -35,6 +35,7 @@ lint: $(VENV)/.installed
 # Speed against the plain approach, measured in the same run (see benchmarks/RESULTS.md).
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_units.py
+	$(BIN)/python benchmarks/bench_consolidate.py --skip-slow
 
 # Regenerate the ledger template from code (overwrites workbooks/ledger_template.xlsx).
 template: $(VENV)/.installed
