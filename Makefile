@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Extract the bundled 济南 documents, fill their ledgers and validate them, into out/.
+# Extract the bundled 济南 documents, fill their ledgers, validate them and consolidate the districts, into out/.
 demo: $(VENV)/.installed
 	@mkdir -p $(OUT)
 	@for f in workbooks/samples/*.txt; do \
@@ -22,6 +22,9 @@ demo: $(VENV)/.installed
 	  $(BIN)/xltools fill "$$f" -o "$$ledger" || [ $$? -eq 1 ] || exit 2; \
 	  $(BIN)/xltools validate "$$ledger" -o "$${ledger%.xlsx}_标注.xlsx" || [ $$? -eq 1 ] || exit 2; \
 	done
+	@mkdir -p $(OUT)/inbox && cp $(OUT)/市中区_工作台账.xlsx $(OUT)/章丘区_工作台账.xlsx $(OUT)/inbox/
+	$(BIN)/xltools consolidate workbooks/samples/济南市_工作台账.txt $(OUT)/inbox -o $(OUT)/济南市_汇总.xlsx \
+	  --archive $(OUT)/archive || [ $$? -eq 1 ] || exit 2
 	@echo "Outputs in $(OUT)/:"; ls -1 $(OUT)
 
 test: $(VENV)/.installed
