@@ -204,3 +204,25 @@ def test_consolidate_cli_writes_the_rollup_and_prints_the_contract(tmp_path, see
     assert data["archive_run"] in listed.output
     bad = CliRunner().invoke(cli, ["consolidate", str(CITY), str(tmp_path / "no-such-inbox"), "-o", str(out)])
     assert bad.exit_code == 2 and "找不到收件文件夹" in bad.output
+
+
+def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
+    from openpyxl import load_workbook
+
+    first = tmp_path / "rollup.xlsx"
+    consolidate(CITY, seed_inbox, first, options(tmp_path))
+    wb = load_workbook(first)
+    ws = wb["映射"]
+    header = next(r for r in ws.iter_rows() if any(c.value == "对应市级任务序号" for c in r))
+    col = {c.value: c.column for c in header}
+    for row in ws.iter_rows(min_row=header[0].row + 1):
+        if row[col["地区"] - 1].value == "市中区" and row[col["重点任务"] - 1].value == "推动住房以旧换新":
+            row[col["对应市级任务序号"] - 1].value = "33、34"  # the clerk decides it belongs to 家装 tasks
+    corrected = tmp_path / "rollup_corrected.xlsx"
+    wb.save(corrected)
+    again = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", options(tmp_path, mapping=str(corrected)))
+    housing = next(m for m in again.mappings if m.row.task == "推动住房以旧换新")
+    assert (housing.city_seqs, housing.method, housing.confidence) == ([33, 34], "manual", 1.0)
+    others = [m for m in again.mappings if m.row.task != "推动住房以旧换新"]
+    assert all(m.method == "manual" for m in others)  # every row the sheet listed is taken as the clerk left it
+    assert not [p for p in again.problems if p.type == "unmapped-row" and "住房以旧换新" in p.message]

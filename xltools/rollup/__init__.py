@@ -265,9 +265,7 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
 
 
 def _map(city: Ledger, used: list[Received], overrides) -> list[Mapping]:
-    from .mapping import CityIndex
-
-    index = CityIndex(city)
+    """Mappings for every row of every district: as found where the file was read, or as the clerk fixed them."""
     mappings = []
     fixed = {}
     for o in overrides or []:
@@ -276,16 +274,13 @@ def _map(city: Ledger, used: list[Received], overrides) -> list[Mapping]:
     for rec in used:
         if rec.ledger is None or rec.region is None:
             continue
-        city_keys = bool(city.region) and rec.ledger.numbering == city.region
-        for i, row in enumerate(rec.ledger.rows):
+        for row, (seqs, confidence, method) in zip(rec.ledger.rows, rec.row_maps, strict=True):
             manual = fixed.get((rec.region, rec.name, row.origin.sheet, row.origin.row))
             if manual is None:
                 manual = fixed.get((rec.region, row.seq, row.task))
             if manual is not None:
                 mappings.append(Mapping(rec.region, row, list(manual), 1.0, "manual", rec.name))
                 continue
-            # mapped already where the file was read; the same rules here for a row that was not
-            seqs, confidence, method = rec.row_maps[i] if i < len(rec.row_maps) else index.match(row, city_keys)
             mappings.append(Mapping(rec.region, row, list(seqs), confidence, method, rec.name))
     return mappings
 

@@ -30,7 +30,6 @@ class Received:
     problems: list[Problem] = field(default_factory=list)
     row_targets: list = field(default_factory=list)  # per ledger row: the Targets in its text
     goal_targets: list = field(default_factory=list)  # per goal: the Targets in its text
-    city_keys: bool = False  # the 任务键 column holds the city's task numbers (a distributed template)
     row_maps: list = field(default_factory=list)  # per ledger row: (city seqs, confidence, method)
 
     @property
