@@ -51,6 +51,11 @@ def test_seed_districts_map_to_the_city_and_charging_stations_add_up(tmp_path, s
     t = stations[0]
     assert (t.city_value, t.unit, t.year) == (1000, "座", 2025)
     assert t.districts == {"市中区": 90, "章丘区": 120} and t.district_sum == 210 and t.gap == 790
+    # The city counts 亿元以上 projects; 市中区 counts all its projects, so its 20 is not added to that sum.
+    projects = next(t for t in rollup.targets if t.city_seq == 1)
+    assert (projects.metric, projects.districts, projects.missing) == ("亿元以上重点技术改造项目", {"章丘区": 30}, ["市中区"])
+    coverage = next(t for t in rollup.targets if t.city_seq == 6)  # a qualified share still matches (not summed)
+    assert coverage.districts == {"市中区": 100, "章丘区": 100} and coverage.district_sum is None
     summary = rollup.summary()
     assert set(summary) >= {"districts", "mapping", "targets", "missing_regions", "problems"}
     assert {d["region"]: (d["rows"], d["unmapped"]) for d in summary["districts"]}["章丘区"] == (60, 0)

@@ -19,14 +19,22 @@ def _metric(text: str | None) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def _alike(a: str | None, b: str | None) -> float:
-    """Metric similarity; cached, since every district repeats the same few hundred metrics."""
-    a, b = _metric(a), _metric(b)
+def _alike(city: str | None, district: str | None) -> float:
+    """How far a district's metric is the city's; cached, since districts repeat the same few hundred metrics."""
+    a, b = _metric(city), _metric(district)
     if not a or not b:
         return 0.0
+    if a == b:
+        return 1.0
     if a in b or b in a:
-        return 0.9
+        return 0.9  # one names the same thing more fully (新能源汽车充电桩保有量, 充电桩保有量)
     return fuzz.ratio(a, b) / 100
+
+
+def _narrower(city: str | None, district: str | None) -> bool:
+    """The city's metric is a qualified subset of the district's: 亿元以上重点技术改造项目 ⊋ 重点技术改造项目."""
+    a, b = _metric(city), _metric(district)
+    return bool(b) and a != b and b in a
 
 
 def _fits(city, district) -> float:
@@ -36,6 +44,8 @@ def _fits(city, district) -> float:
         return 0.0
     if city.per_year != district.per_year:
         return 0.0
+    if city.unit != "%" and city.kind == "level" and _narrower(city.metric, district.metric):
+        return 0.0  # a district's count of all such projects is not part of the city's narrower sum
     score = _alike(city.metric, district.metric)
     return score if score >= METRIC_AT else 0.0
 
