@@ -177,6 +177,8 @@ def test_broken_third_party_workbooks_raise_a_clear_error(shared_fixtures, name)
     with pytest.raises(UnreadableInput) as err:
         extract(shared_fixtures / name)
     assert name.split("/")[1] in err.value.message_zh
+    expected = {"calamine/pass_protected.xlsb": "密码", "python-calamine/empty_file.xlsb": "空的"}.get(name, "无法读取")
+    assert expected in err.value.message_zh
 
 
 @pytest.mark.parametrize("name", ["python-calamine/base.xlsb", "pyxlsb/test_chart_sheet.xlsb",

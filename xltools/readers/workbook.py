@@ -32,12 +32,16 @@ def cell_text(value) -> str:
 def open_workbook(path: Path):
     from python_calamine import CalamineWorkbook
 
+    if path.stat().st_size == 0:
+        raise UnreadableInput(f"{path}: empty file (0 bytes)", f"文件是空的（0 字节）：{path.name}，请重新报送")
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
-        raise UnreadableInput(
-            f"{path}: cannot read workbook ({type(exc).__name__}: {exc})",
-            f"无法读取工作簿：{path.name}（文件损坏、加密或格式不符）") from exc
+        if type(exc).__name__ == "PasswordError":
+            zh = f"工作簿设置了打开密码，无法读取：{path.name}（请取消密码后重新报送）"
+        else:
+            zh = f"无法读取工作簿：{path.name}（文件损坏或格式不符）"
+        raise UnreadableInput(f"{path}: cannot read workbook ({type(exc).__name__}: {exc})", zh) from exc
 
 
 def sheet_values(workbook, name: str) -> list[list[str]]:
