@@ -27,6 +27,7 @@ from .layout import MAX_ROW_PT, text_lines
 from .layout import needed_height as _needed_height
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
 from .problems import Problem
+from .text import value_text
 from .xlio import atomic_save, check_output
 
 log = logging.getLogger(__name__)
@@ -245,14 +246,6 @@ def _auto_columns(content: str, year: int | None, by_header: dict[str, str]) -> 
     return {header: text} if text else {}
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
     """Goal and task rows of a filled ledger, with what the clerk typed; rows without a key too."""
     ws = t.sheet
@@ -272,7 +265,7 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
         if c is None:
             return ""
         v = ws.cell(r, c).value
-        return _text(merged.get((r, c)) if v is None else v)
+        return value_text(merged.get((r, c)) if v is None else v)
 
     rows = []
     for r in range(first, last + 1):
@@ -286,7 +279,7 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
         by_header = {tpl.norm_header(h): h for h in t.reporting_columns}
         year = int(plan[0][:4]) if kind == "goal" and plan[0][:4].isdigit() else None
         for header, value in _auto_columns(plan[2], year, by_header).items():
-            if _norm(report.get(header, "")) == _norm(value):
+            if tpl.norm_header(report.get(header, "")) == tpl.norm_header(value):
                 del report[header]  # what fill computed last time, not what a clerk typed
         rows.append(_Row(
             kind, key=key, seq=int(seq) if seq.isdigit() else None,
@@ -299,12 +292,8 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
 # ---------------------------------------------------------------------------------------- re-fill
 
 
-def _norm(text: str) -> str:
-    return "".join(str(text or "").split())
-
-
 def _similar(a: str, b: str) -> float:
-    a, b = _norm(a), _norm(b)
+    a, b = tpl.norm_header(a), tpl.norm_header(b)
     if a == b:
         return 1.0
     if not a or not b:
@@ -323,7 +312,7 @@ def _match(old: list[_Row], new: list[_Row]) -> dict[int, int]:
     used: set[int] = set()
     for i, n in enumerate(new):
         exact = [j for j, o in enumerate(old)
-                 if j not in used and _norm(o.task) == _norm(n.task) and _norm(o.content) == _norm(n.content)]
+                 if j not in used and tpl.norm_header(o.task) == tpl.norm_header(n.task) and tpl.norm_header(o.content) == tpl.norm_header(n.content)]
         if exact:
             j = next((j for j in exact if old[j].key == n.key), exact[0])
             pairs[i] = j
@@ -336,7 +325,7 @@ def _match(old: list[_Row], new: list[_Row]) -> dict[int, int]:
             if j in used:
                 continue
             sim = _similar(o.content, n.content)
-            same_task = bool(n.task) and _norm(o.task) == _norm(n.task)
+            same_task = bool(n.task) and tpl.norm_header(o.task) == tpl.norm_header(n.task)
             same_key = bool(n.key) and o.key == n.key
             if sim >= 0.6 or (same_task and (same_key or sim >= 0.3)):
                 scored.append((2 * sim + same_task + 0.5 * same_key, i, j))
@@ -349,7 +338,7 @@ def _match(old: list[_Row], new: list[_Row]) -> dict[int, int]:
 
 def _compared(row: _Row) -> list[tuple[str, str]]:
     """The plan columns compared between an old and a new row: (header, value)."""
-    first = [("序号", _text(row.seq)), ("重点任务", row.task)] if row.kind == "task" else [("年度", row.task)]
+    first = [("序号", value_text(row.seq)), ("重点任务", row.task)] if row.kind == "task" else [("年度", row.task)]
     return first + [("工作内容", row.content), ("牵头单位", row.lead), ("责任单位", row.resp)]
 
 
@@ -368,11 +357,11 @@ def _carry_over(old: list[_Row], rows: list[_Row]) -> tuple[list[Change], list[P
                 continue
             o = o_rows[pairs[i]]
             for (header, ov), (_, nv) in zip(_compared(o), _compared(n)):
-                if _norm(ov) != _norm(nv):
+                if tpl.norm_header(ov) != tpl.norm_header(nv):
                     changes.append(Change("changed", n.seq, n.task, header, ov, nv))
             for header, value in o.report.items():
                 incoming = n.report.get(header)
-                if incoming and _norm(incoming) != _norm(value):
+                if incoming and tpl.norm_header(incoming) != tpl.norm_header(value):
                     problems.append(Problem(
                         "kept-clerk-value",
                         f"第{n.seq}项“{n.task}”的{header}：保留了台账中已填写的“{_short(value)}”，"
@@ -577,7 +566,7 @@ class _SheetWriter:
             labels = [(self.label_span, run[0].task)]
         elif merged_down:
             seq, task = cols["seq"], cols["task"]
-            labels = [((seq, seq), _text(run[0].seq)), ((task, task), run[0].task)]
+            labels = [((seq, seq), value_text(run[0].seq)), ((task, task), run[0].task)]
         else:
             labels = []
         last = r + len(run) - 1
@@ -694,14 +683,14 @@ def _write_changes(wb, changes: list[Change], when: datetime) -> None:
             cell.font = body
             cell.border = tpl.BOX
             cell.alignment = tpl.WRAP_LEFT if c >= 6 else tpl.WRAP_CENTER
-        lines = max(text_lines(_text(v), w * 7, 11) for v, (_, w) in zip(values, CHANGE_HEADERS))
+        lines = max(text_lines(value_text(v), w * 7, 11) for v, (_, w) in zip(values, CHANGE_HEADERS))
         ws.row_dimensions[r].height = _needed_height(lines, 11)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(CHANGE_HEADERS))}{r}"
 
 
 def _difference(old: str, new: str, context: int = 8, limit: int = 40) -> tuple[str, str]:
     """The changed middle of two long texts with a little context, so a clerk sees what changed."""
-    old, new = _norm(old), _norm(new)
+    old, new = tpl.norm_header(old), tpl.norm_header(new)
     if len(old) <= limit and len(new) <= limit:
         return old, new
     head = 0
@@ -723,7 +712,7 @@ def _difference(old: str, new: str, context: int = 8, limit: int = 40) -> tuple[
 
 
 def _short(text: str, limit: int = 30) -> str:
-    text = _norm(text)
+    text = tpl.norm_header(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 

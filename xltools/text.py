@@ -132,3 +132,12 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def value_text(value) -> str:
+    """A cell value read back from a workbook as stripped text: 3.0 → '3', None → ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()

@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..errors import UnreadableInput
-from ..text import column_letter
+from ..text import column_letter, value_text
 
 SHEET = "映射"
 DEFINED_NAME = "xlt_mapping"
@@ -128,16 +128,16 @@ def read_mapping(path: str | Path) -> list[MappingOverride]:
         row = rows[r]
         if all(v is None or v == "" for v in row):
             continue
-        region = _text(get(row, "region"))
+        region = value_text(get(row, "region"))
         if not region:
             continue
         out.append(MappingOverride(
             region=region,
-            file=_text(get(row, "file")),
-            sheet=_text(get(row, "sheet")) or None,
+            file=value_text(get(row, "file")),
+            sheet=value_text(get(row, "sheet")) or None,
             row=_int(get(row, "row")),
             row_seq=_int(get(row, "row_seq")),
-            task=_text(get(row, "task")),
+            task=value_text(get(row, "task")),
             city_seqs=parse_seqs(get(row, "city_seqs"), f"{seq_col}{r + 1}"),
         ))
     return out
@@ -197,14 +197,6 @@ def _find_header(rows: list[list], path: Path) -> int:
         f"{path.name}: no header with {CITY_SEQS_HEADER} in the {SHEET} sheet",
         f"“{path.name}”的{SHEET}表中找不到表头（需含“地区”和“{CITY_SEQS_HEADER}”）。",
     )
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _int(value) -> int | None:

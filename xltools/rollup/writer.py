@@ -19,7 +19,6 @@ xlsxwriter's own cell writers, and the tests hold the two to the same cells.
 from __future__ import annotations
 
 import gc
-import hashlib
 import io
 import math
 import posixpath
@@ -33,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ..archive import sha256_of
 from ..layout import MAX_ROW_PT, needed_height, text_lines
 from ..marks import FILLS, PROBLEMS_SHEET
 from ..marks import PROBLEM_COLUMNS as PROBLEM_HEADERS
@@ -396,11 +396,7 @@ def _safe_sheet_name(name: str, used: set[str]) -> str:
 def _sha256(path: Path) -> str:
     """The city ledger's digest when the file is at hand (the districts' come with them)."""
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return sha256_of(path)
     except OSError:
         return ""
 

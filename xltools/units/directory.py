@@ -8,13 +8,13 @@ by two units, an unknown kind or a counterpart that is not a unit of the parent 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UnreadableInput
 from ..problems import Problem
+from ..text import fold
 
 UNITS_SHEET = "单位名录"
 REGIONS_SHEET = "地区"
@@ -41,7 +41,7 @@ _SHORTENINGS = (
 @lru_cache(maxsize=100_000)
 def name_key(name: str) -> str:
     """Comparison form of a name: NFKC (full-width brackets and letters folded), no whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    return fold(name or "")
 
 
 def short_key(name: str) -> str:
