@@ -3,8 +3,9 @@
 For each size the inbox is generated once (``benchmarks/gen_districts.py``, cached in /tmp/xltools-bench/N/)
 and, in the same run, on the same files:
 
-- xltools ``consolidate`` (workers=2, no archive), timed by phase: prepare (city ledger, file list, unit
-  directory), read (``_read_all``: python-calamine in worker processes), map + sum, write (the rollup);
+- xltools ``consolidate`` (workers=2, no archive), timed by phase as ``Rollup.timings`` reports them: prepare
+  (city ledger, file list), read (every file into rows with lineage, python-calamine in worker processes),
+  check (units, targets and mapping of every district, in the same workers), map + sum, write (the rollup);
 - (a) the plain loop: ``pandas.read_excel(path, sheet_name=None, engine="openpyxl")`` per file;
 - (b) the fastest raw reads: fastexcel → Arrow with 2 threads, and python-calamine ``to_python`` in a loop.
 
@@ -144,38 +145,24 @@ class PeakMemory(threading.Thread):
 
 
 def run_xltools(folder: Path, out: Path, archive: bool) -> dict:
-    import xltools.rollup as xc
     from xltools.rollup import ConsolidateOptions, consolidate
+    from xltools.rollup.reading import Workers
 
-    try:
-        import xltools.rollup.writer as writer
-    except ImportError:
-        writer = None
     memory = PeakMemory()
     marks: dict[str, float] = {}
-    failures: list[str] = []
-    read_all = xc._read_all
+    read, check = Workers.read, Workers.check
 
-    def timed_read(*args, **kwargs):
-        memory.phase, marks["read0"], marks["rss0"], marks["cpu0"] = "read", time.perf_counter(), _rss(), _cpu()
-        result = read_all(*args, **kwargs)  # the pool's workers have ended here: their CPU is counted
-        memory.phase, marks["read1"], marks["rss1"], marks["cpu1"] = "map", time.perf_counter(), _rss(), _cpu()
+    def timed_read(self, items):  # the phase times come from rollup.timings; this marks memory phases
+        memory.phase, marks["rss0"] = "read", _rss()
+        result = read(self, items)
+        memory.phase, marks["rss1"] = "check", _rss()
         return result
 
-    xc._read_all = timed_read
-    if writer is not None:
-        write_rollup = writer.write_rollup
+    def timed_check(self, received):
+        check(self, received)
+        memory.phase = "map"
 
-        def timed_write(*args, **kwargs):
-            memory.phase, marks["write0"] = "write", time.perf_counter()
-            try:
-                return write_rollup(*args, **kwargs)
-            except Exception as exc:  # the writer is young: still report the read and map figures
-                failures.append(f"{type(exc).__name__}: {exc}")
-            finally:
-                marks["write1"] = time.perf_counter()
-
-        writer.write_rollup = timed_write
+    Workers.read, Workers.check = timed_read, timed_check
     tmp_archive = CACHE / "archive" if archive else None
     if tmp_archive:
         shutil.rmtree(tmp_archive, ignore_errors=True)
@@ -183,20 +170,18 @@ def run_xltools(folder: Path, out: Path, archive: bool) -> dict:
     memory.phase = "prepare"
     memory.start()
     start, cpu = time.perf_counter(), _cpu()
-    rollup = consolidate(CITY, folder, out if writer is not None else None, options)
+    rollup = consolidate(CITY, folder, out, options)
     end, cpu = time.perf_counter(), _cpu() - cpu
     mem = memory.stop()
-    write = marks.get("write1", end) - marks.get("write0", end)
+    t = rollup.timings
     rows = sum(len(r.ledger.rows) + len(r.ledger.goals) for r in rollup.received if r.ledger is not None)
     return {
         "files": len(rollup.received) + len(rollup.superseded), "task_rows": rows,
         "unreadable": sum(1 for r in rollup.received if r.ledger is None),
         "mapped": sum(1 for m in rollup.mappings if m.mapped), "mappings": len(rollup.mappings),
-        "seconds": end - start, "prepare": marks["read0"] - start, "read": marks["read1"] - marks["read0"],
-        "map_sum": (marks.get("write0", end)) - marks["read1"], "write": write,
-        "cpu": cpu, "read_cpu": marks["cpu1"] - marks["cpu0"],
-        "wrote": writer is not None and not failures, "write_error": failures[0] if failures else None,
-        "writer_present": writer is not None, "out_mb": out.stat().st_size / MB if writer is not None and out.exists() else 0,
+        "seconds": end - start, "prepare": t["prepare"], "read": t["read"], "read_cpu": t["read_cpu"],
+        "check": t["check"], "check_cpu": t["check_cpu"], "map_sum": t["map_sum"], "write": t["write"],
+        "cpu": cpu, "out_mb": out.stat().st_size / MB,
         "kept_mb": (marks["rss1"] - marks["rss0"]) / MB, "base_mb": marks["rss0"] / MB, **mem,
     }
 
@@ -338,15 +323,14 @@ def report(results: list[dict]) -> str:
         phase = x["phase_peak_mb"]
         lines.append(_row(n, "xltools read phase (2 workers)", x["read"], x["read_cpu"], rows, phase.get("read"),
                           f"{rows:,} sheet rows → {x['task_rows']:,} task/goal rows"))
+        lines.append(_row(n, "xltools check phase (2 workers)", x["check"], x["check_cpu"], rows, phase.get("check"),
+                          "units, targets, mapping of every district"))
         lines.append(_row(n, "xltools map + sum", x["map_sum"], None, rows, phase.get("map"),
                           f"{x['mapped']:,} of {x['mappings']:,} rows mapped"))
-        if x["wrote"]:
-            lines.append(_row(n, "xltools write rollup", x["write"], None, rows, phase.get("write"),
-                              f"{x['out_mb']:.1f} MB workbook"))
-        elif x["writer_present"]:
-            lines.append(f"| {n:,} | xltools write rollup | – | – | – | – | – | failed: {x['write_error']} |")
-        e2e = ("rollup written" if x["wrote"] else "**without writing the rollup**") + f"; prepare {x['prepare']:.2f} s"
-        lines.append(_row(n, "**xltools end to end**", x["seconds"], x["cpu"], rows, x["peak_mb"], e2e))
+        lines.append(_row(n, "xltools write rollup", x["write"], None, rows, phase.get("write"),
+                          f"{x['out_mb']:.1f} MB workbook"))
+        lines.append(_row(n, "**xltools end to end**", x["seconds"], x["cpu"], rows, x["peak_mb"],
+                          f"prepare {x['prepare']:.2f} s"))
         lines.append(_row(n, "(a) pandas.read_excel, openpyxl, loop", p["seconds_n"], p["cpu_n"], rows, p["peak_mb"],
                           f"extrapolated from {p['files']} files" if p["extrapolated"] else ""))
         for key, name in (("fastexcel", "(b) fastexcel → Arrow, 2 threads"),

@@ -231,3 +231,71 @@ def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
     others = [m for m in again.mappings if m.row.task != "推动住房以旧换新"]
     assert all(m.method == "manual" for m in others)  # every row the sheet listed is taken as the clerk left it
     assert not [p for p in again.problems if p.type == "unmapped-row" and "住房以旧换新" in p.message]
+
+
+DISTRICTS = ["历下区", "槐荫区", "天桥区", "历城区", "长清区", "莱芜区", "钢城区", "济阳区", "平阴县"]
+
+
+def test_worker_processes_and_this_process_give_the_same_rollup(tmp_path):
+    """Nine districts (workers start from 8 files): read, then checked with spellings learned across all of them."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    typo_plan = tmp_path / "typo.txt"  # one district misspells a unit every other district spells right
+    lines = CITY.read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("1\t推动产业现代化改造"))
+    lines[at] = lines[at].replace("市工业和信息化局", "市工业和信息化居")
+    typo_plan.write_text("\n".join(lines), encoding="utf-8")
+    for region in DISTRICTS:
+        fill(typo_plan if region == "天桥区" else CITY, inbox / f"{region}_工作台账.xlsx", region=region)
+    runs = {}
+    for workers in (1, 2):
+        seen = []
+        opts = options(tmp_path, workers=workers, use_archive=False,
+                       progress=lambda done, total, seen=seen: seen.append((done, total)))
+        rollup = consolidate(CITY, inbox, None, opts)
+        assert seen[-1] == (2 * len(DISTRICTS), 2 * len(DISTRICTS))  # read, then check, every file
+        assert {"prepare", "read", "read_cpu", "check", "check_cpu", "map_sum"} <= set(rollup.timings)
+        runs[workers] = rollup
+    one, two = runs[1].summary(), runs[2].summary()
+    assert one == two
+    assert runs[2].regions == sorted(DISTRICTS)
+    rare = [p for p in runs[2].problems if p.type == "unit-rare-spelling"]
+    assert [(p.file, p.value) for p in rare] == [("天桥区_工作台账.xlsx", "市工业和信息化居")]
+    assert rare[0].sheet == "工作台账" and rare[0].cell
+    assert all(m.method == "key" for m in runs[2].mappings)
+
+
+def _as_xlsb(src: Path, dest: Path) -> None:
+    """Write the sheets of a workbook again as .xlsb (pyxlsbwriter), numbers as numbers, _xltools hidden."""
+    pyxlsbwriter = pytest.importorskip("pyxlsbwriter")
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(src))
+    with pyxlsbwriter.XlsbWriter(str(dest)) as out:
+        for meta in book.sheets_metadata:
+            rows = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            width = max(len(r) for r in rows)
+            out.add_sheet(meta.name, hidden=meta.name == "_xltools")
+            out.write_sheet([[int(v) if isinstance(v, float) and v.is_integer() else v for v in r] + [""] * (width - len(r))
+                             for r in rows])
+
+
+def test_an_xlsb_ledger_reads_like_the_xlsx_it_was_saved_from(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    fill(ZHANGQIU, src / "章丘区_工作台账.xlsx")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _as_xlsb(src / "章丘区_工作台账.xlsx", inbox / "章丘区_工作台账.xlsb")
+    fill(SHIZHONG, inbox / "市中区_工作台账.xlsx")
+    xlsx, xlsb = extract(src / "章丘区_工作台账.xlsx"), extract(inbox / "章丘区_工作台账.xlsb")
+    assert [r.to_dict(with_origin=True) | {"origin": r.origin.row} for r in xlsb.rows] == \
+        [r.to_dict(with_origin=True) | {"origin": r.origin.row} for r in xlsx.rows]
+    assert len(xlsb.rows) == 60 and xlsb.region == "章丘区" and xlsb.region_from == "meta"
+    rollup = consolidate(CITY, inbox, None, options(tmp_path))
+    zhangqiu = next(r for r in rollup.received if r.region == "章丘区")
+    assert (zhangqiu.name, zhangqiu.region_from, len(zhangqiu.rows)) == ("章丘区_工作台账.xlsb", "meta", 60)
+    assert all(m.city_seqs == [m.row.seq] for m in rollup.mappings if m.region == "章丘区")
+    station = next(t for t in rollup.targets if t.city_seq == 10 and t.metric == "充换电站")
+    assert station.districts == {"市中区": 90, "章丘区": 120}
+    assert not [p for p in rollup.problems if p.file == "章丘区_工作台账.xlsb" and p.severity == "error"]

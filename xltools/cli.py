@@ -254,7 +254,7 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
         options = ConsolidateOptions(
             regions=[r for r in re.split(r"[,，、\s]+", regions) if r] if regions else None,
             mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers)
-        with _progress("读取各区县文件") as progress:
+        with _progress("读取并核对各区县文件") as progress:
             options.progress = progress
             rollup = consolidate_ledgers(city_ledger, inbox, out, options)
     report = Report(list(rollup.problems))

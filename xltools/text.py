@@ -46,14 +46,19 @@ _WS = re.compile(r"\s+")
 
 def clean(text: str | None) -> str:
     """Normalize one cell or paragraph: drop conversion artefacts and spaces next to CJK text."""
+    # This runs for every cell read: each step only when its character is there (``in`` is a fast scan).
     if text is None:
         return ""
-    text = str(text)
-    if not _NEEDS_CLEAN.search(text):  # most cells: nothing to do (this runs for every cell read)
-        return text
-    text = _BOOKMARK.sub("", text)
-    text = text.replace("\u200b", "").replace("\ufeff", "")
-    text = _SPACE_NEAR_WIDE.sub("", text)
+    if type(text) is not str:
+        text = str(text)
+    if "[" in text:
+        text = _BOOKMARK.sub("", text)
+    if "\u200b" in text:
+        text = text.replace("\u200b", "")
+    if "\ufeff" in text:
+        text = text.replace("\ufeff", "")
+    if " " in text or "\u3000" in text or "\t" in text or "\xa0" in text:
+        text = _SPACE_NEAR_WIDE.sub("", text)
     return text.strip()
 
 

@@ -10,7 +10,7 @@ from ..model import Ledger
 from ..problems import Problem
 from ..text import parse_region, read_text
 from .compare import compare_body
-from .grid import GridRow, find_title, parse_grid
+from .grid import find_title, parse_grid
 from .plan import parse_plan
 from .tables import cell_rows, find_cell_header, find_tsv_header, tsv_rows
 
@@ -66,7 +66,7 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
 def _title_before(lines: list[str], header: int) -> tuple[str, int]:
     """The table's own title: the nearest title-like line above the header, and where the attachment starts."""
     for i in range(header - 1, max(-1, header - 12), -1):
-        title = find_title([GridRow([lines[i]], None)])
+        title = find_title([[lines[i]]])
         if title:
             start = i
             if i and lines[i - 1].strip().startswith("附件") or (i > 1 and lines[i - 2].strip().startswith("附件")):

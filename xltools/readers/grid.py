@@ -8,7 +8,9 @@ arrive as empty cells and are inherited from the row above.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..model import Goal, Ledger, Origin, TaskRow
 from ..problems import Problem
@@ -37,6 +39,12 @@ class GridRow:
 
 
 _HEADER_WORDS = {w for names in HEADER_ALIASES.values() for w in names}
+# What ``clean`` removes besides leading and trailing whitespace (the bookmark, spaces inside, zero widths).
+_ODD_TEXT = re.compile(r"[\[ \t\u3000\xa0\u200b\ufeff]")
+# Band headings and task names repeat in every district's copy of a template: normalized once each.
+_action_heading = lru_cache(maxsize=4096)(norm_action_heading)
+_field_heading = lru_cache(maxsize=4096)(norm_field_heading)
+_fold_name = lru_cache(maxsize=16384)(fold)
 
 
 def header_columns(cells: list[str]) -> dict[str, int] | None:
@@ -58,20 +66,15 @@ def header_columns(cells: list[str]) -> dict[str, int] | None:
     return None
 
 
-def _cell(row: list[str], idx: int | None) -> str:
-    if idx is None or idx >= len(row):
-        return ""
-    return row[idx]
-
-
 def _where(origin: Origin) -> dict:
     return {"file": origin.file, "sheet": origin.sheet, "line": origin.line,
             "cell": f"A{origin.row}" if origin.row else None}
 
 
-def find_title(rows: list[GridRow]) -> str:
-    for r in rows:
-        texts = [clean(c) for c in r.cells if clean(c)]
+def find_title(rows: list[list[str]]) -> str:
+    """The ledger's title among the rows above its header: one cell ending 台账, 方案 or 清单."""
+    for cells in rows:
+        texts = [clean(c) for c in cells if clean(c)]
         if len(texts) == 1 and re.search(r"(台账|方案|清单)$", texts[0]) and not texts[0].startswith("关于"):
             return fold(texts[0])
     return ""
@@ -79,11 +82,17 @@ def find_title(rows: list[GridRow]) -> str:
 
 def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") -> Ledger:
     """Parse table rows into a ledger. Rows before the first header may hold the title."""
+    return parse_cells([r.cells for r in rows], lambda i: rows[i].origin, source, title)
+
+
+def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], source: str | None = None,
+                title: str = "") -> Ledger:
+    """Parse rows of cells into a ledger; ``origin_of(i)`` tells where row i came from (asked for kept rows only)."""
     ledger = Ledger(source=source)
     header_at = None
     columns: dict[str, int] = {}
-    for i, r in enumerate(rows):
-        columns = header_columns(r.cells) or {}
+    for i, cells in enumerate(rows):
+        columns = header_columns(cells) or {}
         if columns:
             header_at = i
             break
@@ -95,7 +104,7 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
     ledger.columns = dict(columns)
     ledger.title = title or find_title(rows[:header_at])
     ledger.region, ledger.level, ledger.city = parse_region(ledger.title)
-    header_cells = [fold(c) for c in rows[header_at].cells]
+    header_cells = [fold(c) for c in rows[header_at]]
     extra_cols = {i: h for i, h in enumerate(header_cells) if h and i not in columns.values()}
     ledger.columns.update({h: i for i, h in extra_cols.items()})  # reporting columns by header text
 
@@ -103,44 +112,52 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
     goal_mode = False
     goal_year: int | None = None
     prev: TaskRow | None = None
-    # Column positions once, not per row: this loop runs for every row of every district file.
-    c_seq, c_task, c_content = columns.get("seq"), columns.get("task"), columns.get("content")
-    c_lead, c_resp = columns.get("lead"), columns.get("resp")
-    c_section, c_subsection = columns.get("section"), columns.get("subsection")
-    for r in rows[header_at + 1:]:
-        raw_cells = r.cells
-        cells = [clean(c) if c else "" for c in raw_cells]
+    # Column positions once, not per row: this loop runs for every row of every district file. Each row's
+    # cells are padded to the header's width plus one empty cell, which a column the header lacks (-1) reads.
+    c_seq, c_task, c_content, c_lead, c_resp, c_section, c_subsection = (
+        -1 if columns.get(k) is None else columns[k]
+        for k in ("seq", "task", "content", "lead", "resp", "section", "subsection"))
+    width = max([*columns.values(), *extra_cols]) + 1
+    pad = [""] * (width + 1)
+    for i in range(header_at + 1, len(rows)):
+        raw_cells = rows[i]
+        if len(raw_cells) < width:
+            raw_cells = raw_cells + pad[len(raw_cells):width]
+        if _ODD_TEXT.search("".join(raw_cells)):  # one scan a row; most rows only need their cells stripped
+            cells = [clean(c) if c else "" for c in raw_cells]
+        else:
+            cells = [c.strip() for c in raw_cells]
+        cells.append("")
         nonempty = [c for c in cells if c]
         if not nonempty:
             continue
-        if len(nonempty) >= 3 and (_cell(cells, c_task) in _HEADER_WORDS or _cell(cells, c_seq) in _HEADER_WORDS) \
+        seq_text, task_text = cells[c_seq], cells[c_task]
+        if len(nonempty) >= 3 and (task_text in _HEADER_WORDS or seq_text in _HEADER_WORDS) \
                 and header_columns(raw_cells):
             continue  # header repeated on every page
         first = nonempty[0]
         if len(nonempty) == 1 and first[0] in _HEADING_START and (ACTION_RE.match(first) or FIELD_RE.match(first)) \
                 and cells.index(first) <= 1:
             if ACTION_RE.match(first):
-                section, subsection = norm_action_heading(first), ""
+                section, subsection = _action_heading(first), ""
                 goal_mode = bool(_YEAR_IN_SECTION.search(section))
             else:
-                subsection = norm_field_heading(first)
+                subsection = _field_heading(first)
             prev = None
             continue
 
-        seq_text = _cell(cells, c_seq)
-        task_text = _cell(cells, c_task)
-        content = _cell(cells, c_content)
+        content = cells[c_content]
         if "\n" in content:
             content = "\n".join(filter(None, (clean(x) for x in content.split("\n"))))
-        lead_raw = _cell(raw_cells, c_lead)
-        resp_raw = _cell(raw_cells, c_resp)
+        lead_raw = raw_cells[c_lead] if c_lead >= 0 else ""
+        resp_raw = raw_cells[c_resp] if c_resp >= 0 else ""
         m = _GOAL_LABEL.match(fold(seq_text or task_text)) if (seq_text or task_text).endswith("目标") else None
         if m or (goal_mode and not seq_text.isdigit()):
             if m:
                 goal_year = int(m.group(1))
             text = content or (task_text if not m else "")
             if text:
-                ledger.goals.append(Goal(goal_year, text, split_units(lead_raw), r.origin))
+                ledger.goals.append(Goal(goal_year, text, split_units(lead_raw), origin_of(i)))
             continue
         goal_mode = False
 
@@ -152,8 +169,8 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
         else:
             seq = None
             ledger.problems.append(Problem(
-                "bad-seq", f"序号“{seq_text}”不是数字", severity="warning", value=seq_text, **_where(r.origin)))
-        task = fold(task_text)
+                "bad-seq", f"序号“{seq_text}”不是数字", severity="warning", value=seq_text, **_where(origin_of(i))))
+        task = _fold_name(task_text)
         if not task and prev is not None:
             task = prev.task  # merged 重点任务 cell covering several rows
         if not seq_text and not task_text and not lead_raw and not resp_raw and prev is not None \
@@ -163,23 +180,21 @@ def parse_grid(rows: list[GridRow], source: str | None = None, title: str = "") 
         if not content and not task:
             ledger.problems.append(Problem(
                 "unrecognized-row", f"无法识别的行：{'｜'.join(nonempty)[:60]}", severity="warning",
-                value="｜".join(nonempty), **_where(r.origin)))
+                value="｜".join(nonempty), **_where(origin_of(i))))
             continue
         row = TaskRow(
             seq=seq, task=task, content=content,
             lead_units=split_units(lead_raw), responsible_units=split_units(resp_raw),
-            section=(norm_action_heading(cells[c_section]) if c_section is not None and _cell(cells, c_section)
-                     else section),
-            subsection=(norm_field_heading(cells[c_subsection])
-                        if c_subsection is not None and _cell(cells, c_subsection) else subsection),
-            origin=r.origin,
-            extra={h: cells[i] for i, h in extra_cols.items() if i < len(cells) and cells[i]},
+            section=norm_action_heading(cells[c_section]) if cells[c_section] else section,
+            subsection=norm_field_heading(cells[c_subsection]) if cells[c_subsection] else subsection,
+            origin=origin_of(i),
+            extra={h: cells[i] for i, h in extra_cols.items() if cells[i]},
             raw={"lead": lead_raw, "resp": resp_raw},
         )
         if not row.lead_units:
             ledger.problems.append(Problem(
                 "missing-lead-unit", f"任务{seq if seq is not None else ''}“{task}”没有牵头单位",
-                severity="warning", value=task, **_where(r.origin)))
+                severity="warning", value=task, **_where(origin_of(i))))
         ledger.rows.append(row)
         prev = row
     return ledger

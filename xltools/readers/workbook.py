@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UnreadableInput
 from ..model import Ledger, Origin
 from ..problems import Problem
-from .grid import GridRow, header_columns, parse_grid
+from .grid import header_columns, parse_cells
 
 META_SHEET = "_xltools"
 PREFERRED_SHEETS = ("工作台账", "台账")
@@ -67,8 +67,8 @@ def extract_workbook(path: Path) -> Ledger:
             continue
         if not any(header_columns(r) for r in values[:30]):
             continue
-        rows = [GridRow(r, Origin(file=path.name, sheet=name, row=i + 1)) for i, r in enumerate(values)]
-        ledger = parse_grid(rows, path.name)
+        file = path.name
+        ledger = parse_cells(values, lambda i: Origin(file, name, i + 1), file)  # noqa: B023 - used at once
         meta = read_meta(workbook)
         ledger.meta = meta
         if meta.get("region"):

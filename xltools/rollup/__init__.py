@@ -1,30 +1,28 @@
 """``consolidate``: the city ledger plus every district's workbook → one rollup workbook.
 
-Files are read in parallel (python-calamine in worker processes), each district's rows are mapped to
-city tasks, district targets are summed against the city's, every file is archived by content, and
-the rollup is written atomically. Nothing a district sent is lost: unreadable files, unknown regions
-and unmapped rows are listed, and the files themselves stay in the archive.
+Files are read in parallel (python-calamine in worker processes), then each district is checked in the
+same workers (units, targets, and its rows mapped to city tasks), district targets are summed against the
+city's, every file is archived by content, and the rollup is written atomically. Nothing a district sent
+is lost: unreadable files, unknown regions and unmapped rows are listed, and the files stay in the archive.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-from concurrent.futures import ProcessPoolExecutor
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import UnreadableInput, XltoolsError
+from ..errors import UnreadableInput
 from ..model import Ledger
 from ..problems import Problem
 from .model import Mapping, Received, Rollup, TargetComparison
+from .reading import Workers, directory, paused_gc
 
 log = logging.getLogger(__name__)
 
 INBOX_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt", ".md", ".docx", ".json"}
-PARALLEL_FROM = 8  # fewer files than this are read in this process: starting workers costs more
 
 __all__ = ["ConsolidateOptions", "Mapping", "Received", "Rollup", "TargetComparison", "consolidate",
            "consolidate_from_archive"]
@@ -50,129 +48,6 @@ class ConsolidateOptions:
 
 # ------------------------------------------------------------------------------------------ reading
 
-_DIRECTORY = {}
-_CITY_INDEX = None  # set in each reader process: district rows are mapped where they are read
-
-
-def _init_reader(city: Ledger | None) -> None:
-    global _CITY_INDEX
-    from .mapping import CityIndex
-
-    _CITY_INDEX = CityIndex(city) if city is not None else None
-
-
-def _directory(units: str | None):
-    from ..units.directory import load_directory
-
-    if units not in _DIRECTORY:
-        _DIRECTORY[units] = load_directory(units)
-    return _DIRECTORY[units]
-
-
-def read_received(path: Path, name: str, received: datetime, version: int | None = None,
-                  expected: tuple[str, ...] = (), units: str | None = None) -> Received:
-    """Read one district file: its ledger, region, targets and problems. Runs in worker processes."""
-    from ..archive import sha256_of
-    from ..readers import extract
-    from ..target_text import consistency_problems, ledger_targets
-    from ..validation import check_units
-
-    rec = Received(path, name, sha256_of(path), path.stat().st_size, received, version=version or 0)
-    try:
-        ledger = extract(path)
-    except XltoolsError as exc:
-        rec.problems.append(Problem("unreadable-file", f"无法读取：{exc.message_zh}", severity="error",
-                                    file=name, suggestion="请该地区重新报送可打开的文件（xlsx、xls、csv 等）"))
-        return rec
-    except Exception as exc:  # a reader bug must not lose the other districts' work
-        log.exception("reading %s failed", name)
-        rec.problems.append(Problem("unreadable-file", f"读取出错：{type(exc).__name__}: {exc}", severity="error",
-                                    file=name))
-        return rec
-    for p in ledger.problems:
-        p.file = name
-    if not ledger.rows:
-        rec.problems.extend(ledger.problems)
-        rec.problems.append(Problem("empty-ledger", "文件中没有读到任何任务行", severity="error", file=name))
-        rec.ledger = None
-        return rec
-    rec.ledger = ledger
-    rec.region, rec.region_from = _region(ledger, name, expected)
-    ledger.source = name
-    rec.problems.extend(p for p in ledger.problems if p.type != "unknown-region")
-    if rec.region is None:
-        rec.problems.append(Problem(
-            "unknown-district", "无法判断该文件属于哪个地区（模板信息、标题和文件名中都没有地区名称）",
-            severity="error", file=name, suggestion="在文件名中写明地区，如“章丘区_工作台账.xlsx”"))
-    else:
-        ledger.region = rec.region
-        directory = _directory(units)
-        if directory.has_region(rec.region):
-            rec.problems.extend(check_units(ledger, directory, rec.region)[0])
-        # else: spellings are learned from all districts together, in the parent (_learned_units)
-    if _CITY_INDEX is not None and rec.region is not None:
-        city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
-        rec.row_maps = [_CITY_INDEX.match(row, city_keys) for row in ledger.rows]
-    results = ledger_targets(ledger)
-    by_item = {id(item): result for item, result in results}
-    rec.row_targets = [by_item[id(r)].targets if id(r) in by_item else [] for r in ledger.rows]
-    rec.goal_targets = [by_item[id(g)].targets if id(g) in by_item else [] for g in ledger.goals]
-    located = []
-    for item, result in results:
-        rec.problems.extend(result.problems)
-        where = {"file": name, "sheet": item.origin.sheet, "line": item.origin.line,
-                 "cell": f"A{item.origin.row}" if item.origin.row else None}
-        located.extend((t, where) for t in result.targets)
-    for problem, where in consistency_problems(located):
-        problem.file, problem.sheet, problem.cell, problem.line = where["file"], where["sheet"], where["cell"], where["line"]
-        rec.problems.append(problem)
-    for p in rec.problems:
-        p.file = name
-    return rec
-
-
-def _region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[str | None, str | None]:
-    if ledger.region_from == "meta" and ledger.region:
-        return ledger.region, "meta"
-    if ledger.region and ledger.level != "市":
-        return ledger.region, "title"
-    for region in sorted(expected, key=len, reverse=True):
-        if region in name:
-            return region, "filename"
-    m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}市", "", Path(name).stem))
-    if m:
-        return m.group(1), "filename"
-    return None, None
-
-
-def _read_all(items: list[tuple], options: ConsolidateOptions, city: Ledger | None = None) -> list[Received]:
-    total = len(items)
-    workers = options.workers or min(8, os.cpu_count() or 1)
-    progress = options.progress or (lambda done, total: None)
-    if total < PARALLEL_FROM or workers <= 1:
-        _init_reader(city)
-        out = []
-        for i, item in enumerate(items, 1):
-            out.append(read_received(*item))
-            progress(i, total)
-        return out
-    # Imported here, before the pool forks, so each reader process starts with them loaded.
-    from .. import target_text, validation  # noqa: F401
-    from ..readers import workbook  # noqa: F401
-
-    _directory(options.units)
-    out = []
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_reader, initargs=(city,)) as pool:
-        chunk = max(1, min(64, total // (workers * 8)))
-        for i, rec in enumerate(pool.map(_read_star, items, chunksize=chunk), 1):
-            out.append(rec)
-            progress(i, total)
-    return out
-
-
-def _read_star(item: tuple) -> Received:
-    return read_received(*item)
-
 
 def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
     """Files consolidate reads from an inbox folder (not Office lock files, hidden files or its own output)."""
@@ -194,37 +69,7 @@ def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
 def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
     if options.regions:
         return list(options.regions)
-    directory = _directory(options.units)
-    return directory.children(city.region) if city.region else []
-
-
-def _learned_units(received: list[Received], options: ConsolidateOptions) -> None:
-    """Districts without a directory entry: spellings learned from their own ledger and from all districts.
-
-    A rare spelling close to a frequent one is judged across all districts (a typo is a typo anywhere);
-    short and long forms of one name only within one district, since districts name their departments
-    differently (区发展改革局 in one, 区发展和改革局 in another) and both are right.
-    """
-    from ..units.directory import name_key
-    from ..units.learn import learn_spellings
-    from ..validation import check_units
-
-    directory = _directory(options.units)
-    learners = [r for r in received if r.ledger is not None and r.region and not directory.has_region(r.region)]
-    if not learners:
-        return
-    names = {id(r): [n for row in r.rows for n in row.lead_units + row.responsible_units] for r in learners}
-    rare = {k: c for k, c in learn_spellings([n for ns in names.values() for n in ns]).items() if c.status == "typo"}
-    for rec in learners:
-        own = {k: c for k, c in learn_spellings(names[id(rec)]).items() if c.status == "alias"}
-        mine = {name_key(n) for n in names[id(rec)]}
-        spellings = {**{k: c for k, c in rare.items() if k in mine}, **own}
-        if not spellings:
-            continue  # nothing to flag in this district: the common case, kept cheap
-        problems = check_units(rec.ledger, directory, rec.region, spellings=spellings)[0]
-        for p in problems:
-            p.file = rec.name
-        rec.problems.extend(problems)
+    return directory(options.units).children(city.region) if city.region else []
 
 
 def _versions(received: list[Received], archive) -> tuple[list[Received], list[Received]]:
@@ -289,11 +134,21 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
                 created: datetime | None = None,
                 files: list[tuple[Path, str, datetime, int | None]] | None = None,
                 archive_run: str | None = None) -> Rollup:
-    """Consolidate every district file in ``inbox`` against ``city_ledger``; write the rollup to ``out``."""
+    """Consolidate every district file in ``inbox`` against ``city_ledger``; write the rollup to ``out``.
+
+    Phases, each timed in ``Rollup.timings``: prepare (city ledger, file list), read (every file, in
+    worker processes), check (units, targets and mapping of each district, in the same workers), map +
+    sum (versions, mappings, target sums), write (the rollup workbook, atomically).
+    """
+    with paused_gc():
+        return _consolidate(city_ledger, inbox, out, options or ConsolidateOptions(), created, files, archive_run)
+
+
+def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, files, archive_run) -> Rollup:
     from ..readers import extract
     from ..target_text import ledger_targets
 
-    options = options or ConsolidateOptions()
+    clock = _Clock()
     created = created or datetime.now().replace(microsecond=0)
     city_path = Path(city_ledger)
     city = extract(city_path)
@@ -305,9 +160,13 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
         files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
     expected = _expected_regions(city, options)
-    items = [(path, name, when, version, tuple(expected), options.units) for path, name, when, version in files]
-    received = _read_all(items, options, city)
-    _learned_units(received, options)
+    items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
+    clock.lap("prepare")
+    with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
+        received = workers.read(items)
+        clock.lap("read", workers.cpu["read"])
+        workers.check(received)
+        clock.lap("check", workers.cpu.get("check", 0.0))
 
     archive = None
     if options.use_archive:
@@ -335,19 +194,36 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
                         archive_run, sha256_of(city_path), city_path)
         if archive is not None:
             rollup.archive_run = _record(archive, rollup, city_path, options, created)
+        clock.lap("map_sum")
         if out is not None:
             from .writer import write_rollup
 
             write_rollup(rollup, out, district_sheets_max=options.district_sheets_max)
             if archive is not None:
-                from ..archive import sha256_of
-
                 archive.set_output(rollup.archive_run, sha256_of(out))
+            clock.lap("write")
     finally:
         if archive is not None:
             archive.close()
-    log.info("consolidated %d files (%d regions) into %s", len(received), len(rollup.regions), out)
+    rollup.timings = clock.timings
+    log.info("consolidated %d files (%d regions) into %s; seconds: %s", len(received), len(rollup.regions), out,
+             ", ".join(f"{k} {v:.2f}" for k, v in clock.timings.items()))
     return rollup
+
+
+class _Clock:
+    """Wall seconds per phase, and CPU seconds where workers did the work (``read_cpu``, ``check_cpu``)."""
+
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str, cpu: float | None = None) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = now - self.last
+        if cpu is not None:
+            self.timings[f"{phase}_cpu"] = cpu
+        self.last = now
 
 
 def _problems(city, used, superseded, mappings, expected) -> list[Problem]:

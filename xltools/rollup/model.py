@@ -110,6 +110,7 @@ class Rollup:
     archive_run: str | None = None  # id of this run in the archive, to reproduce it
     city_sha256: str | None = None
     city_path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (see ``consolidate``)
 
     @property
     def regions(self) -> list[str]:
