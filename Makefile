@@ -37,6 +37,7 @@ lint: $(VENV)/.installed
 
 # Speed against the plain approach, measured in the same run (see benchmarks/RESULTS.md).
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_units.py
 	$(BIN)/python benchmarks/bench_consolidate.py --skip-slow
 

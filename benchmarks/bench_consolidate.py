@@ -145,24 +145,28 @@ class PeakMemory(threading.Thread):
 
 
 def run_xltools(folder: Path, out: Path, archive: bool) -> dict:
-    from xltools.rollup import ConsolidateOptions, consolidate
+    from xltools.rollup import ConsolidateOptions, consolidate, writer
     from xltools.rollup.reading import Workers
 
     memory = PeakMemory()
     marks: dict[str, float] = {}
-    read, check = Workers.read, Workers.check
+    read, check, write_rollup = Workers.read, Workers.check, writer.write_rollup
 
     def timed_read(self, items):  # the phase times come from rollup.timings; this marks memory phases
         memory.phase, marks["rss0"] = "read", _rss()
-        result = read(self, items)
-        memory.phase, marks["rss1"] = "check", _rss()
-        return result
+        read(self, items)
+        memory.phase = "check"
 
-    def timed_check(self, received):
-        check(self, received)
-        memory.phase = "map"
+    def timed_check(self):
+        received = check(self)
+        memory.phase, marks["rss1"] = "map", _rss()  # every district's rows, targets and problems, kept
+        return received
 
-    Workers.read, Workers.check = timed_read, timed_check
+    def timed_write(*args, **kwargs):
+        memory.phase = "write"
+        return write_rollup(*args, **kwargs)
+
+    Workers.read, Workers.check, writer.write_rollup = timed_read, timed_check, timed_write
     tmp_archive = CACHE / "archive" if archive else None
     if tmp_archive:
         shutil.rmtree(tmp_archive, ignore_errors=True)
@@ -255,22 +259,17 @@ def child(kind: str, n: int, limit: int | None, archive: bool) -> dict:
     return {"pandas": run_pandas, "fastexcel": run_fastexcel, "calamine": run_calamine}[kind](files)
 
 
-def measure(kind: str, n: int, *, limit: int | None = None, archive: bool = False, repeat: int = 1) -> dict:
-    """Run one approach in a fresh process (its own peak memory); the fastest of ``repeat`` runs."""
-    best = None
-    for _ in range(repeat):
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--sizes", str(n)]
-        if limit:
-            cmd += ["--limit", str(limit)]
-        if archive:
-            cmd.append("--archive")
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"{kind} N={n} failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        if best is None or result["seconds"] < best["seconds"]:
-            best = result
-    return best
+def measure(kind: str, n: int, *, limit: int | None = None, archive: bool = False) -> dict:
+    """Run one approach once, in a fresh process (its own peak memory)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--sizes", str(n)]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    if archive:
+        cmd.append("--archive")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{kind} N={n} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # -------------------------------------------------------------------------------------------- reporting
@@ -289,10 +288,19 @@ def bench_size(n: int, args) -> dict:
     res = {"n": n, "formats": {}, "load_before": os.getloadavg()[0]}
     for p in files:
         res["formats"][p.suffix] = res["formats"].get(p.suffix, 0) + 1
-    for kind in ("xltools", "fastexcel", "calamine", "pandas"):
-        print(f"N={n}: {kind} …", file=sys.stderr)
-        res[kind] = measure(kind, n, limit=slow_limit if kind == "pandas" else None, archive=args.archive,
-                            repeat=1 if kind == "pandas" else args.repeat)
+    # Repeats are interleaved (xltools, fastexcel, calamine, xltools, …) so that a machine that slows down
+    # for a while slows every approach alike; each approach's fastest run is kept, and the read phase is
+    # also compared with the fastexcel run next to it (``paired``).
+    runs: dict[str, list[dict]] = {"xltools": [], "fastexcel": [], "calamine": []}
+    for r in range(args.repeat):
+        for kind in runs:
+            print(f"N={n}: {kind} ({r + 1}/{args.repeat}) …", file=sys.stderr)
+            runs[kind].append(measure(kind, n, archive=args.archive))
+    for kind, done in runs.items():
+        res[kind] = min(done, key=lambda run: run["seconds"])
+    res["paired"] = sorted(f["seconds"] / x["read"] for x, f in zip(runs["xltools"], runs["fastexcel"], strict=True))
+    print(f"N={n}: pandas …", file=sys.stderr)
+    res["pandas"] = measure("pandas", n, limit=slow_limit, archive=args.archive)
     pandas = res["pandas"]
     pandas["extrapolated"] = pandas["files"] < n
     pandas["seconds_n"] = pandas["seconds"] * n / pandas["files"]
@@ -347,7 +355,9 @@ def report(results: list[dict]) -> str:
         q = r["ratios"]
         aim = f"{x['seconds']:.1f} s" + (f" ({'meets' if x['seconds'] < AIM_SECONDS else 'misses'} the aim)"
                                            if r["n"] == 3000 else f" (≈ {x['seconds'] * 3000 / r['n']:.0f} s per 3,000)")
-        lines.append(f"| {r['n']:,} | {q['read_vs_loop']:.1f}× | {q['read_vs_fastest']:.2f} ({name}) | {aim} | "
+        paired = r["paired"]
+        pairs = f"; run by run {paired[0]:.2f}–{paired[-1]:.2f}" if len(paired) > 1 else ""
+        lines.append(f"| {r['n']:,} | {q['read_vs_loop']:.1f}× | {q['read_vs_fastest']:.2f} ({name}{pairs}) | {aim} | "
                      f"{x['kept_mb']:.0f} | {q['working_mb']:.0f} |")
     if len(results) > 1:
         small, big = results[0], results[-1]
@@ -388,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="12,300,3000", help="inbox sizes, comma-separated")
     parser.add_argument("--skip-slow", action="store_true",
                         help=f"the plain pandas loop reads {SLOW_SUBSET} files of a larger inbox and is extrapolated")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per approach, fastest kept (not the plain loop)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per approach, interleaved, fastest kept (not the plain loop)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--archive", action="store_true", help="consolidate with the archive (in a scratch folder)")
     parser.add_argument("--json", help="also write the raw results to this file")

@@ -299,3 +299,48 @@ def test_an_xlsb_ledger_reads_like_the_xlsx_it_was_saved_from(tmp_path):
     station = next(t for t in rollup.targets if t.city_seq == 10 and t.metric == "充换电站")
     assert station.districts == {"市中区": 90, "章丘区": 120}
     assert not [p for p in rollup.problems if p.file == "章丘区_工作台账.xlsb" and p.severity == "error"]
+
+
+def _nine_districts(inbox: Path) -> None:
+    inbox.mkdir()
+    for region in DISTRICTS:
+        fill(CITY, inbox / f"{region}_工作台账.xlsx", region=region)
+
+
+def test_a_checking_bug_is_a_problem_on_that_file_and_its_rows_are_kept(tmp_path, monkeypatch):
+    import xltools.rollup.reading as reading
+
+    _nine_districts(tmp_path / "inbox")
+    check_ledger = reading.check_ledger
+
+    def flaky(ledger, region, name, *args):
+        if region == "天桥区":
+            raise ValueError("boom")
+        return check_ledger(ledger, region, name, *args)
+
+    monkeypatch.setattr(reading, "check_ledger", flaky)  # workers fork after this: they have it too
+    for workers in (1, 2):
+        rollup = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=workers, use_archive=False))
+        failed = [p for p in rollup.problems if p.type == "check-failed"]
+        assert [(p.file, p.severity) for p in failed] == [("天桥区_工作台账.xlsx", "error")]
+        tianqiao = next(r for r in rollup.received if r.region == "天桥区")
+        assert len(tianqiao.rows) == 60  # read and kept; listed as unmapped rather than lost
+        assert sum(1 for m in rollup.mappings if m.region == "天桥区" and not m.mapped) == 60
+
+
+def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    import xltools.rollup.reading as reading
+    from xltools.errors import XltoolsError
+
+    _nine_districts(tmp_path / "inbox")
+    read_file = reading.read_file
+
+    def crash(path, name, *args):
+        if name.startswith("天桥区"):
+            os._exit(3)  # as a crash in a native reader would
+        return read_file(path, name, *args)
+
+    monkeypatch.setattr(reading, "read_file", crash)
+    with pytest.raises(XltoolsError) as err:
+        consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=2, use_archive=False))
+    assert "意外退出" in err.value.message_zh

@@ -163,10 +163,10 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
     clock.lap("prepare")
     with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
-        received = workers.read(items)
+        workers.read(items)
         clock.lap("read", workers.cpu["read"])
-        workers.check(received)
-        clock.lap("check", workers.cpu.get("check", 0.0))
+        received = workers.check()
+        clock.lap("check", workers.cpu["check"])
 
     archive = None
     if options.use_archive:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -180,100 +180,228 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
     return Checked(problems, row_targets, goal_targets, row_maps)
 
 
-def rare_spellings(received: list[Received], units: str | None) -> dict[int, dict]:
-    """id(rec) → the spellings learned across all districts without a directory entry that occur in rec."""
+def rare_spellings(files: list[tuple[int, str | None, list[str]]], units: str | None) -> dict[int, dict]:
+    """Spellings learned across all districts the unit directory does not list.
+
+    ``files``: (index, region, unit names) of each file read; returns index → the rare spellings found
+    in that file (a typo is a typo anywhere; short and long forms are judged per district, in ``check_ledger``).
+    """
     from ..units.directory import name_key
     from ..units.learn import learn_spellings
 
     units_dir = directory(units)
-    learners = [r for r in received if r.ledger is not None and r.region and not units_dir.has_region(r.region)]
+    learners = [(i, names) for i, region, names in files if region and not units_dir.has_region(region)]
     if not learners:
         return {}
-    names = {id(r): [n for row in r.rows for n in row.lead_units + row.responsible_units] for r in learners}
-    rare = {k: c for k, c in learn_spellings([n for ns in names.values() for n in ns]).items() if c.status == "typo"}
+    rare = {k: c for k, c in learn_spellings([n for _, ns in learners for n in ns]).items() if c.status == "typo"}
     out = {}
-    for rec in learners:
-        mine = {k: rare[k] for k in {name_key(n) for n in names[id(rec)]} if k in rare}
+    for i, names in learners:
+        mine = {k: rare[k] for k in {name_key(n) for n in names} if k in rare}
         if mine:
-            out[id(rec)] = mine
+            out[i] = mine
     return out
+
+
+def _summary(i: int, rec: Received) -> tuple[int, str | None, list[str]]:
+    """What the parent needs of a file between the phases: its region and unit names (for learning)."""
+    names = [n for row in rec.rows for n in row.lead_units + row.responsible_units]
+    return i, rec.region, names
+
+
+def _check(rec: Received, units: str | None, spellings: dict | None) -> Checked | None:
+    """Check one file's ledger; a checking bug becomes a problem on the file, which is kept all the same."""
+    if rec.ledger is None:
+        return None
+    try:
+        return check_ledger(rec.ledger, rec.region, rec.name, units, spellings)
+    except Exception as exc:
+        log.exception("checking %s failed", rec.name)
+        problem = Problem("check-failed", f"核对出错：{type(exc).__name__}: {exc}", severity="error",
+                          file=rec.name, suggestion="文件已读取并保留；请将此问题报告给 xltools 维护人员")
+        return Checked([problem], [], [], [([], 0.0, "none") for _ in rec.ledger.rows])
+
+
+def _apply(rec: Received, checked: Checked | None) -> Received:
+    if checked is not None:
+        rec.problems.extend(checked.problems)
+        rec.row_targets, rec.goal_targets, rec.row_maps = checked.row_targets, checked.goal_targets, checked.row_maps
+    return rec
 
 
 # ------------------------------------------------------------------------------------------ workers
 
 
-def _read_task(item: tuple) -> tuple[Received, float]:
-    start = time.process_time()
-    rec = read_file(*item)
-    return rec, time.process_time() - start
+BATCH = 16  # files per message between a worker and the parent
 
 
-def _check_task(item: tuple) -> tuple[Checked, float]:
-    start = time.process_time()
-    checked = check_ledger(*item)
-    return checked, time.process_time() - start
+def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: str | None) -> None:
+    """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
+
+    What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
+    Messages to the parent: ("read", [summaries]), ("checked", [(index, pickled Received, Checked)]),
+    ("done", CPU seconds).
+    """
+    _init_worker(city, units)
+    gc.disable()  # nothing here makes reference cycles; the collector would only walk the rows again
+    held: dict[int, bytes] = {}
+    try:
+        while True:
+            command = conn.recv()
+            start = time.process_time()
+            if command[0] == "read":
+                while (chunk := chunks.get()) is not None:
+                    out = []
+                    for i in chunk:
+                        rec = read_file(*items[i])
+                        held[i] = pickle.dumps(rec, pickle.HIGHEST_PROTOCOL)
+                        out.append(_summary(i, rec))
+                    conn.send(("read", out))
+            elif command[0] == "check":
+                spellings, batch = command[1], []
+                for i in sorted(held):
+                    blob = held.pop(i)
+                    batch.append((i, blob, _check(pickle.loads(blob), units, spellings.get(i))))
+                    if len(batch) == BATCH:
+                        conn.send(("checked", batch))
+                        batch = []
+                if batch:
+                    conn.send(("checked", batch))
+            else:
+                return
+            conn.send(("done", time.process_time() - start))
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the parent has gone: nothing left to do
+        return
 
 
 class Workers:
-    """The worker processes of one consolidation (or this process, for a few files); CPU time per phase."""
+    """The worker processes of one consolidation (or this process, for a few files), phase by phase.
+
+    ``read(items)`` reads every file; each worker keeps the ledgers it read, and sends the parent only
+    each file's region and unit names. ``check()`` learns spellings across all districts, has each worker
+    check the files it holds, and gathers every ``Received`` into the parent, in the order of ``items``.
+    ``cpu`` holds the CPU seconds of each phase, the parent's and the workers' together.
+    """
 
     def __init__(self, city: Ledger | None, units: str | None, workers: int | None, total: int, progress=None):
-        self.units = units
-        self.workers = workers or min(8, os.cpu_count() or 1)
+        self.city, self.units = city, units
+        self.workers = min(workers or min(8, os.cpu_count() or 1), max(1, total))
         self.total = total
         self.progress = progress or (lambda done, total: None)
         self.done = 0
         self.cpu: dict[str, float] = {}
-        self.pool = None
-        if total >= PARALLEL_FROM and self.workers > 1:
-            # Imported here, before the pool forks, so each worker starts with them loaded.
-            from .. import target_text, validation  # noqa: F401
-            from ..readers import workbook  # noqa: F401
-            from . import mapping  # noqa: F401
-
-            directory(units)
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
-                                            initargs=(city, units))
-        else:
-            _init_worker(city, units, in_pool=False)
+        self.parallel = total >= PARALLEL_FROM and self.workers > 1
+        self.procs: list = []
+        self.conns: list = []
+        self.held: dict[int, Received] = {}  # in this process, when not parallel
+        self.summaries: list = []
 
     def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def __exit__(self, exc_type, *exc) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(("stop",))
+            except OSError:
+                pass  # that worker has ended already
+        for proc in self.procs:
+            if exc_type is not None:
+                proc.terminate()  # the run has failed: whatever a worker is doing is not wanted
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        for conn in self.conns:
+            conn.close()
 
-    def _run(self, phase: str, fn, items: list[tuple]) -> list:
-        start = time.process_time()
-        worker_cpu = 0.0
-        out = []
-        if self.pool is None:
-            results = map(fn, items)
-        else:
-            chunk = max(1, min(64, len(items) // (self.workers * 8)))
-            results = self.pool.map(fn, items, chunksize=chunk)
-        for result, cpu in results:
-            out.append(result)
-            worker_cpu += cpu
-            self.done += 1
-            self.progress(self.done, 2 * self.total)
-        parent = time.process_time() - start
-        # In this process the tasks' CPU is already part of the parent's.
-        self.cpu[phase] = parent + (worker_cpu if self.pool is not None else 0.0)
-        return out
+    def _tick(self, n: int) -> None:
+        self.done += n
+        self.progress(self.done, 2 * self.total)
 
-    def read(self, items: list[tuple]) -> list[Received]:
+    def _start(self, items: list[tuple]) -> None:
+        import multiprocessing as mp
+
+        # Imported here, before the workers fork, so each starts with them loaded.
+        from .. import target_text, validation  # noqa: F401
+        from ..readers import workbook  # noqa: F401
+        from . import mapping  # noqa: F401
+
+        directory(self.units)
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        chunks = ctx.Queue()
+        size = max(1, min(32, len(items) // (self.workers * 8)))
+        for at in range(0, len(items), size):
+            chunks.put(list(range(at, min(at + size, len(items)))))
+        for _ in range(self.workers):
+            chunks.put(None)
+        for _ in range(self.workers):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units), daemon=True)
+            proc.start()
+            theirs.close()
+            self.procs.append(proc)
+            self.conns.append(mine)
+
+    def _gather(self, command: tuple, on_message) -> float:
+        """Send ``command`` to every worker; hand each message to ``on_message`` until all are done."""
+        from multiprocessing.connection import wait
+
+        for conn in self.conns:
+            conn.send(command)
+        busy, cpu = set(self.conns), 0.0
+        while busy:
+            for conn in wait(list(busy)):
+                try:
+                    kind, payload = conn.recv()
+                except EOFError:
+                    raise XltoolsError("a consolidation worker process ended unexpectedly",
+                                       "汇总的读取进程意外退出，请重试；如再次发生，请减少 --workers 或逐个检查收件文件") from None
+                if kind == "done":
+                    busy.discard(conn)
+                    cpu += payload
+                else:
+                    on_message(kind, payload)
+        return cpu
+
+    def read(self, items: list[tuple]) -> None:
         """Phase 1: items are (path, name, received, version, expected regions)."""
-        return self._run("read", _read_task, items)
+        start = time.process_time()
+        self.summaries = [None] * len(items)
+        workers_cpu = 0.0
+        if not self.parallel:
+            _init_worker(self.city, self.units, in_pool=False)
+            for i, item in enumerate(items):
+                self.held[i] = rec = read_file(*item)
+                self.summaries[i] = _summary(i, rec)
+                self._tick(1)
+        else:
+            self._start(items)
 
-    def check(self, received: list[Received]) -> None:
-        """Phase 2: check every readable file; the results are added to each ``Received``."""
-        spellings = rare_spellings(received, self.units)
-        todo = [r for r in received if r.ledger is not None]
-        self.done += len(received) - len(todo)
-        items = [(r.ledger, r.region, r.name, self.units, spellings.get(id(r))) for r in todo]
-        for rec, checked in zip(todo, self._run("check", _check_task, items), strict=True):
-            rec.problems.extend(checked.problems)
-            rec.row_targets, rec.goal_targets, rec.row_maps = (
-                checked.row_targets, checked.goal_targets, checked.row_maps)
+            def on_read(kind, summaries):
+                for summary in summaries:
+                    self.summaries[summary[0]] = summary
+                self._tick(len(summaries))
+
+            workers_cpu = self._gather(("read",), on_read)
+        self.cpu["read"] = time.process_time() - start + workers_cpu
+
+    def check(self) -> list[Received]:
+        """Phase 2: check every file where it was read and gather them all here, in the order read."""
+        start = time.process_time()
+        spellings = rare_spellings(self.summaries, self.units)
+        received: list[Received | None] = [None] * len(self.summaries)
+        self.summaries = []  # the unit names of every file: not needed again
+        workers_cpu = 0.0
+        if not self.parallel:
+            for i in sorted(self.held):
+                rec = self.held.pop(i)
+                received[i] = _apply(rec, _check(rec, self.units, spellings.get(i)))
+                self._tick(1)
+        else:
+            def on_checked(kind, batch):
+                for i, blob, checked in batch:
+                    received[i] = _apply(pickle.loads(blob), checked)
+                self._tick(len(batch))
+
+            workers_cpu = self._gather(("check", spellings), on_checked)
+        self.cpu["check"] = time.process_time() - start + workers_cpu
+        return received
