@@ -249,6 +249,32 @@ def run_calamine(files: list[Path]) -> dict:
     return {"files": len(files), "seconds": seconds, "cpu": cpu, "sheet_rows": rows, **memory.stop()}
 
 
+def _cells(path: Path) -> int:
+    """What any reader producing Python rows must do: the ledger sheet and the _xltools sheet, every cell to text."""
+    from xltools.readers.workbook import META_SHEET, open_workbook, sheet_values
+
+    if path.suffix.lower() == ".csv":
+        return _sheet_rows_csv(path)
+    book = open_workbook(path)
+    rows = sheet_values(book, next(n for n in book.sheet_names if n != META_SHEET))
+    if META_SHEET in book.sheet_names:
+        sheet_values(book, META_SHEET)
+    return len(rows)
+
+
+def run_calamine_cells(files: list[Path]) -> dict:
+    """(c) The floor of a Python-rows reader: python-calamine cells to text in 2 processes, nothing parsed or kept."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    memory = PeakMemory()
+    memory.start()
+    start, cpu = time.perf_counter(), _cpu()
+    with ProcessPoolExecutor(2) as pool:
+        rows = sum(pool.map(_cells, files, chunksize=32))
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
+    return {"files": len(files), "seconds": seconds, "cpu": cpu, "sheet_rows": rows, **memory.stop()}
+
+
 def child(kind: str, n: int, limit: int | None, archive: bool) -> dict:
     folder = CACHE / str(n) / "inbox"
     files = _files(folder)
@@ -256,7 +282,8 @@ def child(kind: str, n: int, limit: int | None, archive: bool) -> dict:
         files = _subset(files, limit)
     if kind == "xltools":
         return run_xltools(folder, CACHE / str(n) / "rollup.xlsx", archive)
-    return {"pandas": run_pandas, "fastexcel": run_fastexcel, "calamine": run_calamine}[kind](files)
+    return {"pandas": run_pandas, "fastexcel": run_fastexcel, "calamine": run_calamine,
+            "cells": run_calamine_cells}[kind](files)
 
 
 def measure(kind: str, n: int, *, limit: int | None = None, archive: bool = False) -> dict:
@@ -291,7 +318,7 @@ def bench_size(n: int, args) -> dict:
     # Repeats are interleaved (xltools, fastexcel, calamine, xltools, …) so that a machine that slows down
     # for a while slows every approach alike; each approach's fastest run is kept, and the read phase is
     # also compared with the fastexcel run next to it (``paired``).
-    runs: dict[str, list[dict]] = {"xltools": [], "fastexcel": [], "calamine": []}
+    runs: dict[str, list[dict]] = {"xltools": [], "fastexcel": [], "calamine": [], "cells": []}
     for r in range(args.repeat):
         for kind in runs:
             print(f"N={n}: {kind} ({r + 1}/{args.repeat}) …", file=sys.stderr)
@@ -342,11 +369,12 @@ def report(results: list[dict]) -> str:
         lines.append(_row(n, "(a) pandas.read_excel, openpyxl, loop", p["seconds_n"], p["cpu_n"], rows, p["peak_mb"],
                           f"extrapolated from {p['files']} files" if p["extrapolated"] else ""))
         for key, name in (("fastexcel", "(b) fastexcel → Arrow, 2 threads"),
-                          ("calamine", "(b) python-calamine to_python, loop")):
+                          ("calamine", "(b) python-calamine to_python, loop"),
+                          ("cells", "(c) python-calamine, both sheets to text, 2 processes")):
             lines.append(_row(n, name, r[key]["seconds"], r[key]["cpu"], rows, r[key]["peak_mb"]))
     lines += ["", "| N | read phase vs plain loop (aim ≥ 10×) | read phase vs fastest raw read (aim ≥ 0.5) | "
-              "end to end (aim: 3,000 in < 30 s) | rows kept MB | peak − base − kept MB |",
-              "|---:|---:|---:|---:|---:|---:|"]
+              "read phase vs (c) | end to end (aim: 3,000 in < 30 s) | rows kept MB | peak − base − kept MB |",
+              "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         x, p = r["xltools"], r["pandas"]
         name, fastest = _fastest(r)
@@ -357,7 +385,8 @@ def report(results: list[dict]) -> str:
                                            if r["n"] == 3000 else f" (≈ {x['seconds'] * 3000 / r['n']:.0f} s per 3,000)")
         paired = r["paired"]
         pairs = f"; run by run {paired[0]:.2f}–{paired[-1]:.2f}" if len(paired) > 1 else ""
-        lines.append(f"| {r['n']:,} | {q['read_vs_loop']:.1f}× | {q['read_vs_fastest']:.2f} ({name}{pairs}) | {aim} | "
+        lines.append(f"| {r['n']:,} | {q['read_vs_loop']:.1f}× | {q['read_vs_fastest']:.2f} ({name}{pairs}) | "
+                     f"{r['cells']['seconds'] / x['read']:.2f} | {aim} | "
                      f"{x['kept_mb']:.0f} | {q['working_mb']:.0f} |")
     if len(results) > 1:
         small, big = results[0], results[-1]

@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import re
+import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime
@@ -234,6 +235,27 @@ def _apply(rec: Received, checked: Checked | None) -> Received:
 BATCH = 16  # files per message between a worker and the parent
 
 
+def _malloc_trim():
+    """glibc's malloc_trim: gives freed heap memory back to the system (free() alone keeps it for reuse)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # musl and others: the memory is kept until the worker ends
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def _release_memory() -> None:
+    """What a worker has sent to the parent is freed; return those pages, so the two copies do not add up."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
 def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: str | None) -> None:
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
@@ -264,6 +286,7 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
                     if len(batch) == BATCH:
                         conn.send(("checked", batch))
                         batch = []
+                        _release_memory()
                 if batch:
                     conn.send(("checked", batch))
             else:
