@@ -344,3 +344,15 @@ def test_a_worker_that_dies_stops_the_run_with_a_clear_error(tmp_path, monkeypat
     with pytest.raises(XltoolsError) as err:
         consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=2, use_archive=False))
     assert "意外退出" in err.value.message_zh
+
+
+def test_workers_started_by_spawn_as_on_windows(tmp_path, monkeypatch):
+    """Windows and macOS start workers afresh (spawn): everything a worker needs must travel to it."""
+    import xltools.rollup.reading as reading
+
+    _nine_districts(tmp_path / "inbox")
+    inline = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=1, use_archive=False))
+    monkeypatch.setattr(reading, "START_METHOD", "spawn")
+    spawned = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=2, use_archive=False))
+    assert spawned.summary() == inline.summary()
+    assert len(spawned.mappings) == 9 * 60

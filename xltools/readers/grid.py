@@ -123,12 +123,10 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         raw_cells = rows[i]
         if len(raw_cells) < width:
             raw_cells = raw_cells + pad[len(raw_cells):width]
-        if _ODD_TEXT.search("".join(raw_cells)):  # one scan a row; most rows only need their cells stripped
-            cells = [clean(c) if c else "" for c in raw_cells]
-        else:
-            cells = [c.strip() for c in raw_cells]
+        # One scan a row: most rows only need their cells stripped. map/filter: no Python frame per cell.
+        cells = list(map(clean if _ODD_TEXT.search("".join(raw_cells)) else str.strip, raw_cells))
         cells.append("")
-        nonempty = [c for c in cells if c]
+        nonempty = list(filter(None, cells))
         if not nonempty:
             continue
         seq_text, task_text = cells[c_seq], cells[c_task]

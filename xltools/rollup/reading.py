@@ -33,6 +33,7 @@ from .model import Received
 log = logging.getLogger(__name__)
 
 PARALLEL_FROM = 8  # fewer files than this are done in this process: starting workers costs more
+START_METHOD: str | None = None  # default: fork where there is one (Linux), else spawn (Windows, macOS)
 
 _DIRECTORY: dict = {}
 _CITY_INDEX = None  # set in each worker: district rows are mapped where they are checked
@@ -315,6 +316,7 @@ class Workers:
         self.parallel = total >= PARALLEL_FROM and self.workers > 1
         self.procs: list = []
         self.conns: list = []
+        self.child_ends: list = []
         self.held: dict[int, Received] = {}  # in this process, when not parallel
         self.summaries: list = []
 
@@ -333,7 +335,7 @@ class Workers:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
-        for conn in self.conns:
+        for conn in self.conns + self.child_ends:
             conn.close()
 
     def _tick(self, n: int) -> None:
@@ -349,8 +351,8 @@ class Workers:
         from . import mapping  # noqa: F401
 
         directory(self.units)
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        chunks = ctx.Queue()
+        ctx = mp.get_context(START_METHOD or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+        self.chunks = chunks = ctx.Queue()  # kept: a spawned worker opens it after this method has returned
         size = max(1, min(32, len(items) // (self.workers * 8)))
         for at in range(0, len(items), size):
             chunks.put(list(range(at, min(at + size, len(items)))))
@@ -360,24 +362,32 @@ class Workers:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units), daemon=True)
             proc.start()
-            theirs.close()
+            # Kept open until the end: a spawned worker receives its end from this one after it starts.
+            # A worker that dies is seen by its process sentinel (``_gather``), not by the pipe closing.
+            self.child_ends.append(theirs)
             self.procs.append(proc)
             self.conns.append(mine)
 
     def _gather(self, command: tuple, on_message) -> float:
         """Send ``command`` to every worker; hand each message to ``on_message`` until all are done."""
-        from multiprocessing.connection import wait
+        from multiprocessing.connection import Connection, wait
 
         for conn in self.conns:
             conn.send(command)
         busy, cpu = set(self.conns), 0.0
+        proc_of = {proc.sentinel: (proc, conn) for proc, conn in zip(self.procs, self.conns, strict=True)}
         while busy:
-            for conn in wait(list(busy)):
-                try:
-                    kind, payload = conn.recv()
-                except EOFError:
-                    raise XltoolsError("a consolidation worker process ended unexpectedly",
-                                       "汇总的读取进程意外退出，请重试；如再次发生，请减少 --workers 或逐个检查收件文件") from None
+            ready = wait(list(busy) + [s for s, (_, conn) in proc_of.items() if conn in busy])
+            for conn in ready:
+                if not isinstance(conn, Connection):  # a worker process ended while it had work
+                    proc, pipe = proc_of[conn]
+                    proc.join(1)  # its exit code, for the log
+                    if not pipe.poll():  # (what it sent before it ended is read first)
+                        raise XltoolsError(
+                            f"consolidation worker {proc.pid} ended unexpectedly (exit code {proc.exitcode})",
+                            "汇总的读取进程意外退出，请重试；如再次发生，请减少 --workers 或逐个检查收件文件")
+                    continue
+                kind, payload = conn.recv()
                 if kind == "done":
                     busy.discard(conn)
                     cpu += payload
