@@ -136,9 +136,9 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
                 archive_run: str | None = None) -> Rollup:
     """Consolidate every district file in ``inbox`` against ``city_ledger``; write the rollup to ``out``.
 
-    Phases, each timed in ``Rollup.timings``: prepare (city ledger, file list), read (every file, in
-    worker processes), check (units, targets and mapping of each district, in the same workers), map +
-    sum (versions, mappings, target sums), write (the rollup workbook, atomically).
+    Phases, each timed in ``Rollup.timings``: prepare (city ledger, file list, the modules and unit directory
+    the workers need), read (every file, in worker processes), check (units, targets and mapping of each
+    district, in the same workers), map + sum (versions, mappings, target sums), write (the rollup, atomically).
     """
     with paused_gc():
         return _consolidate(city_ledger, inbox, out, options or ConsolidateOptions(), created, files, archive_run)
@@ -161,8 +161,8 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
     expected = _expected_regions(city, options)
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
-    clock.lap("prepare")
     with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
+        clock.lap("prepare")
         workers.read(items)
         clock.lap("read", workers.cpu["read"])
         received = workers.check()

@@ -319,6 +319,12 @@ class Workers:
         self.child_ends: list = []
         self.held: dict[int, Received] = {}  # in this process, when not parallel
         self.summaries: list = []
+        # What every worker needs, loaded here (and inherited where workers fork): the modules and the directory.
+        from .. import target_text, validation  # noqa: F401
+        from ..readers import workbook  # noqa: F401
+        from . import mapping  # noqa: F401
+
+        directory(units)
 
     def __enter__(self) -> Workers:
         return self
@@ -345,12 +351,6 @@ class Workers:
     def _start(self, items: list[tuple]) -> None:
         import multiprocessing as mp
 
-        # Imported here, before the workers fork, so each starts with them loaded.
-        from .. import target_text, validation  # noqa: F401
-        from ..readers import workbook  # noqa: F401
-        from . import mapping  # noqa: F401
-
-        directory(self.units)
         ctx = mp.get_context(START_METHOD or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
         self.chunks = chunks = ctx.Queue()  # kept: a spawned worker opens it after this method has returned
         size = max(1, min(32, len(items) // (self.workers * 8)))
