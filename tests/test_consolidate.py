@@ -204,7 +204,10 @@ def test_consolidate_cli_writes_the_rollup_and_prints_the_contract(tmp_path, see
     data = json.loads(result.output)
     assert data["missing_regions"] == ["历城区"]
     assert [d["region"] for d in data["districts"]] == ["市中区", "章丘区"]
-    assert out.exists()
+    problems = _contents(out)["问题清单"]
+    titles = {row[10]: row[2] for row in problems[1:]}  # 代码 → 问题类型, as the clerk reads it
+    assert titles["unmapped-row"] == "未对应到市级任务" and titles["missing-district"] == "地区未报送"
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in titles.values())
     listed = CliRunner().invoke(cli, ["consolidate", "--list-runs", "--archive", str(tmp_path / "a")])
     assert data["archive_run"] in listed.output
     bad = CliRunner().invoke(cli, ["consolidate", str(CITY), str(tmp_path / "no-such-inbox"), "-o", str(out)])

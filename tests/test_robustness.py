@@ -56,3 +56,18 @@ def test_clean_agrees_with_its_reference(text):
     from xltools.text import clean
 
     assert clean(text) == _clean_reference(text)
+
+
+def test_every_problem_type_has_a_chinese_title():
+    """The 问题清单 sheets show problem_title(type) to clerks: never a bare English code."""
+    import re
+    from pathlib import Path
+
+    from xltools.problems import problem_title
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("xltools").rglob("*.py"))
+    types = set(re.findall(r'Problem\(\s*"([a-z]+(?:-[a-z0-9]+)+)"', source))
+    types |= set(re.findall(r'^\s+"(target-[a-z-]+)":', source, re.M))
+    assert len(types) > 30
+    untitled = sorted(t for t in types if not re.search(r"[\u4e00-\u9fff]", problem_title(t)))
+    assert untitled == []

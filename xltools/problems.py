@@ -46,6 +46,20 @@ TITLES = {
     "directory-incomplete-row": "名录行不完整",
     "directory-bad-kind": "名录单位类型未知",
     "directory-bad-counterpart": "名录市级对应单位不存在",
+    # filling a template
+    "kept-clerk-value": "保留了已填写的内容",
+    "removed-row-with-values": "删除的任务原有填报内容",
+    "row-too-tall": "行高已达上限",
+    "template-missing-prototype": "模板缺少样式原型",
+    # consolidation
+    "unreadable-file": "文件无法读取",
+    "empty-ledger": "文件中没有任务行",
+    "unknown-district": "无法判断报送地区",
+    "superseded-file": "已被新版本取代",
+    "newer-in-archive": "归档中有更新版本",
+    "check-failed": "核对出错",
+    "unmapped-row": "未对应到市级任务",
+    "missing-district": "地区未报送",
 }
 
 
