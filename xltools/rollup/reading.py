@@ -4,7 +4,8 @@ Phase 1, read: each district file becomes a ``Received`` (its ledger with file/s
 region, the problems of reading it). Phase 2, check: each district's unit names are validated (against
 the unit directory, or against spellings learned from every district, known only once all are read),
 its targets are parsed, and its rows are mapped to city tasks. The same worker processes serve both
-phases; fewer than ``PARALLEL_FROM`` files are done in this process.
+phases: each keeps the files it read (pickled, a third of the objects' memory) and checks those, so no
+ledger crosses between processes twice; fewer than ``PARALLEL_FROM`` files are done in this process.
 
 The parent keeps every row of every district, so while the phases run it pauses Python's cyclic
 garbage collector (``paused_gc``): rows hold no reference cycles, and each full collection would walk
@@ -60,14 +61,14 @@ def directory(units: str | None):
     return _DIRECTORY[units]
 
 
-def _init_worker(city: Ledger | None, units: str | None, in_pool: bool = True) -> None:
+def _init_worker(city: Ledger | None, units: str | None, in_worker: bool = True) -> None:
     global _CITY_INDEX
     from .mapping import CityIndex
 
     _CITY_INDEX = CityIndex(city) if city is not None else None
     directory(units)
-    if in_pool:
-        gc.freeze()  # what a worker starts with is never walked again; its per-file garbage still is
+    if in_worker:
+        gc.freeze()  # what a forked worker inherited is never walked by the collector
 
 
 # -------------------------------------------------------------------------------------- phase 1: read
@@ -401,7 +402,7 @@ class Workers:
         self.summaries = [None] * len(items)
         workers_cpu = 0.0
         if not self.parallel:
-            _init_worker(self.city, self.units, in_pool=False)
+            _init_worker(self.city, self.units, in_worker=False)
             for i, item in enumerate(items):
                 self.held[i] = rec = read_file(*item)
                 self.summaries[i] = _summary(i, rec)
