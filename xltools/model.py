@@ -114,6 +114,10 @@ class Ledger:
             "problems": [p.to_dict() for p in self.problems],
         }
 
+    def unit_names(self) -> list[str]:
+        """Every lead and responsible unit name of every task row, as often as written."""
+        return [n for row in self.rows for n in row.lead_units + row.responsible_units]
+
     def to_json(self, **kwargs) -> str:
         kwargs.setdefault("ensure_ascii", False)
         kwargs.setdefault("indent", 1)

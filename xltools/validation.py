@@ -139,7 +139,7 @@ def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
     region = region or ledger.region or ""
     learned = not directory.has_region(region)
     if learned and spellings is None:
-        names = [n for lg in (learned_from or [ledger]) for r in lg.rows for n in r.lead_units + r.responsible_units]
+        names = [n for lg in (learned_from or [ledger]) for n in lg.unit_names()]
         spellings = learn_spellings(names)
     problems: list[Problem] = []
     fixes: list[Fix] = []

@@ -157,8 +157,7 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
         if units_dir.has_region(region):
             problems.extend(check_units(ledger, units_dir, region)[0])
         else:
-            names = [n for row in ledger.rows for n in row.lead_units + row.responsible_units]
-            own = {k: c for k, c in learn_spellings(names).items() if c.status == "alias"}
+            own = {k: c for k, c in learn_spellings(ledger.unit_names()).items() if c.status == "alias"}
             learned = {**(spellings or {}), **own}
             if learned:  # nothing to flag in most districts: the common case, kept cheap
                 problems.extend(check_units(ledger, units_dir, region, spellings=learned)[0])
@@ -205,10 +204,11 @@ def rare_spellings(files: list[tuple[int, str | None, list[str]]], units: str | 
     return out
 
 
-def _summary(i: int, rec: Received) -> tuple[int, str | None, list[str]]:
-    """What the parent needs of a file between the phases: its region and unit names (for learning)."""
-    names = [n for row in rec.rows for n in row.lead_units + row.responsible_units]
-    return i, rec.region, names
+def _summary(i: int, rec: Received, units: str | None) -> tuple[int, str | None, list[str]]:
+    """What the parent needs of a file between the phases: its region, and its unit names when spellings
+    are to be learned (a district the unit directory does not list)."""
+    learner = rec.ledger is not None and rec.region and not directory(units).has_region(rec.region)
+    return i, rec.region, rec.ledger.unit_names() if learner else []
 
 
 def _check(rec: Received, units: str | None, spellings: dict | None) -> Checked | None:
@@ -278,7 +278,7 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
                     for i in chunk:
                         rec = read_file(*items[i])
                         held[i] = pickle.dumps(rec, pickle.HIGHEST_PROTOCOL)
-                        out.append(_summary(i, rec))
+                        out.append(_summary(i, rec, units))
                     conn.send(("read", out))
             elif command[0] == "check":
                 spellings, batch = command[1], []
@@ -405,7 +405,7 @@ class Workers:
             _init_worker(self.city, self.units, in_worker=False)
             for i, item in enumerate(items):
                 self.held[i] = rec = read_file(*item)
-                self.summaries[i] = _summary(i, rec)
+                self.summaries[i] = _summary(i, rec, self.units)
                 self._tick(1)
         else:
             self._start(items)
