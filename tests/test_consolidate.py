@@ -359,3 +359,19 @@ def test_workers_started_by_spawn_as_on_windows(tmp_path, monkeypatch):
     spawned = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=2, use_archive=False))
     assert spawned.summary() == inline.summary()
     assert len(spawned.mappings) == 9 * 60
+
+
+def test_a_districts_target_problems_are_located_as_validate_locates_them(tmp_path):
+    from xltools.target_text import check_ledger_targets
+
+    plan = tmp_path / "章丘区_工作方案.txt"  # one metric in two units: a ledger-wide problem
+    plan.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站120座，其中新建充换电站30个", 1),
+                    encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    fill(plan, inbox / "章丘区_工作台账.xlsx")
+    rollup = consolidate(CITY, inbox, None, options(tmp_path, use_archive=False))
+    consolidated = sorted((p.type, p.sheet, p.cell) for p in rollup.problems if p.type.startswith("target-"))
+    validated = sorted((p.type, p.sheet, p.cell) for p in check_ledger_targets(extract(inbox / "章丘区_工作台账.xlsx")))
+    assert ("target-unit-mismatch", "工作台账") in {(t, s) for t, s, _ in consolidated}
+    assert consolidated == validated

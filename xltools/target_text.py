@@ -246,15 +246,22 @@ def ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> l
 def check_ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> list[Problem]:
     """Format problems of every target in a ledger, plus ledger-wide ones: one metric in several
     units, or targets for one metric and year that cannot all hold."""
+    return checked_ledger_targets(ledger, period=period)[1]
+
+
+def checked_ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD
+                           ) -> tuple[list[tuple[object, TargetResult]], list[Problem]]:
+    """``ledger_targets`` and ``check_ledger_targets`` in one pass: (goal or row, its targets), and the problems."""
     content = _column_letter((getattr(ledger, "columns", None) or {}).get("content"))
+    results = ledger_targets(ledger, period=period)
     problems: list[Problem] = []
     located = []
-    for item, result in ledger_targets(ledger, period=period):
+    for item, result in results:
         problems.extend(result.problems)
         where = _where(item.origin, ledger.source, content)
         located.extend((t, where) for t in result.targets)
     problems.extend(replace(p, **where) for p, where in consistency_problems(located))
-    return problems
+    return results, problems
 
 
 def format_target(target: Target) -> str:

@@ -146,7 +146,7 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
     all districts that occur in this one (a typo is a typo anywhere); short and long forms of one name
     are learned from this district alone, since districts name their departments differently.
     """
-    from ..target_text import consistency_problems, ledger_targets
+    from ..target_text import checked_ledger_targets
     from ..units.learn import learn_spellings
     from ..validation import check_units
 
@@ -164,19 +164,11 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
         if _CITY_INDEX is not None:
             city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
             row_maps = [_CITY_INDEX.match(row, city_keys) for row in ledger.rows]
-    results = ledger_targets(ledger)
+    results, target_problems = checked_ledger_targets(ledger)
+    problems.extend(target_problems)
     by_item = {id(item): result for item, result in results}
     row_targets = [by_item[id(r)].targets if id(r) in by_item else [] for r in ledger.rows]
     goal_targets = [by_item[id(g)].targets if id(g) in by_item else [] for g in ledger.goals]
-    located = []
-    for item, result in results:
-        problems.extend(result.problems)
-        where = {"file": name, "sheet": item.origin.sheet, "line": item.origin.line,
-                 "cell": f"A{item.origin.row}" if item.origin.row else None}
-        located.extend((t, where) for t in result.targets)
-    for problem, where in consistency_problems(located):
-        problem.file, problem.sheet, problem.cell, problem.line = where["file"], where["sheet"], where["cell"], where["line"]
-        problems.append(problem)
     for p in problems:
         p.file = name
     return Checked(problems, row_targets, goal_targets, row_maps)
