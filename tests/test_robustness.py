@@ -71,3 +71,11 @@ def test_every_problem_type_has_a_chinese_title():
     assert len(types) > 30
     untitled = sorted(t for t in types if not re.search(r"[\u4e00-\u9fff]", problem_title(t)))
     assert untitled == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.lists(CLEAN_ALPHABET, max_size=8).map("".join), st.text(max_size=12)), max_size=6))
+def test_clean_cells_is_clean_of_each_cell(row):
+    from xltools.text import clean, clean_cells
+
+    assert clean_cells(row) == [clean(c) for c in row]

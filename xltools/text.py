@@ -62,6 +62,15 @@ def clean(text: str | None) -> str:
     return text.strip()
 
 
+# What ``clean`` does besides stripping: the bookmark, spaces inside the text, zero widths and BOMs.
+_MORE_THAN_STRIP = re.compile(r"[\[ \t\u3000\xa0\u200b\ufeff]")
+
+
+def clean_cells(cells: list[str]) -> list[str]:
+    """``clean`` of every cell of a row: one scan of the row tells whether stripping is all they need."""
+    return list(map(clean if _MORE_THAN_STRIP.search("".join(cells)) else str.strip, cells))
+
+
 def fold(text: str) -> str:
     """Comparison form: NFKC, no whitespace at all."""
     if not text:

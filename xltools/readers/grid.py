@@ -14,7 +14,16 @@ from functools import lru_cache
 
 from ..model import Goal, Ledger, Origin, TaskRow
 from ..problems import Problem
-from ..text import ACTION_RE, FIELD_RE, clean, fold, norm_action_heading, norm_field_heading, parse_region
+from ..text import (
+    ACTION_RE,
+    FIELD_RE,
+    clean,
+    clean_cells,
+    fold,
+    norm_action_heading,
+    norm_field_heading,
+    parse_region,
+)
 from ..unitnames import split_units
 
 # Header text → field. The first match wins; other headers become reporting columns (extra).
@@ -39,8 +48,6 @@ class GridRow:
 
 
 _HEADER_WORDS = {w for names in HEADER_ALIASES.values() for w in names}
-# What ``clean`` removes besides leading and trailing whitespace (the bookmark, spaces inside, zero widths).
-_ODD_TEXT = re.compile(r"[\[ \t\u3000\xa0\u200b\ufeff]")
 # Band headings and task names repeat in every district's copy of a template: normalized once each.
 _action_heading = lru_cache(maxsize=4096)(norm_action_heading)
 _field_heading = lru_cache(maxsize=4096)(norm_field_heading)
@@ -123,8 +130,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         raw_cells = rows[i]
         if len(raw_cells) < width:
             raw_cells = raw_cells + pad[len(raw_cells):width]
-        # One scan a row: most rows only need their cells stripped. map/filter: no Python frame per cell.
-        cells = list(map(clean if _ODD_TEXT.search("".join(raw_cells)) else str.strip, raw_cells))
+        cells = clean_cells(raw_cells)
         cells.append("")
         nonempty = list(filter(None, cells))
         if not nonempty:
