@@ -174,17 +174,17 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
     return Checked(problems, row_targets, goal_targets, row_maps)
 
 
-def rare_spellings(files: list[tuple[int, str | None, list[str]]], units: str | None) -> dict[int, dict]:
+def rare_spellings(names_by_file: list[list[str]]) -> dict[int, dict]:
     """Spellings learned across all districts the unit directory does not list.
 
-    ``files``: (index, region, unit names) of each file read; returns index → the rare spellings found
-    in that file (a typo is a typo anywhere; short and long forms are judged per district, in ``check_ledger``).
+    ``names_by_file``: the unit names of each file read (``learner_names``); returns file index → the rare
+    spellings found in that file (a typo is a typo anywhere; short and long forms are judged per district,
+    in ``check_ledger``).
     """
     from ..units.directory import name_key
     from ..units.learn import learn_spellings
 
-    units_dir = directory(units)
-    learners = [(i, names) for i, region, names in files if region and not units_dir.has_region(region)]
+    learners = [(i, names) for i, names in enumerate(names_by_file) if names]
     if not learners:
         return {}
     rare = {k: c for k, c in learn_spellings([n for _, ns in learners for n in ns]).items() if c.status == "typo"}
@@ -196,11 +196,11 @@ def rare_spellings(files: list[tuple[int, str | None, list[str]]], units: str | 
     return out
 
 
-def _summary(i: int, rec: Received, units: str | None) -> tuple[int, str | None, list[str]]:
-    """What the parent needs of a file between the phases: its region, and its unit names when spellings
-    are to be learned (a district the unit directory does not list)."""
+def learner_names(rec: Received, units: str | None) -> list[str]:
+    """What the parent needs of a file between the phases: its unit names when its district's spellings are
+    learned (the unit directory does not list it), else nothing."""
     learner = rec.ledger is not None and rec.region and not directory(units).has_region(rec.region)
-    return i, rec.region, rec.ledger.unit_names() if learner else []
+    return rec.ledger.unit_names() if learner else []
 
 
 def _check(rec: Received, units: str | None, spellings: dict | None) -> Checked | None:
@@ -254,7 +254,7 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
-    Messages to the parent: ("read", [summaries]), ("checked", [(index, pickled Received, Checked)]),
+    Messages to the parent: ("read", [(index, learner_names)]), ("checked", [(index, pickled Received, Checked)]),
     ("done", CPU seconds).
     """
     _init_worker(city, units)
@@ -270,7 +270,7 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
                     for i in chunk:
                         rec = read_file(*items[i])
                         held[i] = pickle.dumps(rec, pickle.HIGHEST_PROTOCOL)
-                        out.append(_summary(i, rec, units))
+                        out.append((i, learner_names(rec, units)))
                     conn.send(("read", out))
             elif command[0] == "check":
                 spellings, batch = command[1], []
@@ -294,7 +294,7 @@ class Workers:
     """The worker processes of one consolidation (or this process, for a few files), phase by phase.
 
     ``read(items)`` reads every file; each worker keeps the ledgers it read, and sends the parent only
-    each file's region and unit names. ``check()`` learns spellings across all districts, has each worker
+    the unit names of districts whose spellings are learned. ``check()`` learns spellings across all districts, has each worker
     check the files it holds, and gathers every ``Received`` into the parent, in the order of ``items``.
     ``cpu`` holds the CPU seconds of each phase, the parent's and the workers' together.
     """
@@ -311,7 +311,7 @@ class Workers:
         self.conns: list = []
         self.child_ends: list = []
         self.held: dict[int, Received] = {}  # in this process, when not parallel
-        self.summaries: list = []
+        self.names: list[list[str]] = []  # per file, for learning spellings (see ``learner_names``)
         # What every worker needs, loaded here (and inherited where workers fork): the modules and the directory.
         from .. import target_text, validation  # noqa: F401
         from ..readers import workbook  # noqa: F401
@@ -391,21 +391,21 @@ class Workers:
     def read(self, items: list[tuple]) -> None:
         """Phase 1: items are (path, name, received, version, expected regions)."""
         start = time.process_time()
-        self.summaries = [None] * len(items)
+        self.names = [[] for _ in items]
         workers_cpu = 0.0
         if not self.parallel:
             _init_worker(self.city, self.units, in_worker=False)
             for i, item in enumerate(items):
                 self.held[i] = rec = read_file(*item)
-                self.summaries[i] = _summary(i, rec, self.units)
+                self.names[i] = learner_names(rec, self.units)
                 self._tick(1)
         else:
             self._start(items)
 
-            def on_read(kind, summaries):
-                for summary in summaries:
-                    self.summaries[summary[0]] = summary
-                self._tick(len(summaries))
+            def on_read(kind, names):
+                for i, file_names in names:
+                    self.names[i] = file_names
+                self._tick(len(names))
 
             workers_cpu = self._gather(("read",), on_read)
         self.cpu["read"] = time.process_time() - start + workers_cpu
@@ -413,9 +413,9 @@ class Workers:
     def check(self) -> list[Received]:
         """Phase 2: check every file where it was read and gather them all here, in the order read."""
         start = time.process_time()
-        spellings = rare_spellings(self.summaries, self.units)
-        received: list[Received | None] = [None] * len(self.summaries)
-        self.summaries = []  # the unit names of every file: not needed again
+        spellings = rare_spellings(self.names)
+        received: list[Received | None] = [None] * len(self.names)
+        self.names = []  # not needed again
         workers_cpu = 0.0
         if not self.parallel:
             for i in sorted(self.held):
