@@ -254,8 +254,8 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
-    Messages to the parent: ("read", [(index, learner_names)]), ("checked", [(index, pickled Received, Checked)]),
-    ("done", CPU seconds).
+    Messages to the parent: ("read", [(index, learner_names)]),
+    ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds).
     """
     _init_worker(city, units)
     gc.disable()  # nothing here makes reference cycles; the collector would only walk the rows again
