@@ -23,6 +23,12 @@ class Origin:
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    def where(self, source: str | None = None, column: str | None = None) -> dict:
+        """A problem's location (``Problem(**origin.where())``): a text line, or a worksheet cell in
+        ``column`` (a letter), the row's first cell when the column is not known."""
+        return {"file": self.file or source, "sheet": self.sheet, "line": self.line,
+                "cell": f"{column or 'A'}{self.row}" if self.row else None}
+
     def __reduce__(self):  # by position: consolidation sends thousands of these between processes
         return Origin, (self.file, self.sheet, self.row, self.line)
 

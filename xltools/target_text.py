@@ -231,12 +231,12 @@ def ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> l
     content, target_column = _column_letter(columns.get("content")), _column_letter(columns.get("目标"))
     out = []
     for goal in ledger.goals:
-        out.append((goal, _located(_scan(goal.text, goal.year, period), _where(goal.origin, ledger.source, content))))
+        out.append((goal, _located(_scan(goal.text, goal.year, period), goal.origin.where(ledger.source, content))))
     for row in ledger.rows:
-        result = _located(_scan(row.content, None, period), _where(row.origin, ledger.source, content))
+        result = _located(_scan(row.content, None, period), row.origin.where(ledger.source, content))
         column = (row.extra or {}).get("目标")
         if column and column.strip():
-            more = _located(_scan(column, None, period), _where(row.origin, ledger.source, target_column))
+            more = _located(_scan(column, None, period), row.origin.where(ledger.source, target_column))
             result.targets.extend(more.targets)
             result.problems.extend(more.problems)
         out.append((row, result))
@@ -258,7 +258,7 @@ def checked_ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERI
     located = []
     for item, result in results:
         problems.extend(result.problems)
-        where = _where(item.origin, ledger.source, content)
+        where = item.origin.where(ledger.source, content)
         located.extend((t, where) for t in result.targets)
     problems.extend(replace(p, **where) for p, where in consistency_problems(located))
     return results, problems
@@ -798,13 +798,6 @@ def _bounds(t: Target):
     v, inf = t.value, math.inf
     return {">=": (v, False, inf, True), ">": (v, True, inf, True), "<=": (-inf, True, v, False),
             "<": (-inf, True, v, True), "=": (v, False, v, False)}.get(t.comparator)
-
-
-def _where(origin, source: str | None, column: str | None = None) -> dict:
-    """A problem's location: a text line, or a worksheet cell (the row's first cell when the column
-    is not known, as the readers do)."""
-    return {"file": origin.file or source, "sheet": origin.sheet, "line": origin.line,
-            "cell": f"{column or 'A'}{origin.row}" if origin.row else None}
 
 
 def _column_letter(index: int | None) -> str | None:

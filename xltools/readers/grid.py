@@ -73,11 +73,6 @@ def header_columns(cells: list[str]) -> dict[str, int] | None:
     return None
 
 
-def _where(origin: Origin) -> dict:
-    return {"file": origin.file, "sheet": origin.sheet, "line": origin.line,
-            "cell": f"A{origin.row}" if origin.row else None}
-
-
 def find_title(rows: list[list[str]]) -> str:
     """The ledger's title among the rows above its header: one cell ending 台账, 方案 or 清单."""
     for cells in rows:
@@ -173,7 +168,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         else:
             seq = None
             ledger.problems.append(Problem(
-                "bad-seq", f"序号“{seq_text}”不是数字", severity="warning", value=seq_text, **_where(origin_of(i))))
+                "bad-seq", f"序号“{seq_text}”不是数字", severity="warning", value=seq_text, **origin_of(i).where()))
         task = _fold_name(task_text)
         if not task and prev is not None:
             task = prev.task  # merged 重点任务 cell covering several rows
@@ -184,7 +179,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         if not content and not task:
             ledger.problems.append(Problem(
                 "unrecognized-row", f"无法识别的行：{'｜'.join(nonempty)[:60]}", severity="warning",
-                value="｜".join(nonempty), **_where(origin_of(i))))
+                value="｜".join(nonempty), **origin_of(i).where()))
             continue
         row = TaskRow(
             seq=seq, task=task, content=content,
@@ -198,7 +193,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         if not row.lead_units:
             ledger.problems.append(Problem(
                 "missing-lead-unit", f"任务{seq if seq is not None else ''}“{task}”没有牵头单位",
-                severity="warning", value=task, **_where(origin_of(i))))
+                severity="warning", value=task, **origin_of(i).where()))
         ledger.rows.append(row)
         prev = row
     return ledger
