@@ -336,8 +336,18 @@ def consistency_problems(located: Iterable[tuple[Target, dict]]) -> list[tuple[P
             key = (target.year, target.per_year, target.cumulative, target.base_year, target.unit)
             bounds[key].append((target, where))
         for group in bounds.values():
-            for i, (target, where) in enumerate(group):
-                clash = next((t for t, _ in group[:i] if _disjoint(t, target)), None)
+            # An interval misses some earlier one only if it misses the one with the highest lower bound or
+            # the one with the lowest upper bound: two candidates per target, not every earlier target.
+            highest_lo = lowest_hi = None
+            for target, where in group:
+                b = _bounds(target)
+                if b is None:
+                    continue
+                clash = next((t for t in (highest_lo, lowest_hi) if t is not None and _disjoint(t, target)), None)
+                if highest_lo is None or (b[0], b[1]) > _bounds(highest_lo)[:2]:
+                    highest_lo = target
+                if lowest_hi is None or (b[2], not b[3]) < (_bounds(lowest_hi)[2], not _bounds(lowest_hi)[3]):
+                    lowest_hi = target
                 if clash is not None:
                     out.append((Problem(
                         "target-comparator-conflict",
@@ -399,9 +409,9 @@ def _scan_cached(text: str | None, default_year: int | None, period: tuple[int, 
             continue
         state = _Sentence(default_year)
         for clause in _CLAUSE.finditer(masked, sentence.start(), sentence.end()):
-            if not _CLAUSE_SIGNAL.search(masked, clause.start(), clause.end()):
-                continue
-            _clause(masked, original, clause.start(), clause.end(), state, default_year, result)
+            for a, b in _windows(masked, clause.start(), clause.end()):
+                if _CLAUSE_SIGNAL.search(masked, a, b):
+                    _clause(masked, original, a, b, state, default_year, result)
     if period:
         seen = set()
         for t in result.targets:
@@ -412,6 +422,23 @@ def _scan_cached(text: str | None, default_year: int | None, period: tuple[int, 
                     f"目标年份{t.year}年不在规划期（{period[0]}—{period[1]}年）内", severity="warning",
                     value=t.text, suggestion=f"核对年份，规划期为{period[0]}—{period[1]}年"))
     return result
+
+
+MAX_CLAUSE = 300  # characters one target may span: a real clause is shorter; a longer run is cut into pieces
+_NUMBERISH = frozenset("0123456789.,万亿千百十%")
+
+
+def _windows(s: str, a: int, b: int):
+    """A clause as pieces of at most MAX_CLAUSE characters, never cut inside a number: the work on one
+    clause grows with the square of its length, so a line of text with no punctuation stays linear."""
+    while b - a > MAX_CLAUSE:
+        cut = a + MAX_CLAUSE
+        floor = cut - 40
+        while cut > floor and s[cut - 1] in _NUMBERISH and s[cut] in _NUMBERISH:
+            cut -= 1
+        yield a, cut
+        a = cut
+    yield a, b
 
 
 def _clause(s: str, original: str, a: int, b: int, state: _Sentence, default_year: int | None,
