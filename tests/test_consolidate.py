@@ -34,7 +34,8 @@ def seed_inbox(tmp_path):
 
 def test_seed_districts_map_to_the_city_and_charging_stations_add_up(tmp_path, seed_inbox):
     rollup = consolidate(CITY, seed_inbox, None, options(tmp_path))
-    assert rollup.regions == ["市中区", "章丘区"] and rollup.missing_regions == []
+    assert rollup.regions == ["市中区", "章丘区"]
+    assert "历下区" in rollup.missing_regions and not {"市中区", "章丘区"} & set(rollup.missing_regions)
     by_region = {}
     for m in rollup.mappings:
         by_region.setdefault(m.region, []).append(m)
@@ -182,7 +183,8 @@ def test_the_archive_reproduces_an_earlier_rollup(tmp_path, seed_inbox):
     _touch(newer, time.time() + 60)
     (seed_inbox / "市中区_工作方案.txt").unlink()
     later = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", opts)
-    assert [r.name for r in later.received] == ["章丘区_修订.txt"] and later.missing_regions == ["市中区"]
+    assert [r.name for r in later.received] == ["章丘区_修订.txt"]
+    assert "市中区" in later.missing_regions and "章丘区" not in later.missing_regions
     again = tmp_path / "rollup_again.xlsx"
     reproduced = consolidate_from_archive(run_id, again, archive=opts.archive)
     assert reproduced.summary()["mapping"] == rollup.summary()["mapping"]
@@ -205,7 +207,8 @@ def test_consolidate_cli_writes_the_rollup_and_prints_the_contract(tmp_path, see
     assert data["missing_regions"] == ["历城区"]
     assert [d["region"] for d in data["districts"]] == ["市中区", "章丘区"]
     problems = _contents(out)["问题清单"]
-    titles = {row[10]: row[2] for row in problems[1:]}  # 代码 → 问题类型, as the clerk reads it
+    code, title = problems[0].index("代码"), problems[0].index("问题类型")
+    titles = {row[code]: row[title] for row in problems[1:]}  # 代码 → 问题类型, as the clerk reads it
     assert titles["unmapped-row"] == "未对应到市级任务" and titles["missing-district"] == "地区未报送"
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in titles.values())
     listed = CliRunner().invoke(cli, ["consolidate", "--list-runs", "--archive", str(tmp_path / "a")])
@@ -234,6 +237,44 @@ def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
     others = [m for m in again.mappings if m.row.task != "推动住房以旧换新"]
     assert all(m.method == "manual" for m in others)  # every row the sheet listed is taken as the clerk left it
     assert not [p for p in again.problems if p.type == "unmapped-row" and "住房以旧换新" in p.message]
+
+
+def test_a_mapping_to_a_task_the_city_lacks_is_refused_at_its_cell(tmp_path, seed_inbox):
+    from openpyxl import load_workbook
+
+    first = tmp_path / "rollup.xlsx"
+    before = consolidate(CITY, seed_inbox, first, options(tmp_path))
+    wb = load_workbook(first)
+    ws = wb["映射"]
+    header = next(r for r in ws.iter_rows() if any(c.value == "对应市级任务序号" for c in r))
+    col = {c.value: c.column for c in header}
+    for row in ws.iter_rows(min_row=header[0].row + 1):
+        if row[col["地区"] - 1].value == "市中区" and row[col["重点任务"] - 1].value == "有序推进充换电基础设施建设":
+            cell = row[col["对应市级任务序号"] - 1]
+            cell.value = "10、99"  # there is no city task 99
+    corrected = tmp_path / "rollup_corrected.xlsx"
+    wb.save(corrected)
+    again = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", options(tmp_path, mapping=str(corrected)))
+    [bad] = [p for p in again.problems if p.type == "mapping-unknown-task"]
+    assert (bad.severity, bad.file, bad.sheet, bad.cell, bad.value) == (
+        "error", "rollup_corrected.xlsx", "映射", cell.coordinate, "10、99")
+    assert "99" in bad.message and "市中区" in bad.message
+    station = next(m for m in again.mappings if m.row.task == "有序推进充换电基础设施建设")
+    was = next(m for m in before.mappings if m.row.task == "有序推进充换电基础设施建设")
+    assert (station.city_seqs, station.method) == (was.city_seqs, was.method)  # not counted as mapped by hand
+
+
+def test_a_rollup_or_an_archive_inside_the_inbox_is_never_read_as_a_district(tmp_path, seed_inbox):
+    first = consolidate(CITY, seed_inbox, seed_inbox / "济南市_汇总.xlsx",
+                        ConsolidateOptions(archive=str(seed_inbox / "archive"), regions=["市中区", "章丘区"]))
+    assert first.regions == ["市中区", "章丘区"]
+    shutil.copy(seed_inbox / "济南市_汇总.xlsx", seed_inbox / "上次汇总.xlsx")  # saved there by hand
+    again = consolidate(CITY, seed_inbox, tmp_path / "汇总2.xlsx",
+                        ConsolidateOptions(archive=str(seed_inbox / "archive"), regions=["市中区", "章丘区"]))
+    assert [r.name for r in again.received] == ["市中区_工作方案.txt", "章丘区_工作方案.txt"]
+    notes = sorted(p.file for p in again.problems if p.type == "own-output")
+    assert notes == ["上次汇总.xlsx", "济南市_汇总.xlsx"]
+    assert not [p for p in again.problems if p.type in ("unknown-district", "unreadable-file", "empty-ledger")]
 
 
 DISTRICTS = ["历下区", "槐荫区", "天桥区", "历城区", "长清区", "莱芜区", "钢城区", "济阳区", "平阴县"]

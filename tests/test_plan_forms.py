@@ -88,3 +88,39 @@ def test_goals_come_from_the_general_sections():
 def test_split_attributions_keeps_names_with_their_own_parentheses():
     parts = split_attributions("内容（含技工院校）。（牵头单位：国家金融监督管理总局章丘监管支局（筹备组）、区财政局）")
     assert parts == [("内容（含技工院校）。", ("国家金融监督管理总局章丘监管支局（筹备组）、区财政局", ""))]
+
+
+def test_a_deleted_task_leaves_a_gap_not_a_restart():
+    """章丘区's plan (tests/data/seeds/002_…) with task 7 deleted: the others keep their printed numbers."""
+    from conftest import ZHANGQIU
+
+    lines = [ln for ln in ZHANGQIU.read_text(encoding="utf-8").split("\n") if not ln.startswith("7.推广应用新型农业机械")]
+    ledger = extract_text("\n".join(lines), "章丘区_删去第7项.txt")
+    assert [r.seq for r in ledger.rows] == [*range(1, 7), *range(8, 61)]
+    assert [(p.type, p.value) for p in ledger.problems] == [("numbering-gap", "7")]
+
+
+def test_tasks_numbered_as_fields_through_all_sections():
+    """（一）…（三十三）: a plan whose tasks are fields numbered across its actions; those numbers are 序号."""
+    from conftest import CITY
+
+    from xltools import extract
+    from xltools.text import cn_number, heading_title
+
+    city = extract(CITY)
+    numerals = "一二三四五六七八九十"
+
+    def cn(n):
+        return (numerals[n // 10 - 1] if n >= 20 else "") + ("十" if n >= 10 else "") + (numerals[n % 10 - 1] if n % 10 else "")
+
+    body, section = [], None
+    for row in city.rows[:33]:
+        if row.section != section:
+            section = row.section
+            body.append(section)
+        body.append(f"（{cn(row.seq)}）{row.task}。{row.content}（牵头单位：{'、'.join(row.lead_units)}）")
+    ledger = extract_text("济南市槐荫区推动大规模设备更新和消费品以旧换新工作方案\n" + "\n".join(body), "槐荫区.txt")
+    assert [r.seq for r in ledger.rows] == list(range(1, 34))
+    assert [r.task for r in ledger.rows] == [r.task for r in city.rows[:33]]
+    assert cn_number(cn(33)) == 33 and heading_title(ledger.rows[32].subsection) == city.rows[32].task
+    assert not [p for p in ledger.problems if p.type == "renumbered"]

@@ -117,7 +117,7 @@ def test_sheets_in_order(written, rollup):
 def test_summary(written):
     ws = load_workbook(written)["汇总"]
     assert ws["A1"].value == "济南市推动大规模设备更新和消费品以旧换新工作汇总"
-    assert "未报送 1：历城区" in ws["A2"].value
+    assert "已报送 3 个地区：市中区、章丘区、历下区；未报送 1 个：历城区" in ws["A2"].value
     header = find_row(ws, 1, "序号")
     assert [c.value for c in ws[header]][1:5] == ["重点任务", "工作内容", "市级牵头单位", "覆盖地区数（共3个）"]
     assert ws.cell(header + 1, 1).value == "二、实施多领域设备更新行动"  # band rows
@@ -128,7 +128,8 @@ def test_summary(written):
     assert ws.cell(r, 7).value == "历下区"
     assert ws.cell(r, 8).value == "市中区、章丘区：区发展改革局"  # districts with the same lead units share a line
     r1 = find_row(ws, 1, 1)
-    assert ws.cell(r1, 5).value == 3 and ws.cell(r1, 6).value == "全部地区"
+    # Every district that sent a ledger covers it, but 历城区 sent none: not "全部地区".
+    assert ws.cell(r1, 5).value == 3 and ws.cell(r1, 6).value == "全部已报送地区"
     assert ws.cell(find_row(ws, 1, 5), 8).value == "市中区、章丘区：区商务局\n历下区：区财政局"
     assert ws.cell(r, 3).font.name == "仿宋" and ws.cell(header, 1).font.name == "黑体"
     assert ws.freeze_panes is not None
@@ -176,15 +177,16 @@ def test_missing_sources_and_problems(written):
     assert zhangqiu[2:4] == (1, "章丘区-sha") and zhangqiu[5:8] == (5, 5, 0)
     assert zhangqiu[4] == datetime(2024, 5, 6, 9, 30)
     ws = wb["问题清单"]
-    assert [c.value for c in ws[1]] == ["序号", "严重程度", "问题类型", "工作表", "单元格", "内容", "问题说明", "建议",
-                                         "文件", "行", "代码"]
+    assert [c.value for c in ws[1]] == ["序号", "地区", "严重程度", "问题类型", "问题说明", "建议", "内容", "文件",
+                                         "工作表", "单元格", "行", "代码"]
     rows = sheet_rows(ws)[1:]
-    assert [(r[1], r[2], r[4], r[8], r[10]) for r in rows] == [
-        ("错误", "缺少牵头单位", "D5", "历下区工作台账.xlsx", "missing-lead-unit"),
-        ("警告", "单位简称或别称", "D4", "市中区工作台账.xlsx", "unit-alias"),
-        ("提示", "无法判断地区", None, "未知.xlsx", "unknown-region"),
+    assert [(r[1], r[2], r[3], r[9], r[7], r[11]) for r in rows] == [
+        ("历下区", "错误", "缺少牵头单位", "D5", "历下区工作台账.xlsx", "missing-lead-unit"),
+        ("市中区", "警告", "单位简称或别称", "D4", "市中区工作台账.xlsx", "unit-alias"),
+        (None, "提示", "无法判断地区", None, "未知.xlsx", "unknown-region"),
     ]
-    assert ws["B2"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws["C2"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.column_dimensions["L"].hidden  # 代码: for programs, not printed
 
 
 def test_charts_are_in_the_package(written):
@@ -208,7 +210,8 @@ def test_every_district_row_on_its_sheet(written, rollup):
         goal, *rows = got
         assert goal[:4] == (None, "2025年工作目标", rec.ledger.goals[0].text, "区发展改革局")
         assert [(r[0], r[1], r[2]) for r in rows] == [(t.seq, t.task, t.content) for t in rec.rows]
-        assert all(r[-1] == f"{rec.name}!工作台账!{t.origin.row}" for r, t in zip(rows, rec.rows))
+        assert all(r[-1] == f"工作台账!{t.origin.row}" for r, t in zip(rows, rec.rows))  # the file is in A2
+        assert rec.name in ws["A2"].value
         if extra:
             assert [r[5] for r in rows] == [t.extra["进展情况"] for t in rec.rows]
     ws = wb["市中区"]
@@ -257,7 +260,9 @@ def test_mapping_sheet(written, rollup):
 def test_mapping_round_trip(written, rollup):
     expected = [MappingOverride(m.region, m.file, m.row.origin.sheet, m.row.origin.row, m.row.seq, m.row.task,
                                 m.city_seqs) for m in rollup.mappings]
-    assert read_mapping(written) == expected
+    got = read_mapping(written)
+    assert [replace(o, cell=None) for o in got] == expected
+    assert [o.cell for o in got] == [f"H{4 + i}" for i in range(len(expected))]  # 对应市级任务序号, below the header
 
 
 def test_corrected_mapping_reads_back(written):
@@ -309,10 +314,10 @@ def test_odd_inputs(rollup, tmp_path):
     wb = load_workbook(out)
     assert "汇总（2）" in wb.sheetnames and "高新区管委会东区" in wb.sheetnames
     ws = wb["高新区管委会东区"]
-    assert ws.cell(find_row(ws, 2, "正文任务"), 8).value == "方案.txt 第12行"
+    assert ws.cell(find_row(ws, 2, "正文任务"), 8).value == "第12行"
     status = {r[1]: r[8] for r in sheet_rows(wb["来源"])}
     assert status["坏.xlsx"] == "无法读取"
-    back = [o for o in read_mapping(out) if o.file == "方案.txt"]
+    back = [replace(o, cell=None) for o in read_mapping(out) if o.file == "方案.txt"]
     assert back == [MappingOverride("高新区[管委会]/东区", "方案.txt", None, 12, 9, "正文任务", [])]
 
 

@@ -136,3 +136,32 @@ def test_checking_arbitrary_text_never_raises(text):
     directory = load_directory()
     check_cell(text, "市中区", directory)
     check_name(text, "济南市", directory)
+
+
+def test_the_region_sheet_lists_every_district_and_functional_area_of_jinan(directory):
+    children = directory.children("济南市")
+    assert children[:3] == ["历下区", "市中区", "槐荫区"] and len(children) == 15
+    assert {"天桥区", "历城区", "长清区", "济阳区", "莱芜区", "钢城区", "平阴县", "商河县"} < set(children)
+    assert [directory.level(r) for r in ("高新区", "起步区", "南部山区")] == ["功能区"] * 3
+    assert directory.regions["高新区"].notes == "济南高新技术产业开发区"
+    # only 市中区 and 章丘区 list units: the others are checked with learned spellings, not name by name
+    assert [r for r in children if directory.has_region(r)] == ["市中区", "章丘区"]
+    assert directory.siblings("章丘区") == ["市中区"]
+
+
+@pytest.mark.parametrize("region", ["高新区", "历城区"])
+def test_a_functional_area_sees_its_city_units_as_a_district_does(directory, region):
+    got = check_name("市口岸物流办", region, directory)
+    assert (got.status, got.canonical) == ("ok", "市口岸物流办")
+    assert check_name("市财政局", region, directory).status == "ok"  # no unit of its own to suggest
+
+
+def test_spaces_in_a_checked_cell_separate_names_and_a_listed_name_split_by_them_is_mended(directory):
+    cell = check_cell("区财政局　区商务局 区民政局", "市中区", directory)
+    assert cell.separators and cell.status == "ok" and cell.fixed == "区财政局、区商务局、区民政局"
+    # the space rule splits here (a 支队, then a name with a prefix), but the directory knows the whole
+    cell = check_cell("市公安局交通警察支队 市中区大队、区财政局", "市中区", directory)
+    assert [(n.status, n.canonical) for n in cell.names] == [("alias", "市中交警大队"), ("ok", "区财政局")]
+    assert cell.fixed == "市中交警大队、区财政局"
+    cell = check_cell("区财政局 公安天桥分局", "市中区", directory)
+    assert [n.input for n in cell.names] == ["区财政局", "公安天桥分局"] and cell.names[1].status == "unknown"

@@ -81,15 +81,16 @@ def test_marked_copy_has_colours_notes_and_a_linked_problem_list(district_workbo
     assert ws[f"D{rows[9]}"].comment is None  # an untouched row stays unmarked
     sheet = wb[PROBLEMS_SHEET]
     header = [c.value for c in sheet[1]]
-    assert header[:8] == ["序号", "严重程度", "问题类型", "工作表", "单元格", "内容", "问题说明", "建议"]
+    assert header[:8] == ["序号", "地区", "严重程度", "问题类型", "问题说明", "建议", "内容", "文件"]
     listed = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(listed) == len(result.report)
-    assert listed[0][1] == "错误"  # errors first
+    assert listed[0][2] == "错误"  # errors first
+    at = header.index("单元格")
     for row in sheet.iter_rows(min_row=2):
-        if row[4].value:
-            link = row[4].hyperlink
-            assert link.location == f"'工作台账'!{row[4].value}"
-            target = wb["工作台账"][row[4].value]
+        if row[at].value:
+            link = row[at].hyperlink
+            assert link.location == f"'工作台账'!{row[at].value}"
+            target = wb["工作台账"][row[at].value]
             assert target.comment is not None  # the link lands on a marked cell
 
 

@@ -1,4 +1,4 @@
-"""Seed workbooks/units.xlsx: the unit directory of 济南市, 市中区 and 章丘区.
+"""Seed workbooks/units.xlsx: the unit directory of 济南市, 市中区 and 章丘区, and the 地区 of 济南市.
 
 Every name used in the seed documents (tests/data/seeds) is here, with the short and long forms
 clerks write. After seeding, the workbook is maintained in Excel; run this again only to start over:
@@ -118,7 +118,16 @@ SEED = """
 章丘区|各镇（街道）|各街道、各镇、各街道办事处|集体||
 """
 
-REGIONS = [Region("济南市", "市"), Region("市中区", "区县", "济南市"), Region("章丘区", "区县", "济南市")]
+# 济南市's 区县 (10 districts, 2 counties) and 功能区 as of 2024, in the order of the city's documents. Units
+# are listed for 市中区 and 章丘区 only; the others are expected in a rollup and checked by learned spellings.
+REGIONS = [
+    Region("济南市", "市"),
+    *(Region(name, "区县", "济南市") for name in (
+        "历下区", "市中区", "槐荫区", "天桥区", "历城区", "长清区", "章丘区", "济阳区", "莱芜区", "钢城区", "平阴县", "商河县")),
+    Region("高新区", "功能区", "济南市", "济南高新技术产业开发区"),
+    Region("起步区", "功能区", "济南市", "济南新旧动能转换起步区"),
+    Region("南部山区", "功能区", "济南市", "济南市南部山区管理委员会"),
+]
 KIND = {"部门": "department", "派出机构": "branch", "垂直管理": "vertical", "企业/中心": "company", "集体": "collective"}
 
 

@@ -1,18 +1,22 @@
 """The headless command line: thin doors over the library functions of the same names.
 
-Exit codes: 0 done, 1 done but problems found (errors or warnings), 2 unusable input.
+Exit codes: 0 done, 1 done but problems found (errors or warnings), 2 nothing done (unusable input, a usage
+error or an internal error). Everything the clerk sees is Chinese; English only in the log (-v).
 This module never imports xlwings.
 """
 
 from __future__ import annotations
 
-import functools
+import errno
 import json
 import logging
 import re
 import sys
+import unicodedata
+from pathlib import Path
 
 import click
+from click.formatting import wrap_text
 
 from . import __version__
 from .errors import XltoolsError
@@ -20,20 +24,309 @@ from .problems import Report
 
 log = logging.getLogger("xltools")
 
+QUIET = logging.CRITICAL + 1  # without -v nothing of the log reaches the clerk's screen
+HELP_HINT = "可用 {command} -h 查看帮助"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the sys.stderr of the moment: click's test runner swaps it for each invocation."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+_LOG = _StderrHandler()
+
+
+def _set_verbosity(verbose: int) -> None:
+    """-v: English log lines (INFO) on stderr, -vv: DEBUG and tracebacks; none: nothing in English.
+
+    The handler sits on the root logger, so library and third-party records (and Python warnings, captured)
+    all follow the same rule; being a handler, it also keeps logging's last-resort printer (WARNING and up,
+    in English) from ever speaking to the clerk.
+    """
+    root = logging.getLogger()
+    if _LOG not in root.handlers:
+        root.addHandler(_LOG)
+    logging.captureWarnings(True)
+    level = {0: QUIET, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    _LOG.setLevel(level)
+    if level < root.getEffectiveLevel():
+        root.setLevel(level)
+
+
+class _Formatter(click.HelpFormatter):
+    """click's help layout with the clerk's words: 用法：, 选项：, 命令：, [默认：…], [必填]."""
+
+    HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+    EXTRAS = ((re.compile(r"default: (.*)", re.S), "默认：{}"), (re.compile(r"required"), "必填"),
+              (re.compile(r"env var: (.*)", re.S), "环境变量：{}"))
+    METAVARS = {"TEXT": "文字", "INTEGER": "整数", "FLOAT": "数字", "FILE": "文件", "DIRECTORY": "文件夹",
+                "PATH": "路径"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{self.HEADINGS.get(heading, heading)}：\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        # click's own layout, but measuring the terms in screen columns: a Chinese character takes two.
+        rows = [(self._metavar_zh(term), self._extras_zh(text)) for term, text in rows]
+        first_col = min(max((_columns(term) for term, _ in rows), default=0), col_max) + col_spacing
+        hanging = " " * (first_col + self.current_indent)
+        for term, text in rows:
+            self.write(f"{'':>{self.current_indent}}{term}")
+            if not text:
+                self.write("\n")
+                continue
+            if _columns(term) <= first_col - col_spacing:
+                self.write(" " * (first_col - _columns(term)))
+            else:
+                self.write(f"\n{hanging}")
+            lines = wrap_text(text, max(self.width - first_col - 2, 10), preserve_paragraphs=True).splitlines()
+            self.write("\n".join([lines[0] if lines else "", *(hanging + line for line in lines[1:])]) + "\n")
+
+    @classmethod
+    def _metavar_zh(cls, term: str) -> str:
+        """'--workers INTEGER' → '--workers 整数': an option's value by click's type name, in Chinese."""
+        head, _, metavar = term.rpartition(" ")
+        return f"{head} {cls.METAVARS[metavar]}" if term.startswith("-") and metavar in cls.METAVARS else term
+
+    @classmethod
+    def _extras_zh(cls, text: str) -> str:
+        """'…  [default: 2024-2027; required]' → '…  [默认：2024-2027；必填]'; other brackets untouched."""
+        m = re.fullmatch(r"(.*?)\[([^\[\]]*)\]", text, re.S)
+        if not m:
+            return text
+        items = []
+        for item in m.group(2).split("; "):
+            found = next((zh.format(*f.groups()) for pattern, zh in cls.EXTRAS if (f := pattern.fullmatch(item))),
+                         None)
+            if found is None:
+                return text
+            items.append(found)
+        return f"{m.group(1)}[{'；'.join(items)}]"
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Chinese:
+    """What every command and group shares: Chinese help headings, usage line and help option."""
+
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "显示帮助 (show this help)"
+        return option
+
+
+class XltoolsCommand(_Chinese, click.Command):
+    """A command of xltools (what ``@group.command()`` makes here)."""
+
+
+class XltoolsGroup(_Chinese, click.Group):
+    """The door every command goes through: messages in Chinese, English only in the log, exit codes 0/1/2.
+
+    Errors are handled here rather than in each command, so a command added later is covered as it is.
+    """
+
+    command_class = XltoolsCommand
+    group_class = type  # subgroups (units) are XltoolsGroups too
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:  # a caller that wants click's exceptions gets them
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        root = logging.getLogger()
+        level = root.level
+        _set_verbosity(0)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0  # click returns --help/--version's exit code; commands None
+        except SystemExit:
+            raise
+        except BaseException as exc:  # the door decides what the clerk sees for every failure
+            code = _report_failure(exc, prog_name or self.name or "xltools")
+        finally:
+            root.removeHandler(_LOG)
+            root.setLevel(level)
+            logging.captureWarnings(False)
+        sys.exit(code)
+
+
+def _report_failure(exc: BaseException, prog: str) -> int:
+    """Tell the clerk in Chinese what went wrong (stderr), log the English detail, return the exit code."""
+    no_args_help = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if isinstance(exc, no_args_help):
+        exc.show()  # the help itself, in Chinese headings: `xltools` alone is a request to see it
+        return 2
+    if isinstance(exc, click.UsageError):
+        log.info("usage error: %s", exc.format_message())
+        ctx = exc.ctx
+        if ctx is not None:
+            click.echo(ctx.get_usage(), err=True)
+            names = ctx.command.get_help_option_names(ctx)
+            if names:
+                click.echo(HELP_HINT.format(command=ctx.command_path), err=True)
+            click.echo(err=True)
+        else:
+            click.echo(HELP_HINT.format(command=prog), err=True)
+        click.echo(f"错误：{_usage_zh(exc)}", err=True)
+        return 2
+    if isinstance(exc, XltoolsError):
+        log.error("%s", exc)
+        click.echo(f"错误：{exc.message_zh}", err=True)
+        return 2
+    if isinstance(exc, OSError):
+        # A file the library could not open or write (locked by Excel, no permission, a full disk): the
+        # input or the place is unusable, not xltools broken.
+        log.error("%s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        click.echo(f"错误：{_os_error_zh(exc)}", err=True)
+        return 2
+    if isinstance(exc, (click.Abort, KeyboardInterrupt, EOFError)):
+        log.info("interrupted: %r", exc)
+        click.echo("已中止，未完成", err=True)
+        return 2
+    if isinstance(exc, click.ClickException):
+        log.error("%s", exc.format_message())
+        message = exc.format_message()
+        click.echo(f"错误：{message if _CJK.search(message) else '命令未能完成'}", err=True)
+        return 2
+    log.error("internal error: %s: %s", type(exc).__name__, exc)
+    log.debug("traceback of the internal error", exc_info=exc)
+    click.echo("内部错误：命令未能完成。请加 -vv 重新运行，把屏幕上的全部输出发给维护人员", err=True)
+    return 2
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _param_name(exc: click.BadParameter) -> str:
+    """'选项 -o/--out' or '参数 FILE': the parameter an error is about, as the clerk types it."""
+    param = exc.param
+    if param is not None:
+        if isinstance(param, click.Option):
+            return f"选项 {'/'.join(param.opts)}"
+        return f"参数 {param.human_readable_name}"
+    hint = exc.param_hint
+    if hint is None:
+        return "参数"
+    hint = hint if isinstance(hint, str) else "/".join(hint)
+    return f"选项 {hint}" if hint.startswith("-") else f"参数 {hint}"
+
+
+def _quoted(text: str) -> str:
+    """click quotes values with repr(): 'abc' → abc."""
+    m = re.fullmatch(r"(['\"])(.*)\1", text.strip(), re.S)
+    return m.group(2) if m else text.strip()
+
+
+_KINDS_ZH = {"integer": "整数", "float": "数字", "boolean": "是或否"}
+_ACCESS_ZH = {"readable": "无法读取", "writable": "无法写入", "executable": "无法执行"}
+_VALUE_ERRORS = (
+    (re.compile(r"(.+) is not a valid (integer|float|boolean|UUID)\b.*", re.S),
+     lambda v, kind: f"“{_quoted(v)}”不是{_KINDS_ZH.get(kind, kind)}"),
+    (re.compile(r"(?:File|Directory|Path) (.+) does not exist\.?"), lambda f: f"“{_quoted(f)}”不存在"),
+    (re.compile(r"(?:File|Directory|Path) (.+) is a directory\.?"), lambda f: f"“{_quoted(f)}”是文件夹，这里要的是文件"),
+    (re.compile(r"(?:File|Directory|Path) (.+) is a file\.?"), lambda f: f"“{_quoted(f)}”是文件，这里要的是文件夹"),
+    (re.compile(r"(?:File|Directory|Path) (.+) is not (readable|writable|executable)\.?"),
+     lambda f, what: f"“{_quoted(f)}”{_ACCESS_ZH[what]}"),
+    (re.compile(r"(.+) is not in the range (.+?)\.?", re.S), lambda v, r: f"“{v}”超出范围 {r}"),
+    (re.compile(r"(.+) does not match the formats? .*", re.S), lambda v: f"“{_quoted(v)}”的格式不对"),
+    (re.compile(r"(.+?) is not (?:one of )?.*", re.S), lambda v: f"“{_quoted(v)}”不是可选的值"),
+)
+
+
+def _value_zh(exc: click.BadParameter) -> str:
+    """Why a value was refused, for the clerk: our own messages are Chinese already, click's are translated."""
+    message = exc.message or ""
+    for pattern, zh in _VALUE_ERRORS:
+        m = pattern.fullmatch(message)
+        if m:
+            text = zh(*m.groups())
+            choices = getattr(getattr(exc.param, "type", None), "choices", None)
+            if choices and "不是可选的值" in text:
+                text += f"（可选：{'、'.join(map(str, choices))}）"
+            return text
+    return message if _CJK.search(message) else "值无效"
+
+
+def _usage_zh(exc: click.UsageError) -> str:
+    """click's usage error as one Chinese sentence naming the option, argument or command."""
+    message = exc.message or ""
+    if isinstance(exc, click.MissingParameter):
+        return f"缺少{_param_name(exc)}"
+    if isinstance(exc, click.BadParameter):
+        return f"{_param_name(exc)} 的值无效：{_value_zh(exc)}"
+    if isinstance(exc, click.NoSuchOption):
+        also = f"，是否要用 {'、'.join(exc.possibilities)}？" if exc.possibilities else ""
+        return f"没有选项 {exc.option_name}{also}"
+    if isinstance(exc, click.BadOptionUsage):
+        m = re.search(r"requires (\d+) arguments", message)
+        if m:
+            return f"选项 {exc.option_name} 需要 {m.group(1)} 个值"
+        if "requires an argument" in message:
+            return f"选项 {exc.option_name} 后面需要一个值"
+        if "does not take a value" in message:
+            return f"选项 {exc.option_name} 不带值"
+        return f"选项 {exc.option_name} 用法有误"
+    m = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", message, re.S)
+    if m:
+        return f"多余的参数：{m.group(1)}"
+    m = re.fullmatch(r"No such command (.+?)\.?( .*)?", message, re.S)
+    if m or message.startswith("Missing command"):
+        group = exc.ctx.command if exc.ctx is not None else None
+        names = "、".join(getattr(group, "commands", {}))
+        what = f"没有命令“{_quoted(m.group(1))}”" if m else "缺少命令"
+        return f"{what}（可用的命令：{names}）" if names else what
+    m = re.fullmatch(r"Argument (.+) takes (\d+) values\.?", message)
+    if m:
+        return f"参数 {_quoted(m.group(1))} 需要 {m.group(2)} 个值"
+    return message if _CJK.search(message) else "命令行用法有误"  # ours are Chinese already
+
+
+def _os_error_zh(exc: OSError) -> str:
+    name = Path(exc.filename).name if exc.filename else ""
+    where = f"：{name}" if name else ""
+    if isinstance(exc, FileNotFoundError):
+        return f"找不到文件{where}"
+    if isinstance(exc, IsADirectoryError):
+        return f"这是文件夹，不是文件{where}"
+    if isinstance(exc, PermissionError):
+        return f"没有权限读写该文件，或文件正被其他程序（如 Excel、WPS）打开{where}"
+    if exc.errno == errno.ENOSPC:
+        return f"磁盘空间不足{where}"
+    return f"无法读写文件{where}"
+
 
 def handles_errors(fn):
-    """Turn an XltoolsError into a Chinese message for the clerk, an English log line and exit 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except XltoolsError as exc:
-            log.error("%s", exc)
-            click.echo(f"错误：{exc.message_zh}", err=True)
-            sys.exit(2)
-
-    return wrapper
+    """Kept for commands written with it: ``XltoolsGroup.main`` now handles errors for every command."""
+    return fn
 
 
 def region_option(fn):
@@ -69,14 +362,13 @@ def _print_described(heading: str, items) -> None:
             click.echo(f"  {item.describe()}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xltools")
+@click.group("xltools", cls=XltoolsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xltools", message="%(prog)s %(version)s",
+                      help="显示版本号 (show the version)")
 @click.option("-v", "--verbose", count=True, help="在标准错误输出日志 (log to stderr; -vv for debug)")
 def cli(verbose: int) -> None:
     """xltools：设备更新和消费品以旧换新工作台账工具 (work-ledger tools)."""
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(verbose, 2), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    _set_verbosity(verbose)
 
 
 @cli.command()
@@ -84,7 +376,6 @@ def cli(verbose: int) -> None:
 @region_option
 @json_option
 @click.option("--origin", "with_origin", is_flag=True, help="JSON 中包含每行来源 (include each row's source line/cell)")
-@handles_errors
 def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> None:
     """从工作方案、台账或行数据中提取台账 (extract the ledger from a plan document, ledger or rows).
 
@@ -104,7 +395,7 @@ def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> 
         if ledger.problems:
             click.echo(f"问题 {len(ledger.problems)} 条：")
             _print_problems(ledger.problems)
-    sys.exit(0 if not any(p.severity == "error" for p in ledger.problems) else 1)
+    sys.exit(int(not Report(list(ledger.problems)).valid))
 
 
 @cli.command()
@@ -114,7 +405,6 @@ def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> 
               help="模板或已填写的台账（重新填写时保留进展情况等） (template, or a filled ledger to update)")
 @region_option
 @json_option
-@handles_errors
 def fill(source: str, out: str, template: str | None, region: str | None, as_json: bool) -> None:
     """用工作方案、CSV/JSON 行或其他台账填写台账模板 (fill the ledger template).
 
@@ -156,7 +446,6 @@ def fill(source: str, out: str, template: str | None, region: str | None, as_jso
 @click.option("--period", default="2024-2027", show_default=True,
               help="规划期，目标年份超出即报问题 (plan period for target years)")
 @json_option
-@handles_errors
 def validate(workbook: str, region: str | None, units: str | None, out: str | None, fix: bool,
              fixed_out: str | None, period: str, as_json: bool) -> None:
     """检查台账中的单位名称和目标格式 (validate unit names and target formats).
@@ -187,7 +476,6 @@ def validate(workbook: str, region: str | None, units: str | None, out: str | No
 @click.option("--year", type=int, help="文字中未写年份时采用的年份 (year for targets that state none)")
 @click.option("--period", default="2024-2027", show_default=True, help="规划期，超出即报问题 (plan period)")
 @json_option
-@handles_errors
 def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
     """解析一段文字中的数值目标并检查格式 (parse the numeric targets in a text).
 
@@ -225,7 +513,6 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 @click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @click.option("--workers", type=int, help="并行读取的进程数，默认为 CPU 核数 (reader processes)")
 @json_option
-@handles_errors
 def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, run_id, list_runs, units, workers,
                 as_json) -> None:
     """汇总各区县报送的台账，生成市级汇总工作簿 (consolidate district ledgers into a city rollup).
@@ -245,12 +532,12 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
                 click.echo(f"{rid}  {run.created:%Y-%m-%d %H:%M}  {run.city_name}  地区文件 {len(run.inputs)} 个")
         return
     if not out:
-        raise click.UsageError("请用 -o 指定汇总工作簿 (missing -o/--out)")
+        raise click.UsageError("请用 -o 指定汇总工作簿")
     if run_id:
         rollup = consolidate_from_archive(run_id, out, archive=archive, mapping=mapping)
     else:
         if not city_ledger or not inbox:
-            raise click.UsageError("需要市级台账和收件文件夹 (CITY_LEDGER and INBOX are required)")
+            raise click.UsageError("需要市级台账 CITY_LEDGER 和收件文件夹 INBOX")
         options = ConsolidateOptions(
             regions=[r for r in re.split(r"[,，、\s]+", regions) if r] if regions else None,
             mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers)
@@ -307,7 +594,6 @@ def units() -> None:
 @click.option("--region", required=True, help="地区名称，如 市中区 (region)")
 @click.option("--units", "units_path", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @json_option
-@handles_errors
 def units_check(name: str, region: str, units_path: str | None, as_json: bool) -> None:
     """检查一个单位名称（或一个单元格的内容） (classify one unit name or cell).
 
@@ -329,6 +615,36 @@ def units_check(name: str, region: str, units_path: str | None, as_json: bool) -
                        + (f" → {part.canonical}" if part.canonical and part.canonical != part.input else "")
                        + (f"（建议：{'、'.join(part.suggestions)}）" if part.suggestions else ""))
     sys.exit(0 if result.status in ("ok", "collective") else 1)
+
+
+@units.command("learn")
+@click.argument("ledgers", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--region", required=True, help="地区名称，如 历城区 (region)")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="提议名录工作簿 (proposal .xlsx)")
+@click.option("--units", "units_path", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
+@json_option
+def units_learn(ledgers: tuple[str, ...], region: str, out: str, units_path: str | None, as_json: bool) -> None:
+    """从台账中整理一个地区的单位名录提议，供核实后粘贴进单位名录 (propose directory rows from ledgers).
+
+    LEDGERS: 该地区的台账或工作方案（任何 extract 能读的格式）。每个规范名称和别名都是台账中出现过的写法。
+    """
+    from .units import learn_directory, load_directory
+    from .units.directory import KIND_ZH
+
+    proposal = learn_directory(list(ledgers), region, out=out, units=load_directory(units_path))
+    if as_json:
+        _print_json(proposal.to_dict())
+        return
+    aliases = sum(len(u.aliases) for u in proposal.units)
+    click.echo(f"已写出提议名录：{proposal.path}（{region}：单位 {len(proposal.units)} 个，别名 {aliases} 个，均待核实）")
+    for u in proposal.units:
+        click.echo(f"  {u.name}（{KIND_ZH[u.kind]}，{u.count}次）"
+                   + (f"  别名：{'、'.join(u.aliases)}" if u.aliases else "")
+                   + (f"  市级对应单位：{'、'.join(u.counterparts)}" if u.counterparts else ""))
+    if proposal.known:
+        click.echo(f"名录中已有、未列入 {len(proposal.known)} 个：{'、'.join(proposal.known)}")
+    for name, other in proposal.skipped.items():
+        click.echo(f"已跳过 {name}（是{other}的台账）")
 
 
 STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",

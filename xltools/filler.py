@@ -45,7 +45,7 @@ class Change:
     """One difference between the ledger a clerk had and the one fill wrote."""
 
     kind: str  # added | removed | changed | kept
-    seq: int | None
+    seq: int | str | None
     task: str
     field: str = ""  # column header (工作内容, 进展情况 …); empty for the row as a whole
     old: str = ""
@@ -86,7 +86,7 @@ class _Row:
 
     kind: str  # action | field | goal | task
     key: str = ""
-    seq: int | None = None
+    seq: int | str | None = None  # a number, or 序号 as written (1.1)
     task: str = ""  # 重点任务; the year label of a goal row; the text of a band
     content: str = ""
     lead: str = ""
@@ -228,7 +228,8 @@ def _plan(ledger: Ledger, t: tpl.LedgerTemplate) -> list[_Row]:
             if header and value not in (None, ""):
                 report[header] = str(value)
         rows.append(_Row(
-            "task", key=row.key, seq=row.seq, task=row.task, content=row.content,
+            "task", key=row.key, seq=row.seq if row.seq is not None else (row.label or None), task=row.task,
+            content=row.content,
             lead="\n".join(row.lead_units), resp="\n".join(row.responsible_units), report=report, origin=row,
             auto=_auto_columns(row.content, None, by_header),
         ))
@@ -282,7 +283,7 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
             if tpl.norm_header(report.get(header, "")) == tpl.norm_header(value):
                 del report[header]  # what fill computed last time, not what a clerk typed
         rows.append(_Row(
-            kind, key=key, seq=int(seq) if seq.isdigit() else None,
+            kind, key=key, seq=int(seq) if seq.isdigit() else (seq or None),
             task=plan[0] if kind == "goal" else plan[1],
             content=plan[2], lead=plan[3], resp=plan[4], report=report,
         ))

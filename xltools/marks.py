@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import quote_sheetname
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .layout import fit_rows
+from .layout import fit_rows, text_lines
+from .printing import FOOTER, MARGIN_IN, fit_widths
 from .problems import SEVERITIES, SEVERITY_ZH, Problem, problem_title
 
 PROBLEMS_SHEET = "问题清单"
@@ -20,8 +21,14 @@ AUTHOR = "xltools"
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _THIN = Side(style="thin", color="000000")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-PROBLEM_COLUMNS = (("序号", 6), ("严重程度", 9), ("问题类型", 18), ("工作表", 10), ("单元格", 8), ("内容", 28),
-            ("问题说明", 56), ("建议", 30), ("文件", 18), ("行", 6), ("代码", 22))
+# What a clerk reads first comes first; the location columns are narrow, the text ones share what is left
+# of a landscape A4 page (PROBLEM_FLEX: column → least width), so the list prints at 100%. 代码 is the
+# problem type for programs (and JSON): hidden, and hidden columns do not print.
+PROBLEM_COLUMNS = (("序号", 4.5), ("地区", 7), ("严重程度", 5.5), ("问题类型", 12), ("问题说明", 36), ("建议", 20),
+                   ("内容", 16), ("文件", 14), ("工作表", 8), ("单元格", 6.5), ("行", 5), ("代码", 20))
+PROBLEM_FLEX = {4: 28, 5: 14, 6: 12}
+CODE_COLUMN = len(PROBLEM_COLUMNS) - 1  # 0-based, hidden
+WRAPPED = {4, 5, 6, 7}  # 0-based: 问题说明, 建议, 内容, 文件
 
 
 def _rank(severity: str) -> int:
@@ -53,41 +60,65 @@ def mark_cells(workbook, problems: list[Problem]) -> int:
     return len(by_cell)
 
 
-def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET):
-    """A 问题清单 sheet listing every problem, each linking to its cell; replaces an older one."""
+def problem_columns() -> list[tuple[str, float]]:
+    """PROBLEM_COLUMNS with the text columns sized to fill a landscape A4 page."""
+    widths = fit_widths([w for i, (_h, w) in enumerate(PROBLEM_COLUMNS) if i != CODE_COLUMN], PROBLEM_FLEX, True)
+    return [(h, widths[i] if i < len(widths) else w) for i, (h, w) in enumerate(PROBLEM_COLUMNS)]
+
+
+def problem_values(i: int, p: Problem, region: str | None) -> tuple:
+    """One 问题清单 row, in PROBLEM_COLUMNS order."""
+    return (i, region or None, SEVERITY_ZH[p.severity], problem_title(p.type), p.message, p.suggestion or None,
+            p.value or None, p.file or None, p.sheet or None, p.cell or None, p.line, p.type)
+
+
+def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET, region: str | None = None):
+    """A 问题清单 sheet listing every problem, each linking to its cell; replaces an older one.
+    ``region`` fills the 地区 column (a validated ledger is one region's)."""
     if title in workbook.sheetnames:
         del workbook[title]
     ws = workbook.create_sheet(title)
     header_font = Font(name="黑体", size=11, bold=True, charset=134)
     body_font = Font(name="仿宋", size=11, charset=134)
-    for col, (text, width) in enumerate(PROBLEM_COLUMNS, start=1):
+    columns = problem_columns()
+    for col, (text, width) in enumerate(columns, start=1):
         cell = ws.cell(1, col, text)
         cell.font, cell.border = header_font, _BOX
         cell.fill = PatternFill("solid", fgColor="D9D9D9")
-        cell.alignment = Alignment(horizontal="center", vertical="center")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
+    ws.column_dimensions[get_column_letter(CODE_COLUMN + 1)].hidden = True
     ordered = sorted(problems, key=lambda p: (_rank(p.severity), p.sheet or "", p.line or 0))
+    cell_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "单元格")
+    severity_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "严重程度")
     for i, p in enumerate(ordered, start=1):
-        values = (i, SEVERITY_ZH[p.severity], problem_title(p.type), p.sheet or "", p.cell or "", p.value or "",
-                  p.message, p.suggestion or "", p.file or "", p.line, p.type)
-        for col, value in enumerate(values, start=1):
+        for col, value in enumerate(problem_values(i, p, region), start=1):
             cell = ws.cell(i + 1, col, value)
             cell.font, cell.border = body_font, _BOX
-            cell.alignment = Alignment(vertical="center", wrap_text=col in (6, 7, 8))
-        ws.cell(i + 1, 2).fill = PatternFill("solid", fgColor=FILLS[p.severity])
+            cell.alignment = Alignment(vertical="center", wrap_text=col - 1 in WRAPPED,
+                                       horizontal="center" if col - 1 in (0, 2, 9, 10) else None)
+        ws.cell(i + 1, severity_col).fill = PatternFill("solid", fgColor=FILLS[p.severity])
         if p.sheet and p.cell and p.sheet in workbook.sheetnames:
-            link = ws.cell(i + 1, 5)
+            link = ws.cell(i + 1, cell_col)
             # An in-workbook location, not a URL: Excel, WPS and LibreOffice all jump to the cell.
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(p.sheet)}!{p.cell}")
             link.font = Font(name="仿宋", size=11, charset=134, color="0563C1", underline="single")
-    fit_rows(ws, 2, {i: w for i, (_, w) in enumerate(PROBLEM_COLUMNS, start=1)})
+    widths = {i: w for i, (_, w) in enumerate(columns, start=1)}
+    widths[CODE_COLUMN + 1] = 1000  # hidden: never makes a row taller
+    fit_rows(ws, 2, widths)
+    ws.row_dimensions[1].height = 12 + 15 * max(text_lines(t, w * 7, 11) for t, w in columns)
     ws.freeze_panes = "A2"
+    last = get_column_letter(len(PROBLEM_COLUMNS))
     ws.print_title_rows = "1:1"
+    ws.print_area = f"A1:{last}{len(ordered) + 1}"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.oddFooter.center.text = "问题清单 第 &P 页，共 &N 页"
-    ws.auto_filter.ref = f"A1:{ws.cell(1, len(PROBLEM_COLUMNS)).column_letter}{max(len(ordered) + 1, 1)}"
+    ws.page_margins.left = ws.page_margins.right = MARGIN_IN
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = f"{title}　{FOOTER}"
+    ws.oddFooter.center.font, ws.oddFooter.center.size = "仿宋,常规", 11
+    ws.auto_filter.ref = f"A1:{last}{max(len(ordered) + 1, 1)}"
     ws.sheet_properties.tabColor = "C00000" if any(p.severity == "error" for p in problems) else "FFC000"
     return ws

@@ -65,19 +65,27 @@ class TaskRow:
     extra: dict[str, str] = field(default_factory=dict)
     # The unit cells as written ("lead"/"resp"), before splitting: validators look at separators.
     raw: dict[str, str] = field(default_factory=dict)
+    # 序号 as written when it is not a plain number (1.1, 2-3): kept, and the row is mapped by its content.
+    label: str = ""
 
     def __reduce__(self):
         return TaskRow, (self.seq, self.task, self.content, self.lead_units, self.responsible_units, self.section,
-                         self.subsection, self.origin, self.extra, self.raw)
+                         self.subsection, self.origin, self.extra, self.raw, self.label)
+
+    @property
+    def number(self) -> str:
+        """序号 as a clerk reads it: 5, 1.1, or empty."""
+        return str(self.seq) if self.seq is not None else self.label
 
     @property
     def key(self) -> str:
         """Stable identity used in templates (hidden 任务键 column) and for re-fills."""
-        return f"{self.seq}" if self.seq is not None else f"~{self.task}"
+        return f"{self.seq}" if self.seq is not None else f"~{self.label or self.task}"
 
     def to_dict(self, with_origin: bool = False) -> dict:
         data = {
             "seq": self.seq,
+            "label": self.label,
             "section": self.section,
             "subsection": self.subsection,
             "task": self.task,
@@ -150,6 +158,7 @@ class Ledger:
                     responsible_units=list(r.get("responsible_units") or []),
                     section=r.get("section", ""),
                     subsection=r.get("subsection", ""),
+                    label=r.get("label") or "",
                 )
             )
         ledger.problems = [Problem.from_dict(p) for p in data.get("problems") or []]

@@ -19,10 +19,14 @@ TITLES = {
     "missing-lead-unit": "缺少牵头单位",
     "unrecognized-row": "无法识别的行",
     "bad-seq": "序号不是数字",
+    "form-text": "填报信息（非任务）",
+    "note-row": "说明文字（非任务）",
+    "unlabelled-cell": "无表头的单元格",
     "cell-alignment": "单元格可能错位",
     "incomplete-row": "末行单元格不全",
     "unplaced-text": "未归入任务的段落",
     "renumbered": "已重新编号",
+    "numbering-gap": "任务编号不连续",
     "body-ledger-units": "正文与台账单位不一致",
     "body-ledger-text": "正文与台账文字不同",
     "body-only-task": "正文任务未列入台账",
@@ -59,6 +63,8 @@ TITLES = {
     "newer-in-archive": "归档中有更新版本",
     "check-failed": "核对出错",
     "unmapped-row": "未对应到市级任务",
+    "mapping-unknown-task": "映射表中的市级任务序号不存在",
+    "own-output": "汇总结果文件（未作为报送读取）",
     "missing-district": "地区未报送",
 }
 

@@ -22,6 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import TemplateError
+from .printing import DEFAULT_FONT, FOOTER, MARGIN_IN
 from .xlio import atomic_save
 
 SHEET = "工作台账"
@@ -71,16 +72,18 @@ class Column:
     aliases: tuple[str, ...] = ()
 
 
+# The visible columns add up to 145 units: landscape A4 one page wide prints them at ~95%, body text (12pt)
+# at ≥ 11pt and unit names (11pt) at ≥ 10pt (xltools.printing). 164 units had printed at 80%.
 COLUMNS = (
-    Column("seq", "序号", 5.5),
-    Column("task", "重点任务", 13),
-    Column("content", "工作内容", 44, aliases=("具体任务", "主要内容", "工作任务", "具体工作")),
-    # 22 characters wide at 11pt: a 10-character unit name (区工业信息化和科技局) fits on one line.
-    Column("lead_units", "牵头单位", 22, aliases=("牵头部门",)),
-    Column("responsible_units", "责任单位", 22, aliases=("配合单位", "责任部门")),
-    Column("target", "目标", 20, required=False, reporting=True, aliases=("目标任务", "工作目标")),
+    Column("seq", "序号", 5),
+    Column("task", "重点任务", 12),
+    Column("content", "工作内容", 40, aliases=("具体任务", "主要内容", "工作任务", "具体工作")),
+    # 17 characters wide at 11pt: an 8-character unit name (区住房城乡建设局) fits on one line.
+    Column("lead_units", "牵头单位", 17, aliases=("牵头部门",)),
+    Column("responsible_units", "责任单位", 17, aliases=("配合单位", "责任部门")),
+    Column("target", "目标", 16, required=False, reporting=True, aliases=("目标任务", "工作目标")),
     Column("deadline", "完成时限", 10, required=False, reporting=True, aliases=("完成时间", "时间节点")),
-    Column("progress", "进展情况", 18, required=False, reporting=True, aliases=("工作进展", "推进情况")),
+    Column("progress", "进展情况", 15, required=False, reporting=True, aliases=("工作进展", "推进情况")),
     Column("status", "完成情况", 10, required=False, reporting=True, aliases=("完成状态",)),
     Column("key", "任务键", 10),
 )
@@ -316,7 +319,7 @@ UNIT_FIELDS = {"lead_units", "responsible_units"}
 
 NOTES = [
     ("填表说明", None),
-    ("本表为推动大规模设备更新和消费品以旧换新工作台账，由 xltools 根据工作方案自动生成。", None),
+    ("本表为推动大规模设备更新和消费品以旧换新工作台账，由台账工具根据工作方案自动生成。", None),
     ("各列含义", None),
     ("序号", "工作方案中重点任务的编号。同一任务分为多行时，序号和重点任务合并显示。"),
     ("重点任务", "工作方案中的任务名称。"),
@@ -346,6 +349,7 @@ NOTES = [
 def build_ledger_template(path: str | Path) -> Path:
     """Write a blank ledger template to ``path`` and return the path."""
     wb = Workbook()
+    _default_font(wb)
     ws = wb.active
     ws.title = SHEET
     ncols = len(COLUMNS)
@@ -444,22 +448,33 @@ def build_ledger_template(path: str | Path) -> Path:
     return atomic_save(wb, path)
 
 
-def setup_print(ws: Worksheet, header_rows: tuple[int, int], area: str) -> None:
-    """A4 landscape, one page wide, header repeated on every page, page numbers in the footer."""
+def _default_font(wb) -> None:
+    """Arial 10 as the workbook's default font: column widths are counted in its digits, which Excel,
+    WPS and LibreOffice measure alike (Calibri becomes a wider font where LibreOffice lacks Carlito, and
+    every sheet then prints ~25% smaller). Cells xltools writes name their own fonts."""
+    from openpyxl.utils.indexed_list import IndexedList
+
+    arial = Font(name=DEFAULT_FONT["font_name"], sz=DEFAULT_FONT["font_size"], family=2)
+    wb._fonts = IndexedList([arial, *list(wb._fonts)[1:]])
+    wb._named_styles["Normal"].font = arial
+
+
+def setup_print(ws: Worksheet, header_rows: tuple[int, int], area: str, landscape: bool = True) -> None:
+    """A4, one page wide, header repeated on every page, page numbers in the footer."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages high as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.left = ws.page_margins.right = MARGIN_IN
     ws.page_margins.top = 0.6
     ws.page_margins.bottom = 0.7
     ws.page_margins.header = 0.3
     ws.page_margins.footer = 0.3
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = FOOTER
     ws.oddFooter.center.font = f"{FANG},常规"
-    ws.oddFooter.center.size = 10
+    ws.oddFooter.center.size = 11
     ws.print_title_rows = f"{header_rows[0]}:{header_rows[1]}"
     ws.print_area = area
 
@@ -477,29 +492,39 @@ def style_header_row(ws: Worksheet, row: int, headers, size: float = 11) -> None
 
 
 def _notes_sheet(wb) -> None:
+    """One portrait page: headings, then label / explanation rows, every row as tall as its wrapped text."""
+    from .layout import needed_height, text_lines
+
     ws = wb.create_sheet(NOTES_SHEET)
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["B"].width = 90
+    widths = (16, 70)
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = widths
     ws.sheet_view.showGridLines = False
+    top = Alignment(wrap_text=True, vertical="top")
     r = 1
     for left, right in NOTES:
         if right is None and len(left) <= 6:  # a heading
             if r > 1:
+                ws.row_dimensions[r].height = 8
                 r += 1
-            ws.cell(r, 1, left).font = font(HEI, 14 if r == 1 else 12, bold=True)
+            size = 14 if r == 1 else 12
+            ws.cell(r, 1, left).font = font(HEI, size, bold=True)
+            ws.row_dimensions[r].height = needed_height(1, size)
         elif right is None:
             ws.cell(r, 1, left).font = font(FANG, 12)
-            ws.cell(r, 1).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.cell(r, 1).alignment = top
             ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
-            ws.row_dimensions[r].height = 18 * (1 + len(left) // 55)
+            ws.row_dimensions[r].height = needed_height(text_lines(left, sum(widths) * 7, 12), 12)
         else:
             ws.cell(r, 1, left).font = font(FANG, 12, bold=True)
+            ws.cell(r, 1).alignment = top
             ws.cell(r, 2, right).font = font(FANG, 12)
-            ws.cell(r, 2).alignment = Alignment(wrap_text=True, vertical="top")
-            ws.row_dimensions[r].height = 18
+            ws.cell(r, 2).alignment = top
+            lines = max(text_lines(left, widths[0] * 7, 12), text_lines(right, widths[1] * 7, 12))
+            ws.row_dimensions[r].height = needed_height(lines, 12)
         r += 1
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
+    setup_print(ws, header_rows=(1, 1), area=f"A1:B{r - 1}", landscape=False)
+    ws.print_title_rows = None
+    ws.page_setup.fitToHeight = 1  # one page: it is read as a whole
 
 
 def _units_sheet(wb) -> None:

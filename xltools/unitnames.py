@@ -18,13 +18,23 @@ UNIT_SUFFIXES = (
 )
 UNIT_PREFIXES = ("区", "市", "县", "镇", "街道", "国网", "国家", "人民银行", "中国", "省")
 _SUFFIX_RE = re.compile("(?:" + "|".join(sorted(UNIT_SUFFIXES, key=len, reverse=True)) + r")[）)]?$")
-# 市生态环境局市中分局, 市公安局市中区分局: a city bureau's branch, one unit.
-_BRANCH_TAIL_RE = re.compile(r"^[\u4e00-\u9fff]{1,3}区?(?:分局|支局|分队|分行)$")
+# 市生态环境局市中分局, 市公安局市中区分局: a city bureau's branch, one unit. A tail that starts with the
+# district's own prefix (区公安分局, 区生态环境分局) is a unit of its own.
+_BRANCH_TAIL_RE = re.compile(r"^(?![区县])[\u4e00-\u9fff]{1,3}区?(?:分局|支局|分队|分行)$")
 # Words that only make sense attached to the previous part: 区有关部门、单位
 _GENERIC = {"单位", "部门", "单位）", "单位)", "部门（单位）"}
 _SEPARATORS = re.compile(r"[、，,；;/／\n]+")
 _OPENERS = re.compile(r"[（(〔\[【]")
 _COLLECTIVE_TAIL = re.compile(r"^(?P<head>.+?[\u4e00-\u9fff])等(?P<tail>(?:有关|相关|其他|各).+)$")
+# Spaces in a unit cell: between two names (a 填报说明 asked for them, or a clerk typed them) or inside one
+# (conversion artefacts, justified text). ``clean`` deletes spaces next to CJK text, so the two are told
+# apart on the raw text, before cleaning.
+_SPACES = re.compile(r"([ \t\u3000\xa0]+)")
+# A head office or a party/government organ: what follows it without a unit prefix is its own branch or
+# department (国家金融监督管理总局 济南监管分局, 国家税务总局 济南市税务局, 区委 宣传部), not another unit.
+_PARENT_END = re.compile(r"(?:总局|总行|总公司|总部|[区市县省]委|[区市县省](?:人民)?政府)$")
+# Words that continue the name before them: 市卫生健康委 等有关部门, 区财政局 （牵头）
+_CONTINUES = re.compile(r"^(?:等|及|和|与|以及|[（(〔\[【])")
 
 
 def ends_like_unit(name: str) -> bool:
@@ -48,6 +58,53 @@ def split_top_level(text: str) -> list[str]:
             buf.append(ch)
     parts.append("".join(buf))
     return [p for p in (clean(p) for p in parts) if p]
+
+
+def split_spaces(line: str) -> list[str]:
+    """One raw line of a unit cell → its parts at the spaces that separate two names, in order.
+
+    A space separates names when the text before it ends like a unit and the text after it starts like
+    one (a unit prefix, or it ends like a unit itself: 区财政局 公安天桥分局); any other space is an
+    artefact inside a name (区 财政局) and stays, for ``clean`` to drop. A bureau's branch (市公安局 天桥分局),
+    a head office's branch (国家金融监督管理总局 济南监管分局) and a bracket stay with the name before them.
+    """
+    if " " not in line and "\u3000" not in line and "\t" not in line and "\xa0" not in line:
+        return [line]
+    pieces = _SPACES.split(line.strip(" \t\u3000\xa0"))
+    words, gaps = pieces[::2], pieces[1::2]
+    parts, current, depth = [], words[0], 0
+    for i, gap in enumerate(gaps):
+        depth = max(0, depth + sum(ch in "（(〔[【" for ch in words[i]) - sum(ch in "）)〕]】" for ch in words[i]))
+        if depth == 0 and _separates(current, words[i + 1:]):
+            parts.append(current)
+            current = words[i + 1]
+        else:
+            current += gap + words[i + 1]
+    parts.append(current)
+    return parts
+
+
+def _separates(before: str, after: list[str]) -> bool:
+    """Whether a space between ``before`` (the name so far) and the words ``after`` it separates two names."""
+    nxt = _SEPARATORS.split(after[0])[0] if after[0] else ""
+    if not nxt or not ends_like_unit(before) or _CONTINUES.match(nxt):
+        return False
+    if _BRANCH_TAIL_RE.match(nxt):
+        return False
+    if nxt.startswith(UNIT_PREFIXES):
+        return True
+    if _PARENT_END.search(before):
+        return False
+    # The next name may itself be spaced (公安天桥 分局): it starts here if the words up to a separator end like one.
+    text = ""
+    for word in after:
+        head = _SEPARATORS.split(word)[0]
+        text += head
+        if ends_like_unit(text):
+            return not _BRANCH_TAIL_RE.match(text)
+        if head != word:
+            break
+    return False
 
 
 def split_run_together(name: str) -> list[str]:
@@ -118,7 +175,7 @@ def _split_cell(text: str) -> tuple[str, ...]:
 
 def _split_lines(lines: list[str]) -> list[str]:
     names: list[str] = []
-    for line in join_broken_lines(lines):
+    for line in join_broken_lines(["、".join(split_spaces(x)) for x in lines]):
         for part in split_separated(line):
             tail = collective_tail(part)
             if tail:

@@ -265,8 +265,45 @@ def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, direc
         wb = load_workbook(out)
         problems = again.report.problems
     mark_cells(wb, problems)
-    write_problem_sheet(wb, problems)
+    write_problem_sheet(wb, problems, region=region or ledger.region)
+    _units_to_print(wb, directory, region or ledger.region)
     return atomic_save(wb, out) or out
+
+
+def _units_to_print(wb, directory: Directory, region: str | None) -> None:
+    """An empty 单位名录 slot would print a blank page: in the marked copy it lists the names the ledger
+    was checked against, or, with none for the region, is hidden (hidden sheets do not print)."""
+    from openpyxl.styles import Alignment, Font
+
+    from .layout import fit_rows
+    from .template import BOX, N_UNITS, UNIT_HEADERS, UNITS_SHEET, set_name, setup_print
+    from .units.directory import KIND_ZH
+
+    if UNITS_SHEET not in wb.sheetnames:
+        return
+    ws = wb[UNITS_SHEET]
+    if [c.value for c in ws[1]][:len(UNIT_HEADERS)] != [h for h, _w in UNIT_HEADERS]:
+        return  # a slot restyled beyond recognition: leave it as the clerk made it
+    if any(v not in (None, "") for row in ws.iter_rows(min_row=2, values_only=True) for v in row):
+        return
+    units = directory.region_units(region) if region and directory.has_region(region) else []
+    if not units:
+        ws.sheet_state = "hidden"
+        return
+    body = Font(name="仿宋", size=11, charset=134)
+    for r, unit in enumerate(units, start=2):
+        values = (unit.region, unit.name, "、".join(unit.aliases), KIND_ZH.get(unit.kind, unit.kind),
+                  "、".join(unit.counterparts), unit.notes or None)
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(r, c, value)
+            cell.font, cell.border = body, BOX
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+    last = len(units) + 1
+    fit_rows(ws, 2, {i: w for i, (_h, w) in enumerate(UNIT_HEADERS, start=1)})
+    end = column_letter(len(UNIT_HEADERS))
+    ws.auto_filter.ref = f"A1:{end}{last}"
+    setup_print(ws, header_rows=(1, 1), area=f"A1:{end}{last}")
+    set_name(wb, N_UNITS, ws, 1, 1, len(UNIT_HEADERS), last)
 
 
 def _write_fixed(source: Path, out: Path, ledger: Ledger, fixes: list[Fix]) -> Path:
@@ -299,16 +336,24 @@ def _write_fixed(source: Path, out: Path, ledger: Ledger, fixes: list[Fix]) -> P
 def _fixes_sheet(wb, fixes: list[Fix]) -> None:
     from openpyxl.styles import Alignment, Font
 
+    from .layout import fit_rows
+    from .template import BOX, HEADER_FILL, setup_print
+
     if FIXES_SHEET in wb.sheetnames:
         del wb[FIXES_SHEET]
     ws = wb.create_sheet(FIXES_SHEET)
-    ws.append(["工作表", "单元格", "行", "序号", "字段", "原值", "修正为"])
+    headers = (("工作表", 11), ("单元格", 7), ("行", 6), ("序号", 6), ("字段", 10), ("原值", 40), ("修正为", 40))
+    ws.append([h for h, _w in headers])
     for f in fixes:
         ws.append([f.sheet, f.cell, f.line, f.seq, f.field, f.old, f.new])
     for cell in ws[1]:
-        cell.font = Font(name="黑体", bold=True, charset=134)
-    for col, width in zip("ABCDEFG", (12, 8, 6, 6, 10, 40, 40)):
-        ws.column_dimensions[col].width = width
+        cell.font, cell.fill, cell.border = Font(name="黑体", size=11, bold=True, charset=134), HEADER_FILL, BOX
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for col, (_h, width) in enumerate(headers, start=1):
+        ws.column_dimensions[column_letter(col)].width = width
     for row in ws.iter_rows(min_row=2):
         for cell in row:
+            cell.font, cell.border = Font(name="仿宋", size=11, charset=134), BOX
             cell.alignment = Alignment(wrap_text=True, vertical="center")
+    fit_rows(ws, 2, {i: w for i, (_h, w) in enumerate(headers, start=1)})
+    setup_print(ws, header_rows=(1, 1), area=f"A1:{column_letter(len(headers))}{max(len(fixes) + 1, 1)}")

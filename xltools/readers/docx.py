@@ -8,7 +8,7 @@ from ..errors import UnreadableInput
 from ..model import Ledger, Origin
 from ..text import parse_region
 from .compare import compare_body
-from .grid import GridRow, header_columns, parse_grid
+from .grid import GridRow, find_header, parse_grid
 from .plan import find_title, paragraphs, parse_plan
 
 
@@ -49,7 +49,7 @@ def extract_docx(path: Path) -> Ledger:
         elif child.tag == qn("w:tbl") and ledger_rows is None:
             table = docx.table.Table(child, document)
             rows = _table_rows(table, path.name, len(lines))
-            if any(header_columns(r.cells) for r in rows[:5]):
+            if find_header([r.cells for r in rows], 5) is not None:
                 ledger_rows, body_end = rows, len(lines)
     if ledger_rows is None:
         return parse_plan(lines, path.name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..model import Goal, Ledger, Origin, TaskRow
 from ..problems import Problem
-from ..text import ACTION_RE, FIELD_RE, NUMBER_RE, clean, fold, heading_title, parse_region
+from ..text import ACTION_RE, FIELD_RE, NUMBER_RE, clean, cn_number, fold, heading_title, parse_region
 from ..unitnames import ends_like_unit, split_units
 
 _OPEN, _CLOSE = "（(〔【", "）)〕】"
@@ -233,10 +233,26 @@ def parse_plan(lines: list[str], file: str | None = None, first_line: int = 1) -
 
 
 def _assign_seq(ledger: Ledger, numbered: list[TaskRow], file: str | None) -> None:
-    """Keep the written numbers when they run 1, 2, 3… through the document; else number rows in order."""
+    """Keep the written numbers unless they restart in each section; then number rows in order.
+
+    A gap (a task deleted from the plan) is a gap, not a restart: the numbers stay those of the printed
+    plan. A plan that numbers its tasks as fields, （一）…（三十三） through all its sections, has those as 序号.
+    """
     numbers = [r.seq for r in numbered]
-    running = all(b == a + 1 for a, b in zip(numbers, numbers[1:])) and numbers[:1] in ([1], [])
-    if running:
+    if not numbers:
+        fields = [FIELD_RE.match(r.subsection) for r in ledger.rows]
+        values = [cn_number(m.group(1)) if m else None for m in fields]
+        if values and None not in values and all(b > a for a, b in zip(values, values[1:])):
+            for row, value in zip(ledger.rows, values):
+                row.seq = value
+        return
+    if all(b > a for a, b in zip(numbers, numbers[1:])):
+        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        if missing:
+            ledger.problems.append(Problem(
+                "numbering-gap", f"任务编号不连续，缺少第{'、'.join(map(str, missing[:10]))}"
+                f"{'等' if len(missing) > 10 else ''}项（按原编号保留）", severity="info", file=file,
+                value="、".join(map(str, missing))))
         return
     for i, row in enumerate(ledger.rows, start=1):
         row.seq = i

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UnreadableInput
 from ..model import Ledger, Origin
 from ..problems import Problem
-from .grid import header_columns, parse_cells
+from .grid import find_header, parse_cells
 
 META_SHEET = "_xltools"
 PREFERRED_SHEETS = ("工作台账", "台账")
@@ -65,7 +65,7 @@ def extract_workbook(path: Path) -> Ledger:
             values = sheet_values(workbook, name)
         except Exception:  # chart sheets and damaged sheets have no cells to read
             continue
-        if not any(header_columns(r) for r in values[:30]):
+        if find_header(values, 30) is None:
             continue
         file = path.name
         ledger = parse_cells(values, lambda i: Origin(file, name, i + 1), file)  # noqa: B023 - used at once

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import UnreadableInput
 from ..model import Ledger
 from ..problems import Problem
+from .mapping_sheet import SHEET as MAPPING_SHEET
 from .model import Mapping, Received, Rollup, TargetComparison
 from .reading import Workers, directory, paused_gc
 
@@ -50,17 +51,48 @@ class ConsolidateOptions:
 
 
 def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
-    """Files consolidate reads from an inbox folder (not Office lock files, hidden files or its own output)."""
+    """Files consolidate reads from an inbox folder (not Office lock files, hidden files or what ``exclude``
+    names: its own output, the city ledger, an archive folder inside the inbox)."""
     if not inbox.is_dir():
         raise UnreadableInput(f"{inbox}: not a folder", f"找不到收件文件夹：{inbox}")
     files = []
     for path in sorted(inbox.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in INBOX_SUFFIXES:
             continue
-        if path.name.startswith(("~$", ".")) or path.resolve() in exclude:
+        if path.name.startswith(("~$", ".")) or path.resolve() in exclude \
+                or any(parent in exclude for parent in path.resolve().parents):
             continue
         files.append(path)
     return files
+
+
+def is_rollup(path: Path) -> bool:
+    """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
+    import zipfile
+
+    from .writer import FORMAT
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            props = z.read("docProps/custom.xml") if "docProps/custom.xml" in z.namelist() else b""
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return FORMAT.encode() in props
+
+
+def _own_outputs(files: list[tuple[Path, str, datetime, int | None]]) -> tuple[list, list[Problem]]:
+    """The files that are not rollups, and a note for each rollup found among them."""
+    keep, notes = [], []
+    for item in files:
+        if is_rollup(item[0]):
+            notes.append(Problem("own-output", f"“{item[1]}”是汇总生成的汇总表，不作为地区报送读取",
+                                 severity="info", file=item[1],
+                                 suggestion="汇总表请保存在收件文件夹以外"))
+        else:
+            keep.append(item)
+    return keep, notes
 
 
 # ---------------------------------------------------------------------------------------- assembly
@@ -109,11 +141,24 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
     return used, superseded
 
 
-def _map(city: Ledger, used: list[Received], overrides) -> list[Mapping]:
-    """Mappings for every row of every district: as found where the file was read, or as the clerk fixed them."""
-    mappings = []
+def _map(city: Ledger, used: list[Received], overrides, mapping_file: str | None = None
+         ) -> tuple[list[Mapping], list[Problem]]:
+    """Mappings for every row of every district: as found where the file was read, or as the clerk fixed them.
+
+    A clerk's number that is not a city task is a problem at its cell of the 映射 sheet, and that row keeps the
+    mapping found by reading."""
+    mappings, problems = [], []
+    known = {r.seq for r in city.rows if r.seq is not None}
     fixed = {}
     for o in overrides or []:
+        unknown = [s for s in o.city_seqs if s not in known]
+        if unknown:
+            problems.append(Problem(
+                "mapping-unknown-task", f"映射表中{o.region}“{o.task}”填写的市级任务序号"
+                f"{'、'.join(map(str, unknown))}不存在（市级台账共{len(known)}项任务），该行仍按自动对应",
+                severity="error", file=mapping_file, sheet=MAPPING_SHEET, cell=o.cell, value="、".join(map(str, o.city_seqs)),
+                suggestion=f"改为市级台账中的任务序号（{min(known)}～{max(known)}），多个用顿号分隔"))
+            continue
         fixed[(o.region, o.row_seq, o.task)] = o.city_seqs
         fixed[(o.region, o.file, o.sheet, o.row)] = o.city_seqs
     for rec in used:
@@ -127,7 +172,7 @@ def _map(city: Ledger, used: list[Received], overrides) -> list[Mapping]:
                 mappings.append(Mapping(rec.region, row, list(manual), 1.0, "manual", rec.name))
                 continue
             mappings.append(Mapping(rec.region, row, list(seqs), confidence, method, rec.name))
-    return mappings
+    return mappings, problems
 
 
 def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None = None, *,
@@ -157,8 +202,13 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     out = Path(out) if out else None
     if files is None:
         exclude = {out.resolve()} if out else set()
+        if options.use_archive:
+            from ..archive import default_root
+
+            exclude.add((Path(options.archive) if options.archive else default_root()).resolve())
         files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
+    files, skipped = _own_outputs(files)
     expected = _expected_regions(city, options)
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
     with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
@@ -180,14 +230,14 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
             from .mapping_sheet import read_mapping
 
             overrides = read_mapping(Path(options.mapping))
-        mappings = _map(city, used, overrides)
+        mappings, mapping_problems = _map(city, used, overrides, Path(options.mapping).name if options.mapping else None)
         results = dict((id(item), r.targets) for item, r in ledger_targets(city))
         city_row_targets = [results.get(id(r), []) for r in city.rows]
         city_goal_targets = [results.get(id(g), []) for g in city.goals]
         from .compare import compare_targets
 
         targets = compare_targets(city, city_row_targets, city_goal_targets, used, mappings)
-        problems = _problems(city, used, superseded, mappings, expected)
+        problems = skipped + mapping_problems + _problems(city, used, superseded, mappings, expected)
         from ..archive import sha256_of
 
         rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
@@ -237,7 +287,7 @@ def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
                 f"未能对应到市级任务（最高相似度{m.confidence:.2f}）", severity="info", file=m.file,
                 sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
                 line=m.row.origin.line, value=m.row.content[:40],
-                suggestion="如确有对应，请在“映射”表中填写市级任务序号，下次汇总时用 --mapping 读入"))
+                suggestion="如确有对应，请在“映射”表中填写市级任务序号，交回负责汇总的同志，下次汇总即按此对应"))
     have = {r.region for r in used if r.ledger is not None}
     for region in expected:
         if region not in have:

@@ -107,4 +107,4 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
 
 def _comparison(seq, task, t) -> TargetComparison:
     return TargetComparison(seq, task, t.metric or "", t.unit, t.year, t.comparator, t.value,
-                            summable=t.unit != "%" and t.kind == "level")
+                            summable=t.unit != "%" and t.kind == "level", per_year=bool(t.per_year))

@@ -21,6 +21,10 @@ from ..text import fold
 MAP_AT = 0.25  # below this best score a row is left unmapped (seeds: 住房以旧换新 0.23, 垃圾转运 → 环卫 0.26)
 ALSO_AT = 0.72  # a further city task is mapped too when it scores at least this share of the best
 NAME_CONFIDENCE = 0.95
+# A file follows the city's numbering when at least this share of its numbered rows (and this many) fit the
+# city task of the same number (seeds: 章丘区 1.0, 市中区 0.1).
+FOLLOWS_SHARE = 0.6
+FOLLOWS_MIN_ROWS = 3
 _NOISE = re.compile(r"[\W\d_a-zA-Z]+")
 
 
@@ -66,14 +70,30 @@ class CityIndex:
         norm = np.linalg.norm(weights) or 1.0
         return self.matrix[:, idx] @ weights / norm
 
-    def match(self, row: TaskRow, city_keys: bool = False) -> tuple[list[int], float, str]:
-        """(city seqs, confidence, method) for one district row."""
+    def map_rows(self, rows: list[TaskRow], city_keys: bool = False) -> list[tuple[list[int], float, str]]:
+        """(city seqs, confidence, method) for each row of one district file. The file's own numbers count only
+        when it follows the city's numbering: it carries the city's keys, or its numbers and names agree with
+        the city's (a district's task 5 is not the city's task 5 because both are fifth)."""
+        own_numbers = city_keys or self.follows_numbering(rows)
+        return [self.match(row, city_keys, own_numbers) for row in rows]
+
+    def follows_numbering(self, rows: list[TaskRow]) -> bool:
+        """Whether most numbered rows fit the city task of the same number, by name or by text."""
+        numbered = [r for r in rows if r.seq is not None]
+        if len(numbered) < FOLLOWS_MIN_ROWS:
+            return False
+        agree = sum(1 for r in numbered if r.seq in self.by_seq and r.seq in self.match(r)[0])
+        return agree >= FOLLOWS_SHARE * len(numbered)
+
+    def match(self, row: TaskRow, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
+        """(city seqs, confidence, method) for one district row; its number counts with ``own_numbers``."""
         key = row.extra.get("任务键")
         if city_keys and key and key.isdigit() and int(key) in self.by_seq:
             return [int(key)], 1.0, "key"
         # Figures and Latin letters do not count for similarity, so rows that differ only in them
         # (the same template in many districts) are matched once.
-        seqs, confidence, method = self._match(row.seq, fold(row.task), _NOISE.sub("", fold(row.content)))
+        seqs, confidence, method = self._match(row.seq if own_numbers else None, fold(row.task),
+                                               _NOISE.sub("", fold(row.content)))
         return list(seqs), confidence, method
 
     @lru_cache(maxsize=100_000)  # noqa: B019 - one index per consolidation; the cache dies with it

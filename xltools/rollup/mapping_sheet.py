@@ -24,19 +24,25 @@ CITY_SEQS_HEADER = "对应市级任务序号"
 CITY_SEQS_HELP = "填写市级任务序号，多个用顿号分隔，留空表示不对应"
 # field → header text, width. Fields the reader needs: region, file, sheet, row, row_seq, task, city_seqs.
 COLUMNS = (
-    ("region", "地区", 9),
-    ("file", "文件", 20),
-    ("sheet", "工作表", 10),
-    ("row", "行号", 6),  # worksheet row, or the line of a text document
-    ("row_seq", "序号", 6),
-    ("task", "重点任务", 14),
-    ("content", "工作内容摘要", 44),
-    ("city_seqs", CITY_SEQS_HEADER, 12),
-    ("city_tasks", "市级重点任务", 20),
-    ("confidence", "置信度", 7),
-    ("method", "方式", 8),
-    ("note", "备注", 18),
+    ("region", "地区", 7),
+    ("file", "文件", 16),
+    ("sheet", "工作表", 9),
+    ("row", "行号", 5),  # worksheet row, or the line of a text document
+    ("row_seq", "序号", 5),
+    ("task", "重点任务", 13),
+    ("content", "工作内容摘要", 30),
+    ("city_seqs", CITY_SEQS_HEADER, 9),
+    ("city_tasks", "市级重点任务", 18),
+    ("confidence", "置信度", 6),
+    ("method", "方式", 6.5),
+    ("note", "备注", 14),
 )
+FLEXIBLE = {"content": 22, "city_tasks": 14, "note": 12}  # least widths; the writer fills the page
+HIDDEN = ("file", "sheet", "row")  # lineage for read_mapping: hidden columns do not print
+# For the clerk who corrects the sheet: what to change and whom to give it back to (no command line:
+# the person who runs the rollup reads it back with ``--mapping``).
+INSTRUCTION = (f"如对应关系有误，请直接改正“{CITY_SEQS_HEADER}”列（{{help}}），改好后保存，把本工作簿交回负责汇总的"
+               "同志，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行。")
 HEADERS = {f: h for f, h, _ in COLUMNS}
 METHOD_ZH = {"key": "模板键", "seq": "序号", "name": "任务名", "similarity": "相似度", "manual": "人工",
              "none": "未对应"}
@@ -55,6 +61,7 @@ class MappingOverride:
     row_seq: int | None
     task: str
     city_seqs: list[int] = field(default_factory=list)
+    cell: str | None = None  # where the clerk wrote city_seqs (映射!H12), for problems with it
 
 
 def format_seqs(seqs) -> str:
@@ -139,6 +146,7 @@ def read_mapping(path: str | Path) -> list[MappingOverride]:
             row_seq=_int(get(row, "row_seq")),
             task=value_text(get(row, "task")),
             city_seqs=parse_seqs(get(row, "city_seqs"), f"{seq_col}{r + 1}"),
+            cell=f"{seq_col}{r + 1}",
         ))
     return out
 

@@ -73,6 +73,7 @@ class TargetComparison:
     districts: dict[str, float | int] = field(default_factory=dict)  # region → its figure (summable units)
     missing: list[str] = field(default_factory=list)  # regions covering the task without a figure
     summable: bool = True  # False for shares (%) and growth rates: shown, not added up
+    per_year: bool = False  # 每年…: a yearly figure, with no year of its own
 
     @property
     def district_sum(self) -> float | int | None:
@@ -91,7 +92,8 @@ class TargetComparison:
         return {"city_seq": self.city_seq, "city_task": self.city_task, "metric": self.metric, "unit": self.unit,
                 "year": self.year, "comparator": self.comparator, "city_value": self.city_value,
                 "district_sum": self.district_sum, "gap": self.gap, "districts": dict(self.districts),
-                "missing": list(self.missing), "summable": self.summable}
+                "missing": list(self.missing), "summable": self.summable,
+                "per_year": self.per_year}
 
 
 @dataclass

@@ -142,9 +142,10 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
                  spellings: dict | None = None) -> Checked:
     """Validate one district's ledger, parse its targets and map its rows to city tasks.
 
-    ``spellings``: for a district the unit directory does not list, the rare spellings learned across
-    all districts that occur in this one (a typo is a typo anywhere); short and long forms of one name
-    are learned from this district alone, since districts name their departments differently.
+    ``spellings``: for a district the unit directory does not list, the spellings learned across all
+    districts that occur in this one (a typo is a typo anywhere, and so is 区住建局 where other districts
+    write 区住房城乡建设局); the variants of one name (区发展改革局 / 区发展和改革局) are learned from this
+    district alone, since districts name their departments differently.
     """
     from ..target_text import checked_ledger_targets
     from ..units.learn import learn_spellings
@@ -163,7 +164,7 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
                 problems.extend(check_units(ledger, units_dir, region, spellings=learned)[0])
         if _CITY_INDEX is not None:
             city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
-            row_maps = [_CITY_INDEX.match(row, city_keys) for row in ledger.rows]
+            row_maps = _CITY_INDEX.map_rows(ledger.rows, city_keys)
     results, target_problems = checked_ledger_targets(ledger)
     problems.extend(target_problems)
     by_item = {id(item): result for item, result in results}
@@ -178,16 +179,16 @@ def rare_spellings(names_by_file: list[list[str]]) -> dict[int, dict]:
     """Spellings learned across all districts the unit directory does not list.
 
     ``names_by_file``: the unit names of each file read (``learner_names``); returns file index → the rare
-    spellings found in that file (a typo is a typo anywhere; short and long forms are judged per district,
-    in ``check_ledger``).
+    spellings and short forms found in that file (``learn_across``; the variants of a name are judged per
+    district, in ``check_ledger``).
     """
     from ..units.directory import name_key
-    from ..units.learn import learn_spellings
+    from ..units.learn import learn_across
 
     learners = [(i, names) for i, names in enumerate(names_by_file) if names]
     if not learners:
         return {}
-    rare = {k: c for k, c in learn_spellings([n for _, ns in learners for n in ns]).items() if c.status == "typo"}
+    rare = learn_across(names for _, names in learners)
     out = {}
     for i, names in learners:
         mine = {k: rare[k] for k in {name_key(n) for n in names} if k in rare}

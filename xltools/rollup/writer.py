@@ -34,15 +34,18 @@ from xml.etree import ElementTree
 
 from ..archive import sha256_of
 from ..layout import MAX_ROW_PT, needed_height, text_lines
-from ..marks import FILLS, PROBLEMS_SHEET
-from ..marks import PROBLEM_COLUMNS as PROBLEM_HEADERS
+from ..marks import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..model import TaskRow
-from ..problems import SEVERITIES, SEVERITY_ZH, problem_title
+from ..printing import A4, DEFAULT_FONT, MARGIN_IN, fit_scale, fit_widths, footer, printable_px
+from ..problems import SEVERITIES
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
 from ..xlio import atomic_write, check_output
 from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
 from .mapping_sheet import COLUMNS as MAPPING_COLUMNS
 from .mapping_sheet import DEFINED_NAME as MAPPING_NAME
+from .mapping_sheet import FLEXIBLE as MAPPING_FLEXIBLE
+from .mapping_sheet import HIDDEN as MAPPING_HIDDEN
+from .mapping_sheet import INSTRUCTION as MAPPING_INSTRUCTION
 from .mapping_sheet import SHEET as MAPPING_SHEET
 from .model import Mapping, Received, Rollup, TargetComparison
 
@@ -55,6 +58,7 @@ FORMAT_VERSION = "1"
 MATRIX_TRANSPOSE_AT = 200  # more districts than this: districts become the rows of 覆盖矩阵
 CHART_MAX_DISTRICTS = 50  # the coverage chart shows at most this many (the least covered)
 STACK_MAX_DISTRICTS = 15  # the target chart stacks each district's share up to this many
+CHART_COLUMNS = 7  # 图表's charts are as wide as columns A:G (36 + 6 × 9 units), a portrait page
 LIST_MAX_REGIONS = 40  # region names in one 汇总 cell; the rest are counted
 LEAD_MAX_LINES = 30
 
@@ -63,18 +67,18 @@ COVERED_FILL, UNCOVERED_FILL = "C6EFCE", "FCE4D6"
 UNMAPPED_FILL = FILLS["warning"]
 GOOD_FILL, SHORT_FILL, PART_FILL = "C6EFCE", "FFC7CE", "FFEB9C"
 COMPARATOR_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "=", "~": "约"}
-REGION_FROM_ZH = {"meta": "模板信息", "title": "标题", "filename": "文件名", "option": "命令参数"}
+REGION_FROM_ZH = {"meta": "模板信息", "title": "标题", "filename": "文件名", "option": "汇总时指定"}
 MAPPING_NOTES = {"none": "未找到对应的市级任务，如有请填写序号", "similarity": "按文字相似度对应，请核对",
                  "manual": "人工指定", "seq": "按序号对应", "name": "按任务名对应", "key": ""}
 
-DISTRICT_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 50), ("牵头单位", 16), ("责任单位", 16),
-                    ("对应市级任务", 18), ("置信度", 7), ("来源", 22))
+DISTRICT_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 50), ("牵头单位", 15), ("责任单位", 15),
+                    ("对应市级任务", 18), ("置信度", 6), ("来源", 20))
 HIDDEN_EXTRAS = {"任务键"}  # the template's hidden key column: machinery, not something a district reported
 EXTRA_WIDTHS = {"目标": 20, "完成时限": 10, "进展情况": 24, "完成情况": 9}
-SUMMARY_COLUMNS = (("序号", 5.5), ("重点任务", 13), ("工作内容", 48), ("市级牵头单位", 14), ("覆盖地区数", 8),
+SUMMARY_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 48), ("市级牵头单位", 13), ("覆盖地区数", 8),
                    ("已覆盖地区", 18), ("未覆盖地区", 18), ("地区牵头单位", 34))
-SOURCE_COLUMNS = (("地区", 10), ("文件名", 28), ("版本", 6), ("sha256", 34), ("接收时间", 21), ("行数", 7),
-                  ("已对应", 7), ("未对应", 7), ("状态", 14), ("地区依据", 10))
+SOURCE_COLUMNS = (("地区", 9), ("文件名", 28), ("版本", 5), ("sha256", 66), ("接收时间", 19), ("行数", 6),
+                  ("已对应", 6.5), ("未对应", 6.5), ("状态", 14), ("地区依据", 9))
 TARGET_FIXED = (("序号", 5.5), ("重点任务", 14), ("指标", 18), ("年份", 6), ("单位", 7), ("比较", 5),
                 ("市级目标", 13), ("各区合计", 13), ("差距", 13), ("完成比例", 8))
 
@@ -102,7 +106,8 @@ def _write(rollup: Rollup, path: Path, district_sheets_max: int, stream: bool) -
 
     package = io.BytesIO() if stream else str(path)
     wb = xlsxwriter.Workbook(package, {"in_memory": True, "strings_to_formulas": False,
-                                       "strings_to_urls": False, "strings_to_numbers": False})
+                                       "strings_to_urls": False, "strings_to_numbers": False,
+                                       "default_format_properties": DEFAULT_FONT})
     writer = _Writer(wb, rollup, district_sheets_max, stream)
     writer.write()
     wb.close()
@@ -230,6 +235,11 @@ def _control_escape(m: re.Match) -> str:
     return "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_"
 
 
+def _text_units(text: str) -> float:
+    """Width units an 11pt line of ``text`` takes: a CJK character two, anything else one."""
+    return sum(2 if ord(ch) > 0x2E7F else 1.1 for ch in text)
+
+
 def _per_line(width: float) -> int:
     """Full-width characters on one line of an 11pt cell ``width`` wide."""
     return max(math.floor((width * 7 - 8) / 14.67), 1)
@@ -347,6 +357,11 @@ def _max_col(head: str) -> int:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
+def _page_px(landscape: bool, top: float = 0.5, bottom: float = 0.6) -> float:
+    """Height between the margins of A4, in pixels."""
+    return ((210 if landscape else 297) / 25.4 - top - bottom) * 96
+
+
 def _excel_date(dt: datetime) -> float:
     return (dt.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
 
@@ -424,7 +439,7 @@ class _Writer:
             c = self.counts.setdefault((m.region, m.file), [0, 0])
             c[0 if m.city_seqs else 1] += 1
         self._seq_text: dict[tuple, tuple] = {}
-        self._city_per_line = _per_line(next(w for f, _h, w in MAPPING_COLUMNS if f == "city_tasks"))
+        self._city_per_line = 1  # set by write_mapping, which sizes the columns
         self._district_city_per_line = _per_line(next(w for h, w in DISTRICT_COLUMNS if h == "对应市级任务"))
 
     # formats and layout ---------------------------------------------------------------------------
@@ -476,30 +491,48 @@ class _Writer:
             ws.write_string(1, 0, sub, sub_fmt)
         return 2
 
-    def header(self, ws, row: int, columns, rotated: range = range(0)) -> None:
-        """Header cells in 黑体 on grey; ``rotated`` columns stand their text on end (narrow columns of
-        region names), the row as tall as the longest header needs."""
-        lines = max((text_lines(t, w * 7, 11) for c, (t, w) in enumerate(columns) if c not in rotated), default=1)
+    def header(self, ws, row: int, columns, rotated: range = range(0), hidden: Sequence[int] = ()) -> float:
+        """Header cells in 黑体 on grey; ``rotated`` columns stack their text top to bottom (narrow columns
+        of region names), ``hidden`` ones are machinery (hidden columns do not print). The row is as tall
+        as the longest header needs; returns its height in points."""
+        lines = max((text_lines(t, w * 7, 11) for c, (t, w) in enumerate(columns)
+                     if c not in rotated and c not in hidden), default=1)
         tall = max((len(t) for c, (t, _w) in enumerate(columns) if c in rotated), default=0)
-        ws.set_row(row, min(max(12 + 15 * lines, 14 * tall + 12, 24), 300))
+        height = min(max(12 + 15 * lines, 15 * tall + 12, 24), 300)
+        ws.set_row(row, height)
         for c, (text, width) in enumerate(columns):
-            ws.set_column(c, c, width)
+            ws.set_column(c, c, width, None, {"hidden": True} if c in hidden else None)
             ws.write_string(row, c, text, self.header_fmt(270 if c in rotated else 0))
+        return height
 
     def page(self, ws, header_row: int, ncols: int, last_row: int, *, fit: bool = True, freeze_cols: int = 0,
-             filter_: bool = True, landscape: bool = True) -> None:
+             filter_: bool = True, landscape: bool = True, repeat_cols: int = 0) -> None:
+        """A4, one page wide (columns are chosen to fit, so at 100%), the header row on every page, and
+        ``repeat_cols`` columns on every page when the sheet runs several pages wide (``fit=False``)."""
         ws.freeze_panes(header_row + 1, freeze_cols)
         if filter_ and last_row > header_row:
             ws.autofilter(header_row, 0, last_row, ncols - 1)
         ws.repeat_rows(header_row)
+        if repeat_cols:
+            ws.repeat_columns(0, repeat_cols - 1)
         if landscape:
             ws.set_landscape()
-        ws.set_paper(9)  # A4
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        else:
+            ws.set_portrait()
+        ws.set_paper(A4)
+        ws.set_margins(left=MARGIN_IN, right=MARGIN_IN, top=0.5, bottom=0.6)
         ws.center_horizontally()
         if fit:
             ws.fit_to_pages(1, 0)
-        ws.set_footer(f"&C{ws.name} 第 &P 页，共 &N 页")
+        ws.set_footer(footer(ws.name))
+
+    @staticmethod
+    def fitted(columns, flexible: dict[int, float], landscape: bool = True,
+               hidden: Sequence[int] = ()) -> list[tuple[str, float]]:
+        """``columns`` (header, width) with the flexible ones sized so the row fills the printed page
+        (``hidden`` columns, which do not print, keep their width)."""
+        widths = fit_widths([0 if i in hidden else w for i, (_h, w) in enumerate(columns)], flexible, landscape)
+        return [(h, w if i in hidden else fw) for i, ((h, w), fw) in enumerate(zip(columns, widths))]
 
     def block(self, ws, first: int, ncols: int, count: int, rows: Callable[[], Iterable[Row]]) -> None:
         """Rows ``first`` … ``first + count - 1`` of ``ws``; nothing may be written below them."""
@@ -577,21 +610,31 @@ class _Writer:
         r = self.rollup
         ncols = len(SUMMARY_COLUMNS)
         missing = r.missing_regions
-        parts = [f"生成时间：{r.created:%Y-%m-%d %H:%M}"]
+        # The scope names who is in the figures and who is not: "全部地区" must never hide a missing one.
+        sent = self.districts
+        parts = [f"生成时间：{r.created:%Y-%m-%d %H:%M}", f"市级台账：{Path(r.city_file).name}"]
+        scope = f"已报送 {len(sent)} 个地区" + (f"：{_cap(sent, LIST_MAX_REGIONS)}" if sent else "")
         if r.expected_regions:
-            sent = len(r.expected_regions) - len(missing)
-            parts.append(f"地区数：{len(r.expected_regions)}（已报送 {sent}，未报送 {len(missing)}"
-                         + (f"：{_cap(missing, 20)}）" if missing else "）"))
-        else:
-            parts.append(f"已报送地区：{len(self.districts)}")
-        parts.append(f"市级台账：{Path(r.city_file).name}")
+            scope = f"应报送 {len(r.expected_regions)} 个地区，{scope}；" + (
+                f"未报送 {len(missing)} 个：{_cap(missing, LIST_MAX_REGIONS)}" if missing else "无未报送地区")
+        parts.append(scope + "。")
         if not self.per_district:
-            parts.append("各地区台账行见“明细”表")
-        hr = self.title(ws, self.book_title(), [w for _, w in SUMMARY_COLUMNS], "　　".join(parts))
+            parts.append("各地区台账行见“明细”表。")
+        # The region columns as wide as their longest text needs (a few districts: narrow), 工作内容 the rest.
         columns = list(SUMMARY_COLUMNS)
+        n_all = len(self.districts)
+        names = _text_units(_cap(self.districts, LIST_MAX_REGIONS)) / 2 + 1 if n_all else 8
+        leads = max((_text_units(f"{d}：{'、'.join(m[0].row.lead_units)}") for by in self.coverage.values()
+                     for d, m in by.items()), default=16) + 1
+        columns[5] = (columns[5][0], min(max(names, 9.5), columns[5][1]))
+        columns[6] = (columns[6][0], min(max(names, 9.5), columns[6][1]))
+        columns[7] = (columns[7][0], min(max(leads, 16), 22))  # longer "地区：单位" lines wrap
+        columns = self.fitted(columns, {2: 30})
+        hr = self.title(ws, self.book_title(), [w for _, w in columns], "　　".join(parts))
         columns[4] = (f"覆盖地区数（共{len(self.districts)}个）", columns[4][1])
         self.header(ws, hr, columns)
-        widths = [w for _, w in SUMMARY_COLUMNS]
+        widths = [w for _, w in columns]
+        everyone = "全部已报送地区" if missing else "全部地区"
         body, center = self.fmt(wrap=True), self.fmt(wrap=True, align="center")
         action = self.fmt(font=HEI, bold=True, fill=ACTION_HEX, wrap=True)
         field_ = self.fmt(font=KAI, bold=True, fill=FIELD_HEX, wrap=True)
@@ -623,7 +666,7 @@ class _Writer:
                 rest = sum(len(ds) for ds in list(by_units.values())[LEAD_MAX_LINES:])
                 leads = [*leads[:LEAD_MAX_LINES], f"……另有{rest}个地区，见“{'各地区' if self.per_district else DETAIL}”表"]
             values = [task.seq if task.seq is not None else "", task.task, task.content, "\n".join(task.lead_units),
-                      len(covered), "全部地区" if covered and not uncovered else _cap(covered, LIST_MAX_REGIONS),
+                      len(covered), everyone if covered and not uncovered else _cap(covered, LIST_MAX_REGIONS),
                       _cap(uncovered, LIST_MAX_REGIONS), "\n".join(leads)]
             ratio_fill = GOOD_FILL if n and len(covered) == n else SHORT_FILL if not covered else PART_FILL
             formats = [center, body, body, center, self.fmt(align="center", fill=ratio_fill), body,
@@ -652,11 +695,25 @@ class _Writer:
         total_fmt = self.fmt(font=HEI, bold=True, align="center", fill=HEADER_HEX)
         cov = [self.coverage.get(t.seq, {}) for t in tasks]
         if not transpose:
-            columns = [("序号", 5.5), ("重点任务", 28), *((d, 4.2) for d in districts), ("覆盖地区数", 5)]
+            # District names across the top when they fit the page that way (a few districts), else
+            # standing on end in narrow columns; portrait while it fits, then landscape, then several
+            # pages wide with 序号 and 重点任务 repeated.
+            name_w = max((_text_units(d) for d in districts), default=4) + 1.5
+            layout = None
+            for rotated, w in ((False, max(name_w, 6.5)), (True, 4.5)):
+                for landscape in (False, True):
+                    cols = [5.5, 26, *(w for _ in districts), 6.5]
+                    if layout is None and fit_scale(cols, landscape) >= 1:
+                        layout = rotated, w, landscape
+            fits = layout is not None
+            rotated, w, landscape = layout or (True, 4.5, True)
+            columns = [("序号", 5.5), ("重点任务", 26), *((d, w) for d in districts), ("覆盖地区数", 6.5)]
+            if fits:
+                columns = self.fitted(columns, {1: 26}, landscape)
             ncols = len(columns)
             hr = self.title(ws, "覆盖矩阵（市级任务 × 地区）", [w for _, w in columns][:40], note)
-            self.header(ws, hr, columns, rotated=range(2, ncols))
-            per_line = _per_line(28)
+            self.header(ws, hr, columns, rotated=range(2, ncols - 1) if rotated else range(0))
+            per_line = _per_line(columns[1][1])
 
             def rows() -> Iterable[Row]:
                 per_district = [0] * len(districts)
@@ -671,8 +728,8 @@ class _Writer:
                 yield [None, "覆盖任务数", *per_district, None], _Style([total_fmt] * ncols), 22
 
             self.block(ws, hr + 1, ncols, len(tasks) + 1, rows)
-            width = sum(w for _, w in columns)
-            self.page(ws, hr, ncols, hr + len(tasks), fit=ncols <= 60, freeze_cols=2, landscape=width > 95)
+            self.page(ws, hr, ncols, hr + len(tasks), fit=fits, freeze_cols=2, landscape=landscape,
+                      repeat_cols=0 if fits else 2)
             return
         columns = [("地区", 10), *((f"{t.seq} {t.task}", 4.2) for t in tasks), ("覆盖任务数", 5)]
         ncols = len(columns)
@@ -694,7 +751,7 @@ class _Writer:
             yield ["覆盖地区数", *per_task, None], _Style([total_fmt] * ncols), 22
 
         self.block(ws, hr + 1, ncols, len(districts) + 1, rows_t)
-        self.page(ws, hr, ncols, hr + len(districts), freeze_cols=1)
+        self.page(ws, hr, ncols, hr + len(districts), fit=False, freeze_cols=1, repeat_cols=1)
 
     # 图表 ---------------------------------------------------------------------------------------------
 
@@ -709,8 +766,8 @@ class _Writer:
 
     def write_charts(self, ws) -> tuple | None:
         """Each chart above the table it draws; returns where the target data is, for 目标对比's chart."""
-        ws.set_column(0, 0, 40)
-        ws.set_column(1, 60, 10)
+        ws.set_column(0, 0, 36)
+        ws.set_column(1, 4 + STACK_MAX_DISTRICTS, 9)
         ws.set_row(0, 36)
         ws.write_string(0, 0, "图表", self.fmt(font=HEI, size=16, bold=True, border=False))
         head, text = self.header_fmt(), self.fmt(wrap=True)
@@ -722,8 +779,11 @@ class _Writer:
         ws.set_row(2, 22)
         ws.write_string(2, 0, "一、目标完成情况：各区目标合计占市级目标的比例", section)
         row, target_rows = 3, None
+        # Portrait pages; each chart starts a page (the first under the title) and is no taller than one.
+        chart_width = int(printable_px(False)) - 24
+        room = _page_px(landscape=False) - (36 + 22) * 4 / 3 - 16
         if targets:
-            chart_rows = math.ceil(self.target_chart_height(len(targets)) / 20) + 1
+            chart_rows = math.ceil(min(self.target_chart_height(len(targets)), room) / 20) + 1
             row += chart_rows
             ws.set_row(row, 30)
             for c, h in enumerate(["指标", "市级目标", "各区合计", "完成比例（%）", *stack]):
@@ -743,7 +803,8 @@ class _Writer:
                     if d in t.districts:
                         ws.write_number(row, c, round(t.districts[d] / t.city_value * 100, 1), pct)
             target_rows = (first, row, stack)
-            ws.insert_chart(3, 0, self.target_chart(target_rows), {"x_offset": 4, "y_offset": 6})
+            ws.insert_chart(3, 0, self.target_chart(target_rows, width=chart_width, max_height=room),
+                            {"x_offset": 4, "y_offset": 6})
         else:
             row += 1
             ws.write_string(row, 0, "没有可合计的数值目标（或各区均未填报数值）。", self.fmt(border=False))
@@ -751,8 +812,7 @@ class _Writer:
         row += 2
         ws.set_row(row, 22)
         ws.write_string(row, 0, "二、各地区覆盖市级任务数（由少到多）", section)
-        if len(self.districts) > 15:
-            ws.set_h_pagebreaks([row])  # a tall chart starts on its own page
+        ws.set_h_pagebreaks([row])
         n_tasks = sum(1 for t in self.rollup.city.rows if t.seq is not None)
         unmapped: dict[str, int] = {}
         for (region, _file), (_m, u) in self.counts.items():
@@ -769,7 +829,7 @@ class _Writer:
         stats = sorted((covered[d], i, d) for i, d in enumerate(self.districts))
         shown = min(len(stats), CHART_MAX_DISTRICTS)
         chart_at = row + 1
-        height = 160 + (26 if shown <= 20 else 20) * shown  # room for every region's label
+        height = int(min(160 + (26 if shown <= 20 else 20) * shown, room))  # room for every region's label
         header_row = chart_at + (math.ceil(height / 20) + 1 if stats else 0)
         ws.set_row(header_row, 30)
         for c, h in enumerate(["地区", "覆盖任务数", "未覆盖任务数", "台账行数", "未对应行数"]):
@@ -785,21 +845,27 @@ class _Writer:
                     "categories": [CHARTS, header_row + 1, 0, header_row + shown, 0],
                     "values": [CHARTS, header_row + 1, c, header_row + shown, c],
                     "fill": {"color": color}, "gap": 40,
-                    "data_labels": {"value": True, "font": {"size": 8}} if c == 1 else {},
+                    "data_labels": {"value": True, "font": {"size": 10}} if c == 1 else {},
                 })
             title = "各地区覆盖市级任务数" if shown == len(stats) else f"覆盖市级任务最少的{shown}个地区"
             self._chart_style(chart, title)
-            chart.set_x_axis({"name": f"市级任务数（共{n_tasks}项）", "name_font": {"name": FANG, "size": 9},
-                              "num_font": {"size": 9}, "min": 0, "max": n_tasks or None,
+            chart.set_x_axis({"name": f"市级任务数（共{n_tasks}项）", "name_font": {"name": FANG, "size": 10},
+                              "num_font": {"size": 10}, "min": 0, "max": n_tasks or None,
                               "major_unit": 1 if n_tasks <= 10 else 5 if n_tasks <= 50 else 10,
                               "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-            chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 9, "name": FANG}})
-            chart.set_size({"width": 760, "height": height})
+            chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 10, "name": FANG}})
+            chart.set_size({"width": chart_width, "height": height})
             ws.insert_chart(chart_at, 0, chart, {"x_offset": 4, "y_offset": 6})
+        # The per-district share columns print only when all of them fit beside the four of the chart.
+        ncols = 4 + len(stack) if fit_scale([36, *([9] * (3 + len(stack)))], False) >= 1 else 4
+        ws.print_area(0, 0, header_row + max(len(stats), 1), max(ncols, CHART_COLUMNS) - 1)  # charts span A:G
         ws.freeze_panes(1, 0)
-        ws.set_paper(9)
+        ws.set_portrait()
+        ws.set_paper(A4)
+        ws.set_margins(left=MARGIN_IN, right=MARGIN_IN, top=0.5, bottom=0.6)
+        ws.center_horizontally()
         ws.fit_to_pages(1, 0)
-        ws.set_footer("&C图表 第 &P 页，共 &N 页")
+        ws.set_footer(footer(CHARTS))
         return target_rows
 
     @staticmethod
@@ -808,10 +874,10 @@ class _Writer:
 
     def _chart_style(self, chart, title: str) -> None:
         chart.set_title({"name": title, "name_font": {"name": HEI, "size": 12, "bold": True}})
-        chart.set_legend({"position": "bottom", "font": {"name": FANG, "size": 9}})
+        chart.set_legend({"position": "bottom", "font": {"name": FANG, "size": 10}})
         chart.set_chartarea({"border": {"color": "#BFBFBF"}})
 
-    def target_chart(self, target_rows: tuple, width: int = 760):
+    def target_chart(self, target_rows: tuple, width: int = 760, max_height: float = 10_000):
         """各区合计 as a share of the city's target, per district stacked when there are few."""
         first, last, stack = target_rows
         chart = self.wb.add_chart({"type": "bar", "subtype": "stacked"} if stack else {"type": "bar"})
@@ -825,17 +891,17 @@ class _Writer:
         else:
             chart.add_series({"name": "各区合计占市级目标", "categories": categories,
                               "values": [CHARTS, first, 3, last, 3], "fill": {"color": "#5B9BD5"}, "gap": 50,
-                              "data_labels": {"value": True, "num_format": '0"%"', "font": {"size": 9}}})
+                              "data_labels": {"value": True, "num_format": '0"%"', "font": {"size": 10}}})
         self._chart_style(chart, "各区目标合计占市级目标（%）")
         top = max((t.district_sum / t.city_value * 100 for t, _ in self.chart_targets()), default=100)
-        chart.set_x_axis({"name": "占市级目标的百分比（100% 即达到市级目标）", "name_font": {"name": FANG, "size": 9},
+        chart.set_x_axis({"name": "占市级目标的百分比（100% 即达到市级目标）", "name_font": {"name": FANG, "size": 10},
                           "min": 0, "max": max(100, math.ceil(top / 25) * 25), "major_unit": 25,
-                          "num_format": '0"%"', "num_font": {"size": 9},
+                          "num_format": '0"%"', "num_font": {"size": 10},
                           "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-        chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 9, "name": FANG}})
+        chart.set_y_axis({"reverse": True, "interval_unit": 1, "num_font": {"size": 10, "name": FANG}})
         if not stack:
             chart.set_legend({"none": True})
-        chart.set_size({"width": width, "height": self.target_chart_height(last - first + 1)})
+        chart.set_size({"width": width, "height": int(min(self.target_chart_height(last - first + 1), max_height))})
         return chart
 
     # 目标对比 -----------------------------------------------------------------------------------------
@@ -846,12 +912,26 @@ class _Writer:
         ncols = len(TARGET_FIXED) + len(regions) + 1
         note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到。比例、增速等指标只列各区"
                 "数值，不合计。黄色为覆盖该任务但未填报数值的地区。大数以万、亿为单位。")
-        columns = [*TARGET_FIXED, *((d, 9) for d in regions), ("未填报的地区", 22)]
         wide = len(regions) > 20  # then the page prints the comparison, not thousands of district columns
+        # Districts' figures across the page while they fit (names level, then on end), else the
+        # comparison on the first page width and the districts on pages to its right, 序号…指标 repeated.
+        name_w = max((_text_units(d) for d in regions), default=4) + 1.5
+        fixed = [w for _h, w in TARGET_FIXED]
+        layout = None
+        for rotated, w in ((False, max(name_w, 7.5)), (True, 6.5)):
+            if layout is None and fit_scale([*fixed, *(w for _ in regions), 12], True) >= 1:
+                layout = rotated, w
+        fits = layout is not None and not wide
+        rotated, w = layout or (len(regions) > 6, 7.5)
+        columns = [*TARGET_FIXED, *((d, w) for d in regions), ("未填报的地区", 14)]
+        if fits:
+            columns = self.fitted(columns, {1: 12, 2: 15, len(columns) - 1: 12})
+        elif wide:
+            columns[:len(TARGET_FIXED)] = self.fitted(TARGET_FIXED, {1: 12, 2: 15})
         hr = self.title(ws, "目标对比（市级目标与各区目标合计）",
                         [w for _, w in columns][:len(TARGET_FIXED) + (0 if wide else 8)], note)
-        self.header(ws, hr, columns, rotated=range(len(TARGET_FIXED), len(TARGET_FIXED) + len(regions))
-                    if len(regions) > 6 else range(0))
+        header_pt = self.header(ws, hr, columns, rotated=range(len(TARGET_FIXED), len(TARGET_FIXED) + len(regions))
+                                if rotated else range(0))
         center, body = self.fmt(align="center", wrap=True), self.fmt(wrap=True)
         ints, floats = self.fmt(align="right", num="#,##0"), self.fmt(align="right", num="#,##0.00")
         grey = self.fmt(align="center", color="808080", italic=True)
@@ -870,7 +950,8 @@ class _Writer:
                 if gap is not None:
                     met = total <= city if t.comparator in ("<=", "<") else total >= city
                     fill = GOOD_FILL if met else SHORT_FILL
-                values = [t.city_seq if t.city_seq is not None else "目标", t.city_task, t.metric, t.year,
+                year = t.year if t.year is not None else "每年" if t.per_year else None
+                values = [t.city_seq if t.city_seq is not None else "目标", t.city_task, t.metric, year,
                           unit or None, COMPARATOR_ZH.get(t.comparator, t.comparator), city,
                           total if t.summable else "不合计", gap, _finite(share)]
                 formats = [center, body, body, center, center, center, ints if _whole(city) else floats,
@@ -888,17 +969,20 @@ class _Writer:
 
         self.block(ws, hr + 1, ncols, len(targets), rows)
         last = hr + len(targets)
+        self.page(ws, hr, ncols, last, fit=fits or wide, freeze_cols=3, repeat_cols=0 if fits or wide else 3)
         if target_rows:
-            ws.insert_chart(last + 2, 1, self.target_chart(target_rows, width=680 if wide else 760),
+            # The chart starts a page of its own (a row break above it) and is no taller than a page less
+            # the header row repeated at its top, so no page break runs through it.
+            at = last + 2
+            room = _page_px(landscape=True) - header_pt * 4 / 3 - 16
+            ws.set_h_pagebreaks([at])
+            ws.insert_chart(at, 1, self.target_chart(target_rows, width=760, max_height=room),
                             {"x_offset": 4, "y_offset": 4})
         elif not targets:
             ws.write_string(hr + 2, 1, "市级台账中没有可比较的数值目标。", self.fmt(border=False))
-        self.page(ws, hr, ncols, last, fit=not wide, freeze_cols=3)
         if wide:
             chart_rows = math.ceil(self.target_chart_height(len(self.chart_targets())) * 0.75 / 15)
             ws.print_area(0, 0, last + 2 + chart_rows, len(TARGET_FIXED) - 1)
-            ws.fit_to_pages(1, 0)
-            ws.set_portrait()
 
     # 未报送 -------------------------------------------------------------------------------------------
 
@@ -906,7 +990,7 @@ class _Writer:
         r = self.rollup
         missing = r.missing_regions
         sub = (f"应报送 {len(r.expected_regions)} 个地区，未报送 {len(missing)} 个。" if r.expected_regions
-               else "未提供应报送地区名单（--regions 或单位名录），无法判断未报送地区。")
+               else "未提供应报送地区名单（单位名录中也没有本市的区县），无法判断哪些地区未报送。")
         hr = self.title(ws, "未报送地区", (18, 12), sub)
         self.header(ws, hr, (("地区", 18), ("状态", 12)))
         body, red = self.fmt(), self.fmt(align="center", fill=SHORT_FILL)
@@ -926,31 +1010,30 @@ class _Writer:
 
     def write_problems(self, ws) -> None:
         """The same columns and colours as validate's 问题清单 (marks.py); cells name the district file."""
-        problems = self.rollup.problems
+        r = self.rollup
+        problems = r.problems
         rank = {s: i for i, s in enumerate(SEVERITIES)}
         ordered = sorted(problems, key=lambda p: (rank[p.severity], p.file or "", p.sheet or "", p.line or 0))
-        self.header(ws, 0, PROBLEM_HEADERS)
+        region_of = {rec.name: rec.region for rec in (*r.received, *r.superseded) if rec.region}
+        region_of[Path(r.city_file).name] = r.city.region
+        columns = problem_columns()
+        self.header(ws, 0, columns, hidden=(CODE_COLUMN,))
         plain, wrap, left = self.fmt(align="center"), self.fmt(wrap=True), self.fmt()
-        base = [plain, None, left, left, plain, wrap, wrap, wrap, wrap, plain, left]
+        base = [plain, left, None, left, wrap, wrap, wrap, wrap, left, plain, plain, left]
         styles = {s: _Style([f if f is not None else self.fmt(align="center", fill=FILLS[s]) for f in base])
                   for s in SEVERITIES}
-        per_lines = [_per_line(w) for _, w in PROBLEM_HEADERS[5:9]]
+        texts = sorted(WRAPPED)
+        per_lines = [_per_line(columns[c][1]) for c in texts]
 
         def rows() -> Iterable[Row]:
             for i, p in enumerate(ordered, start=1):
-                values = (i, SEVERITY_ZH[p.severity], problem_title(p.type), p.sheet, p.cell, p.value, p.message,
-                          p.suggestion, p.file, p.line, p.type)
-                lines = max(_lines(v or "", per) for v, per in zip(values[5:9], per_lines))
+                region = region_of.get(p.file or "") or (p.value if p.type == "missing-district" else None)
+                values = problem_values(i, p, region)
+                lines = max(_lines(values[c] or "", per) for c, per in zip(texts, per_lines))
                 yield values, styles[p.severity], _height(lines)
 
-        self.block(ws, 1, len(PROBLEM_HEADERS), len(ordered), rows)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(len(ordered), 1), len(PROBLEM_HEADERS) - 1)
-        ws.repeat_rows(0)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.set_footer("&C问题清单 第 &P 页，共 &N 页")
+        self.block(ws, 1, len(columns), len(ordered), rows)
+        self.page(ws, 0, len(columns), max(len(ordered), 1))
         if problems:
             ws.set_tab_color("#C00000" if any(p.severity == "error" for p in problems) else "#FFC000")
 
@@ -961,11 +1044,17 @@ class _Writer:
 
         mappings = self.rollup.mappings
         ncols = len(MAPPING_COLUMNS)
-        sub = (f"修改“对应市级任务序号”列即可更正对应关系：{CITY_SEQS_HELP}。改好后保存，再运行 "
-               "xltools consolidate … --mapping 本文件，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行。")
-        hr = self.title(ws, "地区台账行与市级任务的对应关系", [w for _f, _h, w in MAPPING_COLUMNS], sub)
-        self.header(ws, hr, [(h, w) for _f, h, w in MAPPING_COLUMNS])
-        widths = {f: w for f, _h, w in MAPPING_COLUMNS}
+        sub = MAPPING_INSTRUCTION.format(help=CITY_SEQS_HELP)
+        fields = [f for f, _h, _w in MAPPING_COLUMNS]
+        # Where each row came from (file, sheet, row) is for reading the sheet back, not for the clerk, who
+        # knows a row by 地区, 序号 and 重点任务: hidden, so it does not print.
+        lineage = [fields.index(f) for f in MAPPING_HIDDEN]
+        columns = self.fitted([(h, w) for _f, h, w in MAPPING_COLUMNS],
+                              {fields.index(f): w for f, w in MAPPING_FLEXIBLE.items()}, hidden=lineage)
+        hr = self.title(ws, "地区台账行与市级任务的对应关系", [w for i, (_h, w) in enumerate(columns)
+                                                              if i not in lineage], sub)
+        self.header(ws, hr, columns, hidden=lineage)
+        widths = {f: w for f, (_h, w) in zip(fields, columns)}
         # (align, wrap, number format) per column; unmapped rows add a fill.
         spec = [("left", False, None), ("left", False, None), ("left", False, None), ("center", False, None),
                 ("center", False, None), ("left", True, None), ("left", True, None),
@@ -974,17 +1063,21 @@ class _Writer:
         mapped, unmapped = (_Style([self.fmt(align=a, wrap=w, num=n, fill=fill) for a, w, n in spec])
                             for fill in (None, UNMAPPED_FILL))
         p_task, p_content = _per_line(widths["task"]), _per_line(widths["content"])
+        self._city_per_line = _per_line(widths["city_tasks"])
+        self._seq_text.clear()  # their line counts depend on that width
         p_note = _per_line(widths["note"])
         methods = {k: (METHOD_ZH.get(k, k), MAPPING_NOTES.get(k) or None, _lines(MAPPING_NOTES.get(k, ""), p_note))
                    for k in {m.method for m in mappings}}
 
+        cut = min(2 * p_content - 1, 39)
+
         def rows() -> Iterable[Row]:
-            # Heights by length: task names and a 40-character summary are Chinese text.
+            # Heights by length: task names and a two-line summary are Chinese text.
             seq_text, heights, top = self.seq_text, _HEIGHTS, len(_HEIGHTS) - 1
             for m in mappings:
                 t = m.row
                 o = t.origin
-                content = t.content if len(t.content) <= 39 else t.content[:38] + "…"  # two lines
+                content = t.content if len(t.content) <= cut else t.content[:cut - 1] + "…"  # two lines
                 if "\n" in content:
                     content = content.replace("\n", " ")
                 seqs, _names, city_text, city_lines, _n = seq_text(m.city_seqs)
@@ -1013,10 +1106,17 @@ class _Writer:
         extras = list(dict.fromkeys(k for rec in received for t in rec.rows for k, v in t.extra.items()
                                     if v not in (None, "") and k not in HIDDEN_EXTRAS))
         base_columns = [*DISTRICT_COLUMNS[:5], *((k, EXTRA_WIDTHS.get(k, 14)) for k in extras), *DISTRICT_COLUMNS[5:]]
-        columns = [("地区", 9), *base_columns] if with_region else base_columns
+        columns = [("地区", 7), *base_columns] if with_region else base_columns
+        # 工作内容, 来源 and the long reporting columns give way so the sheet prints at 100%.
+        if not with_region:
+            columns[-1] = ("来源", 10)
+        flexible = {i: (24 if h == "工作内容" else 14 if h == "来源" else 12) for i, (h, _w) in enumerate(columns)
+                    if h in ("工作内容", "目标", "进展情况") or (h == "来源" and with_region)}
+        columns = self.fitted(columns, flexible)
         ncols = len(columns)
         total = sum(len(rec.rows) + len(rec.ledger.goals) for rec in received)
-        note = "“来源”为地区文件中的位置（文件!工作表!行）；黄色为未对应到市级任务的行。"
+        note = (f"“来源”为地区文件中的位置（{'文件!' if with_region else ''}工作表!行）；"
+                "黄色为未对应到市级任务的行。")
         if with_region:
             hr = self.title(ws, "各地区台账明细", [w for _, w in columns],
                             f"{len(received)} 个文件，共 {total} 行（含工作目标行）。{note}")
@@ -1041,10 +1141,14 @@ class _Writer:
         goal_mapping = (None, "（工作目标）", None, 1, 1)
 
         def source_of(o, rec) -> str:
+            # A district's own sheet names its file in the line under the title: 来源 is the sheet and row.
             file = o.file or rec.name
             if o.sheet or o.row is not None:
-                return f"{file}!{o.sheet or ''}!{'' if o.row is None else o.row}"
-            return f"{file} 第{o.line}行" if o.line is not None else file
+                where = f"{o.sheet or ''}!{'' if o.row is None else o.row}"
+                return f"{file}!{where}" if with_region else where
+            if o.line is not None:
+                return f"{file} 第{o.line}行" if with_region else f"第{o.line}行"
+            return file
 
         def in_order(rec) -> list:
             goals = rec.ledger.goals
@@ -1069,7 +1173,7 @@ class _Writer:
                                   *(None for _ in extras), goal_mapping[1], None, source]
                         if with_region:
                             values.insert(0, region)
-                        lines = max(_lines(t.text, p_content), len(t.lead_units), -(-len(source) // p_src))
+                        lines = max(_lines(t.text, p_content), len(t.lead_units), _lines(source, p_src))
                         yield values, goal_style, heights[min(lines, top)]
                         continue
                     m = by_row.get(id(t))
@@ -1082,7 +1186,7 @@ class _Writer:
                     # Heights: the content measured, the rest by length (Chinese names; file names err tall).
                     lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
                                 sum(-(-len(u) // p_lead) for u in leads), sum(-(-len(u) // p_resp) for u in resps),
-                                -(-len(source) // p_src))
+                                _lines(source, p_src))
                     if extras:
                         filled = [str(v) if (v := t.extra.get(k)) not in (None, "") else None for k in extras]
                         values[5:5] = filled
@@ -1101,11 +1205,14 @@ class _Writer:
         ncols = len(SOURCE_COLUMNS)
         sub = f"生成时间：{r.created:%Y-%m-%d %H:%M:%S}"
         if r.archive_run:
-            sub += f"　　归档编号：{r.archive_run}（xltools consolidate --from-archive {r.archive_run} 可重现本汇总）"
-        hr = self.title(ws, "汇总所用文件", [w for _, w in SOURCE_COLUMNS], sub)
-        self.header(ws, hr, SOURCE_COLUMNS)
+            sub += f"　　归档编号：{r.archive_run}（负责汇总的同志可凭此编号从归档中重新生成本汇总）"
+        # The digests identify files for the archive and for programs; a clerk prints the rest.
+        sha = next(i for i, (h, _w) in enumerate(SOURCE_COLUMNS) if h == "sha256")
+        columns = self.fitted(SOURCE_COLUMNS, {1: 16}, hidden=(sha,))
+        hr = self.title(ws, "汇总所用文件", [w for i, (_h, w) in enumerate(columns) if i != sha], sub)
+        self.header(ws, hr, columns, hidden=(sha,))
         left, center, wrap = self.fmt(), self.fmt(align="center"), self.fmt(wrap=True)
-        base = [left, wrap, center, self.fmt(font="Consolas", size=8, wrap=True),
+        base = [left, wrap, center, self.fmt(font="Consolas", wrap=True),
                 self.fmt(align="center", num="yyyy-mm-dd hh:mm:ss"), center, center, center]
         styles = {status: _Style([*base, f, center]) for status, f in (
             ("使用中", center), ("市级台账", self.fmt(align="center", fill=ACTION_HEX)),
@@ -1114,7 +1221,7 @@ class _Writer:
         files = [*((x, "使用中" if x.ledger is not None else "无法读取") for x in r.received),
                  *((x, "已被新版本取代") for x in r.superseded)]
         city = Path(r.city_file)
-        per_line = _per_line(SOURCE_COLUMNS[1][1])
+        per_line = _per_line(columns[1][1])
 
         def rows() -> Iterable[Row]:
             yield ([r.city.region or "", city.name, None, r.city_sha256 or _sha256(city), None, len(r.city.rows),

@@ -2,5 +2,7 @@
 
 from .check import CellCheck, NameCheck, check_cell, check_name
 from .directory import Directory, Unit, load_directory
+from .propose import DirectoryProposal, learn_directory
 
-__all__ = ["CellCheck", "Directory", "NameCheck", "Unit", "check_cell", "check_name", "load_directory"]
+__all__ = ["CellCheck", "Directory", "DirectoryProposal", "NameCheck", "Unit", "check_cell", "check_name",
+           "learn_directory", "load_directory"]

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from ..text import clean
-from ..unitnames import collective_tail, join_broken_lines, split_run_together, split_separated
+from ..unitnames import collective_tail, join_broken_lines, split_run_together, split_separated, split_spaces
 from .directory import Directory, Unit, name_key, short_key
 
 # Worst first: the status of a cell with several names is its worst part's.
@@ -123,7 +123,7 @@ class Checker:
             if not found:
                 continue
             unit = found[1]
-            if directory.level(region) == "区县":
+            if directory.level(region) != "市":  # a district or a 功能区 (高新区) answers to its city
                 ours = [u.name for u in directory.counterpart_units(region, unit.name)]
                 if not ours:
                     return NameCheck(name, "ok", unit.name, [], message=f"市级单位“{unit.name}”",
@@ -219,6 +219,8 @@ class CellCheck:
 
 
 _CHECKERS: dict[int, Checker] = {}
+_LAST_NAME = re.compile(r"[^、，,；;/／]*$")
+_FIRST_NAME = re.compile(r"[^、，,；;/／]*")
 _ODD_SEPARATORS = re.compile(r"[，,；;/／]|(?<=[局委办部心司团队社院会处组班站所])[ 　]+(?=\S)")
 
 
@@ -246,9 +248,27 @@ def check_cell(text: str | None, region: str, directory: Directory) -> CellCheck
     return checker(directory).cell(region, raw)
 
 
+def _spaced_line(self: Checker, region: str, line: str) -> str:
+    """One line with the spaces that separate names written as 、; two pieces the rule split that the
+    directory knows as one name (an unknown half, a known whole) are put back together."""
+    pieces = [p for p in (clean(x) for x in split_spaces(line)) if p]
+    if len(pieces) < 2:
+        return pieces[0] if pieces else ""
+    mended = [pieces[0]]
+    for piece in pieces[1:]:
+        # The names either side of the space: a piece may hold several names between other separators.
+        before, after = _LAST_NAME.search(mended[-1]).group(0), _FIRST_NAME.match(piece).group(0)
+        if "unknown" in (self.check(region, before).status, self.check(region, after).status) \
+                and self.check(region, before + after).status in ("ok", "alias", "collective"):
+            mended[-1] += piece
+        else:
+            mended.append(piece)
+    return "、".join(mended)
+
+
 def _check_cell(self: Checker, region: str, raw: str) -> CellCheck:
     check = self.check
-    lines = [clean(x) for x in raw.split("\n") if clean(x)]
+    lines = [x for x in (_spaced_line(self, region, line) for line in raw.split("\n")) if x]
     joined = join_broken_lines(lines)
     # A name broken over two lines that the line-end rule missed: both halves unknown, together known.
     mended: list[str] = []
@@ -269,7 +289,9 @@ def _check_cell(self: Checker, region: str, raw: str) -> CellCheck:
             tail = collective_tail(part)
             head = tail[0] if tail else part
             found: list[NameCheck] = []
-            pieces = split_run_together(head)
+            # A listed name that looks like two (市公安局交通警察支队市中区大队) is one name.
+            known = check(region, head).status in ("ok", "alias", "collective")
+            pieces = [head] if known else split_run_together(head)
             for piece in pieces:
                 result = check(region, piece)
                 if result.status == "split" and result.parts:

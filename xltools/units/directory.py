@@ -1,7 +1,7 @@
 """The unit directory clerks maintain in Excel (workbooks/units.xlsx).
 
 Sheet 单位名录: 地区 / 规范名称 / 别名 / 类型 / 市级对应单位 / 备注 — one row per unit. Sheet 地区:
-地区 / 级别 / 上级地区. Loading checks it: a canonical name listed twice in a region, an alias claimed
+地区 / 级别 (市, 区县, 功能区) / 上级地区 / 备注 — every region, also those with no units listed yet. Loading checks it: a canonical name listed twice in a region, an alias claimed
 by two units, an unknown kind or a counterpart that is not a unit of the parent region are problems.
 """
 
@@ -19,7 +19,8 @@ from ..text import fold
 UNITS_SHEET = "单位名录"
 REGIONS_SHEET = "地区"
 UNIT_HEADERS = ("地区", "规范名称", "别名", "类型", "市级对应单位", "备注")
-REGION_HEADERS = ("地区", "级别", "上级地区")
+REGION_HEADERS = ("地区", "级别", "上级地区", "备注")
+LEVELS = ("市", "区县", "功能区")  # a 功能区 (高新区, 起步区) keeps a ledger of its own, like a district
 KINDS = {"部门": "department", "派出机构": "branch", "垂直管理": "vertical", "企业/中心": "company", "集体": "collective"}
 KIND_ZH = {v: k for k, v in KINDS.items()}
 
@@ -70,8 +71,9 @@ class Unit:
 @dataclass
 class Region:
     name: str
-    level: str  # 市 | 区县
+    level: str  # 市 | 区县 | 功能区
     parent: str | None = None
+    notes: str = ""  # the full name (济南高新技术产业开发区), for the clerk
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Directory:
                     index.short[short_key(alias)].append(unit)
 
     def has_region(self, region: str | None) -> bool:
+        """Whether the directory lists units of ``region`` (names in a region without any are learned)."""
         return bool(region) and region in self._index
 
     def index(self, region: str) -> _Index:
@@ -131,7 +134,9 @@ class Directory:
         return "市" if region.endswith("市") else "区县"
 
     def children(self, region: str) -> list[str]:
-        return [r for r in self._index if r != region and self.parent(r) == region]
+        """The districts and 功能区 under ``region``, in the 地区 sheet's order, with or without units listed."""
+        names = [*self.regions, *(r for r in self._index if r not in self.regions)]
+        return [r for r in names if r != region and self.parent(r) == region]
 
     def siblings(self, region: str) -> list[str]:
         parent = self.parent(region)
@@ -184,9 +189,10 @@ def load_directory(path: str | Path | None = None) -> Directory:
         directory.units.append(Unit(region, name, split_list(r[2]), kind, split_list(r[4]), r[5].strip(), i))
     if REGIONS_SHEET in workbook.sheet_names:
         for r in _rows(workbook, REGIONS_SHEET)[1:]:
-            r = (r + [""] * 3)[:3]
+            r = (r + [""] * 4)[:4]
             if r[0].strip():
-                directory.regions[r[0].strip()] = Region(r[0].strip(), r[1].strip() or "区县", r[2].strip() or None)
+                directory.regions[r[0].strip()] = Region(r[0].strip(), r[1].strip() or "区县", r[2].strip() or None,
+                                                         r[3].strip())
     for unit in directory.units:
         directory.regions.setdefault(unit.region, Region(unit.region, "市" if unit.region.endswith("市") else "区县"))
     directory.reindex()
@@ -262,9 +268,12 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     regions = wb.create_sheet(REGIONS_SHEET)
     regions.append(list(REGION_HEADERS))
     for region in directory.regions.values():
-        regions.append([region.name, region.level, region.parent or ""])
+        regions.append([region.name, region.level, region.parent or "", region.notes])
     for cell in regions[1]:
         cell.font = Font(name="黑体", size=11, charset=134, bold=True)
-    for col in "ABC":
-        regions.column_dimensions[col].width = 14
+    for col, width in zip("ABCD", (14, 10, 14, 34)):
+        regions.column_dimensions[col].width = width
+    levels = DataValidation(type="list", formula1='"' + ",".join(LEVELS) + '"', allow_blank=True)
+    levels.add(f"B2:B{regions.max_row + 100}")
+    regions.add_data_validation(levels)
     return atomic_save(wb, Path(path)) or Path(path)

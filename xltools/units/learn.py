@@ -1,17 +1,21 @@
 """Without a directory for a region: learn the spellings from the ledgers themselves.
 
 A unit written one way eight times and another way once is probably the same unit; short and long
-forms of one name (区市场监管局 / 区市场监督管理局) should not both appear. The majority spelling
-wins; the others are flagged with it as the suggestion.
+forms of one name (区住建局 / 区住房城乡建设局) should not both appear. Within one district every variant
+of a name counts (the majority spelling wins); across districts only true abbreviations do, since
+districts name their departments differently (区发展改革局 / 区发展和改革局 are both official names) but
+区住建局 is nobody's official name. The others are flagged with the majority long form as the suggestion.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
+from ..unitnames import UNIT_PREFIXES
 from .check import NameCheck
 from .directory import name_key, short_key
 
@@ -23,13 +27,99 @@ RARE_SHARE = 0.34  # a near-duplicate seen at most this share as often as the fr
 TYPO_RATIO = 85
 TYPO_MIN_LENGTH = 6
 
+# A unit's kind, the end of its name: longest first, so 区公安分局 (分局) and 区公安局 (局) differ in kind.
+_UNIT_END = re.compile("(?:" + "|".join(sorted((
+    "分局", "支局", "总局", "分行", "支行", "分公司", "管委会", "委员会", "办公室", "中心", "大队", "支队", "中队",
+    "集团", "公司", "局", "委", "办", "部", "院", "社", "所", "站", "会", "处", "室", "行", "署", "厅", "组", "队",
+), key=len, reverse=True)) + ")$")
+_PREFIX = re.compile("^(?:" + "|".join(sorted(UNIT_PREFIXES, key=len, reverse=True)) + ")")
+_CONNECTIVES = re.compile("[和与及]")
+_LIST = re.compile(r"[、，,；;/／\s]")
+
+
+def name_parts(key: str) -> tuple[str, str, str] | None:
+    """A name key → (head, middle, kind): 区住房城乡建设局 → ('区住', '房城乡建设', '局').
+
+    The head is the level prefix and the first character of the department (two characters when there is
+    no prefix): two forms of one unit start alike. None for a name too short to abbreviate.
+    """
+    end = _UNIT_END.search(key)
+    if not end or _LIST.search(key):  # a whole cell passed as one name is no name to abbreviate
+        return None
+    prefix = _PREFIX.match(key)
+    head_len = (prefix.end() if prefix else 1) + 1
+    if end.start() < head_len:
+        return None
+    return key[:head_len], key[head_len:end.start()], end.group(0)
+
+
+def _subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(ch in chars for ch in short)
+
+
+def abbreviates(short: str, long: str, variants: bool = True) -> bool:
+    """Whether ``short`` is a short form of ``long`` (name keys): same head and kind, and the short middle's
+    characters in order in the long middle — 区住建局 / 区住房城乡建设局, 区人社局 / 区人力资源社会保障局.
+
+    A long name with its last words cut off is another unit (区教育局 / 区教育和体育局, 区工业信息化局 /
+    区工业信息化和科技局), not a short form. ``variants=False``: nor is a name that only drops 和/与/及
+    (区发展改革局 / 区发展和改革局), which different districts write as their official names.
+    """
+    a, b = name_parts(short), name_parts(long)
+    return a is not None and b is not None and a[0] == b[0] and a[2] == b[2] and _shortens(a[1], b[1], variants)
+
+
+def _shortens(short: str, long: str, variants: bool) -> bool:
+    if len(short) >= len(long) or long.startswith(short) or not _subsequence(short, long):
+        return False
+    return variants or _CONNECTIVES.sub("", long) != short
+
+
+def _short_forms(keys: Iterable[str], variants: bool = True) -> dict[str, list[str]]:
+    """short key → the longer keys it abbreviates.
+
+    Only names of one (head, kind) group are compared, and within a group only those holding every
+    character of the short middle (an index by character): the cost follows the names, not their pairs.
+    """
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in keys:
+        parts = name_parts(key)
+        if parts and parts[1]:
+            groups.setdefault((parts[0], parts[2]), []).append((parts[1], key))
+    found: dict[str, list[str]] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        holding: dict[str, set[int]] = {}
+        for j, (middle, _) in enumerate(members):
+            for ch in middle:
+                holding.setdefault(ch, set()).add(j)
+        for middle, key in members:
+            sets = sorted((holding[ch] for ch in set(middle)), key=len)
+            for j in sets[0].intersection(*sets[1:]):
+                other_middle, other = members[j]
+                if _shortens(middle, other_middle, variants):
+                    found.setdefault(key, []).append(other)
+    for longs in found.values():
+        longs.sort()  # the order of a set: made stable, so ties are broken the same in every process
+    return found
+
+
+def _spelled(names: Iterable[str]) -> tuple[Counter, dict[str, str]]:
+    counts: Counter = Counter()
+    spelled: dict[str, str] = {}
+    for n in names:
+        if n:
+            key = name_key(n)
+            counts[key] += 1
+            spelled.setdefault(key, n)
+    return counts, spelled
+
 
 def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
-    """name key → a NameCheck (status alias or typo, ``learned``) for each suspicious spelling."""
-    counts = Counter(name_key(n) for n in names if n)
-    spelled = {}
-    for n in names:
-        spelled.setdefault(name_key(n), n)
+    """name key → a NameCheck (status alias or typo, ``learned``) for each suspicious spelling of one district."""
+    counts, spelled = _spelled(names)
     found: dict[str, NameCheck] = {}
     groups: dict[str, list[str]] = {}
     for key in counts:
@@ -43,20 +133,65 @@ def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
             found[key] = NameCheck(
                 spelled[key], "alias", spelled[major], [spelled[major]],
                 message=f"“{spelled[key]}”与“{spelled[major]}”（出现{counts[major]}次）是同一单位的不同写法")
-    frequent = [k for k, c in counts.items() if c >= FREQUENT]
+    for key, longs in _short_forms(counts).items():
+        longs = [k for k in longs if short_key(k) != short_key(key)]  # those are weighed by count above
+        if not longs:
+            continue
+        # The long form (or the majority spelling of it) is the suggestion, however often the short one is used.
+        best = max(longs, key=lambda k: (counts[k], len(k)))
+        major = found[best].canonical if best in found else spelled[best]
+        found[key] = NameCheck(
+            spelled[key], "alias", major, [major],
+            message=f"“{spelled[key]}”是“{major}”的简称，同一台账中两种写法都有，应统一写全称")
+    _typos(counts, spelled, found)
+    for check in found.values():
+        check.learned = True
+    return found
+
+
+def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]:
+    """Spellings learned across districts: rare typos, and short forms one district uses for a unit another
+    district writes in full (区住建局 where others write 区住房城乡建设局).
+
+    The suggestion is the long form most districts write. A name one district writes differently from
+    another only by its official wording (区发展改革局 / 区发展和改革局) is not flagged here.
+    """
+    counts: Counter = Counter()
+    districts: Counter = Counter()
+    spelled: dict[str, str] = {}
+    for names in names_by_district:
+        mine, first = _spelled(names)
+        counts.update(mine)
+        districts.update(mine.keys())
+        for key, name in first.items():
+            spelled.setdefault(key, name)
+    found: dict[str, NameCheck] = {}
+    for key, longs in _short_forms(counts, variants=False).items():
+        best = max(longs, key=lambda k: (districts[k], counts[k], len(k)))
+        found[key] = NameCheck(
+            spelled[key], "alias", spelled[best], [spelled[best]],
+            message=f"“{spelled[key]}”是简称，{districts[best]}个区县写作“{spelled[best]}”，应写全称")
+    _typos(counts, spelled, found)
+    for check in found.values():
+        check.learned = True
+    return found
+
+
+def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]) -> None:
+    """A rare spelling one or two characters off a frequent one of the same length (区工业信息化和科枝局)."""
+    frequent = [k for k, c in counts.items() if c >= FREQUENT and len(k) >= TYPO_MIN_LENGTH]
+    by_length: dict[int, list[str]] = {}
+    for key in frequent:
+        by_length.setdefault(len(key), []).append(key)
     for key, count in counts.items():
         if key in found:
             continue
-        for major in frequent:
+        for major in by_length.get(len(key), ()):
             if major == key or count > counts[major] * RARE_SHARE:
                 continue
-            close = len(key) == len(major) >= TYPO_MIN_LENGTH and fuzz.ratio(key, major) >= TYPO_RATIO
-            if close:
+            if fuzz.ratio(key, major) >= TYPO_RATIO:
                 found[key] = NameCheck(
                     spelled[key], "typo", None, [spelled[major]],
                     message=f"“{spelled[key]}”只出现{count}次，与常用写法“{spelled[major]}”"
                             f"（{counts[major]}次）相近，疑似写错")
                 break
-    for check in found.values():
-        check.learned = True
-    return found
