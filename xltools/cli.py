@@ -324,11 +324,6 @@ def _os_error_zh(exc: OSError) -> str:
     return f"无法读写文件{where}"
 
 
-def handles_errors(fn):
-    """Kept for commands written with it: ``XltoolsGroup.main`` now handles errors for every command."""
-    return fn
-
-
 def region_option(fn):
     return click.option("--region", help="地区名称，如 章丘区；默认从标题判断 (region name; default: from the title)")(fn)
 
