@@ -29,3 +29,22 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures is not beside this checkout")
     return SHARED_FIXTURES
+
+
+def correct_as_a_clerk(path: Path) -> None:
+    """What a clerk corrects in a filled 章丘区 ledger after ``validate``: an alias, a collective, two targets
+    (the 目标 computed from the old text is cleared: it is stale)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb["工作台账"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "区市场监管局":
+                cell.value = "区市场监督管理局"
+            if isinstance(cell.value, str) and "区有关部门、单位" in cell.value:
+                cell.value = "区财政局"
+            if isinstance(cell.value, str) and ("2.8万" in cell.value or "400亿级" in cell.value):
+                cell.value = cell.value.replace("2.8万", "2.8万辆").replace("400亿级左右", "400亿元左右")
+                ws.cell(cell.row, 6).value = None
+    wb.save(path)

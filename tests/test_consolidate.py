@@ -217,20 +217,27 @@ def test_consolidate_cli_writes_the_rollup_and_prints_the_contract(tmp_path, see
     assert bad.exit_code == 2 and "找不到收件文件夹" in bad.output
 
 
-def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
+def _correct_mapping(rollup: Path, task: str, city_seqs: str, out: Path) -> str:
+    """Write ``city_seqs`` into 对应市级任务序号 of 市中区's ``task`` on 映射, as a clerk does; returns the cell."""
     from openpyxl import load_workbook
 
-    first = tmp_path / "rollup.xlsx"
-    consolidate(CITY, seed_inbox, first, options(tmp_path))
-    wb = load_workbook(first)
+    wb = load_workbook(rollup)
     ws = wb["映射"]
     header = next(r for r in ws.iter_rows() if any(c.value == "对应市级任务序号" for c in r))
     col = {c.value: c.column for c in header}
     for row in ws.iter_rows(min_row=header[0].row + 1):
-        if row[col["地区"] - 1].value == "市中区" and row[col["重点任务"] - 1].value == "推动住房以旧换新":
-            row[col["对应市级任务序号"] - 1].value = "33、34"  # the clerk decides it belongs to 家装 tasks
+        if row[col["地区"] - 1].value == "市中区" and row[col["重点任务"] - 1].value == task:
+            cell = row[col["对应市级任务序号"] - 1]
+            cell.value = city_seqs
+    wb.save(out)
+    return cell.coordinate
+
+
+def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
+    first = tmp_path / "rollup.xlsx"
+    consolidate(CITY, seed_inbox, first, options(tmp_path))
     corrected = tmp_path / "rollup_corrected.xlsx"
-    wb.save(corrected)
+    _correct_mapping(first, "推动住房以旧换新", "33、34", corrected)  # the clerk decides it belongs to 家装 tasks
     again = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", options(tmp_path, mapping=str(corrected)))
     housing = next(m for m in again.mappings if m.row.task == "推动住房以旧换新")
     assert (housing.city_seqs, housing.method, housing.confidence) == ([33, 34], "manual", 1.0)
@@ -240,24 +247,14 @@ def test_a_clerk_corrected_mapping_is_used_next_time(tmp_path, seed_inbox):
 
 
 def test_a_mapping_to_a_task_the_city_lacks_is_refused_at_its_cell(tmp_path, seed_inbox):
-    from openpyxl import load_workbook
-
     first = tmp_path / "rollup.xlsx"
     before = consolidate(CITY, seed_inbox, first, options(tmp_path))
-    wb = load_workbook(first)
-    ws = wb["映射"]
-    header = next(r for r in ws.iter_rows() if any(c.value == "对应市级任务序号" for c in r))
-    col = {c.value: c.column for c in header}
-    for row in ws.iter_rows(min_row=header[0].row + 1):
-        if row[col["地区"] - 1].value == "市中区" and row[col["重点任务"] - 1].value == "有序推进充换电基础设施建设":
-            cell = row[col["对应市级任务序号"] - 1]
-            cell.value = "10、99"  # there is no city task 99
     corrected = tmp_path / "rollup_corrected.xlsx"
-    wb.save(corrected)
+    cell = _correct_mapping(first, "有序推进充换电基础设施建设", "10、99", corrected)  # there is no city task 99
     again = consolidate(CITY, seed_inbox, tmp_path / "rollup_2.xlsx", options(tmp_path, mapping=str(corrected)))
     [bad] = [p for p in again.problems if p.type == "mapping-unknown-task"]
     assert (bad.severity, bad.file, bad.sheet, bad.cell, bad.value) == (
-        "error", "rollup_corrected.xlsx", "映射", cell.coordinate, "10、99")
+        "error", "rollup_corrected.xlsx", "映射", cell, "10、99")
     assert "99" in bad.message and "市中区" in bad.message
     station = next(m for m in again.mappings if m.row.task == "有序推进充换电基础设施建设")
     was = next(m for m in before.mappings if m.row.task == "有序推进充换电基础设施建设")
