@@ -28,7 +28,7 @@ from .layout import needed_height as _needed_height
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
 from .problems import Problem
 from .text import value_text
-from .xlio import atomic_save, check_output
+from .xlio import atomic_save, check_output, put
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ def _write_sheet(t: tpl.LedgerTemplate, rows: list[_Row], title: str, out_name: 
     """Replace the template's data rows (or a filled ledger's) with ``rows``; fix names, filter, print."""
     writer = _SheetWriter(t)
     footer = writer.clear()
-    t.sheet.cell(*t.title).value = title
+    put(t.sheet, *t.title, title)
     last = writer.write(rows)
     problems = writer.problems + writer.fit_heights(out_name)
     writer.extend_validations()
@@ -545,10 +545,10 @@ class _SheetWriter:
                 self._put(rr, c1, item.task, width=sum(self.widths[x] for x in range(c1, c2 + 1)))
             else:
                 if k == 0 and kind == "goal":
-                    ws.cell(rr, self.label_span[0], item.task)
+                    put(ws, rr, self.label_span[0], item.task)
                 elif k == 0 and merged_down:
-                    ws.cell(rr, cols["seq"], item.seq)
-                    ws.cell(rr, cols["task"], item.task)
+                    put(ws, rr, cols["seq"], item.seq)
+                    put(ws, rr, cols["task"], item.task)
                 elif k == 0:
                     self._put(rr, cols["seq"], item.seq)
                     self._put(rr, cols["task"], item.task)
@@ -557,7 +557,7 @@ class _SheetWriter:
                 self._put(rr, cols["responsible_units"], item.resp)
                 for header, c in self.t.reporting_columns.items():
                     self._put(rr, c, item.report.get(header) or item.auto.get(header))
-                ws.cell(rr, cols["key"], item.key)
+                put(ws, rr, cols["key"], item.key)
             for c1, c2 in style.spans:
                 # Spans over the label columns are merged down the whole run below instead.
                 if merged_down and c1 <= cols["task"] and c2 >= cols["seq"]:
@@ -581,7 +581,7 @@ class _SheetWriter:
         """Write a value and raise the row's height to fit it."""
         if c is None or value in (None, ""):
             return
-        cell = self.ws.cell(r, c, value)
+        cell = put(self.ws, r, c, value)
         size = cell.font.size or 11
         need = _needed_height(text_lines(str(value), width or self.widths.get(c, 64), size), size)
         self.heights[r] = max(self.heights.get(r, 0), need)
@@ -680,7 +680,7 @@ def _write_changes(wb, changes: list[Change], when: datetime) -> None:
         r += 1
         values = (stamp, KIND_ZH[ch.kind], ch.seq, ch.task, ch.field, ch.old, ch.new)
         for c, value in enumerate(values, 1):
-            cell = ws.cell(r, c, value)
+            cell = put(ws, r, c, value)
             cell.font = body
             cell.border = tpl.BOX
             cell.alignment = tpl.WRAP_LEFT if c >= 6 else tpl.WRAP_CENTER

@@ -14,6 +14,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from .layout import fit_rows, text_lines
 from .printing import FOOTER, MARGIN_IN, fit_widths
 from .problems import SEVERITIES, SEVERITY_ZH, Problem, problem_title
+from .xlio import put
 
 PROBLEMS_SHEET = "问题清单"
 AUTHOR = "xltools"
@@ -93,7 +94,7 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
     severity_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "严重程度")
     for i, p in enumerate(ordered, start=1):
         for col, value in enumerate(problem_values(i, p, region), start=1):
-            cell = ws.cell(i + 1, col, value)
+            cell = put(ws, i + 1, col, value)
             cell.font, cell.border = body_font, _BOX
             cell.alignment = Alignment(vertical="center", wrap_text=col - 1 in WRAPPED,
                                        horizontal="center" if col - 1 in (0, 2, 9, 10) else None)

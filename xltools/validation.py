@@ -22,6 +22,7 @@ from .unitnames import split_units
 from .units.check import CellCheck, NameCheck, check_cell
 from .units.directory import Directory, load_directory, name_key
 from .units.learn import learn_spellings
+from .xlio import put, set_text
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ def _units_to_print(wb, directory: Directory, region: str | None) -> None:
         values = (unit.region, unit.name, "、".join(unit.aliases), KIND_ZH.get(unit.kind, unit.kind),
                   "、".join(unit.counterparts), unit.notes or None)
         for c, value in enumerate(values, start=1):
-            cell = ws.cell(r, c, value)
+            cell = put(ws, r, c, value)
             cell.font, cell.border = body, BOX
             cell.alignment = Alignment(vertical="center", wrap_text=True)
     last = len(units) + 1
@@ -328,7 +329,7 @@ def _write_fixed(source: Path, out: Path, ledger: Ledger, fixes: list[Fix]) -> P
     else:
         for f in fixes:
             if f.sheet and f.cell:
-                wb[f.sheet][f.cell].value = f.new
+                set_text(wb[f.sheet][f.cell], f.new)
     _fixes_sheet(wb, fixes)
     return atomic_save(wb, out) or out
 
@@ -345,7 +346,9 @@ def _fixes_sheet(wb, fixes: list[Fix]) -> None:
     headers = (("工作表", 11), ("单元格", 7), ("行", 6), ("序号", 6), ("字段", 10), ("原值", 40), ("修正为", 40))
     ws.append([h for h, _w in headers])
     for f in fixes:
-        ws.append([f.sheet, f.cell, f.line, f.seq, f.field, f.old, f.new])
+        r = ws.max_row + 1
+        for c, value in enumerate([f.sheet, f.cell, f.line, f.seq, f.field, f.old, f.new], 1):
+            put(ws, r, c, value)
     for cell in ws[1]:
         cell.font, cell.fill, cell.border = Font(name="黑体", size=11, bold=True, charset=134), HEADER_FILL, BOX
         cell.alignment = Alignment(horizontal="center", vertical="center")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,30 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except OSError:
         # One of them does not exist yet: compare what they would resolve to.
         return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+# Characters XML 1.0 cannot carry: openpyxl refuses them (IllegalCharacterError), so they are shown as �.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def set_text(cell, value):
+    """Write ``value`` to an openpyxl cell so that text stays text.
+
+    openpyxl stores any string that starts with = as a formula; text a district typed (=HYPERLINK(…), =1+1,
+    =cmd|…) must be shown exactly as typed and never run, so such a cell is written as a string. Characters
+    a workbook cannot hold are replaced visibly (�) instead of failing the whole write.
+    """
+    if isinstance(value, str) and _ILLEGAL.search(value):
+        value = _ILLEGAL.sub("\ufffd", value)
+    cell.value = value
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    return cell
+
+
+def put(ws, row: int, column: int, value):
+    """``ws.cell(row, column, value)`` through :func:`set_text`."""
+    return set_text(ws.cell(row, column), value)
 
 
 def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:

@@ -239,7 +239,7 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from ..xlio import atomic_save
+    from ..xlio import atomic_save, put
 
     wb = Workbook()
     ws = wb.active
@@ -247,9 +247,10 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     thin = Side(style="thin", color="000000")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     ws.append(list(UNIT_HEADERS))
-    for unit in directory.units:
-        ws.append([unit.region, unit.name, "、".join(unit.aliases), KIND_ZH[unit.kind], "、".join(unit.counterparts),
-                   unit.notes])
+    for r, unit in enumerate(directory.units, 2):  # names come from ledgers (units learn): text stays text
+        for c, value in enumerate([unit.region, unit.name, "、".join(unit.aliases), KIND_ZH[unit.kind],
+                                   "、".join(unit.counterparts), unit.notes], 1):
+            put(ws, r, c, value)
     for row in ws.iter_rows():
         for cell in row:
             cell.border = box

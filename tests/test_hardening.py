@@ -1,0 +1,90 @@
+"""Hostile text in district files never becomes a formula in any output (issue 10, item 1)."""
+
+import csv
+import shutil
+
+import openpyxl
+import pytest
+from conftest import CITY, ZHANGQIU
+
+from xltools import extract, fill, validate
+from xltools.rollup import ConsolidateOptions, consolidate
+
+# From the OWASP CSV-injection page, and the shapes the tester used.
+PAYLOADS = ['=HYPERLINK("http://x","y")', "=1+1", "=cmd|'/C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)",
+            "\t=1+1", "=1+1\x01"]
+
+
+def _district_csv(path, payloads):
+    rows = extract(ZHANGQIU).rows[:len(payloads)]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["序号", "重点任务", "工作内容", "牵头单位", "责任单位", "备注"])
+        for row, payload in zip(rows, payloads):
+            out.writerow([row.seq, payload, payload + row.content, payload, row.responsible_units[0]
+                          if row.responsible_units else payload, payload])
+    return path
+
+
+def _formula_cells(path):
+    wb = openpyxl.load_workbook(path)
+    return [(ws.title, c.coordinate, c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if c.data_type == "f"]
+
+
+def _texts(path):
+    wb = openpyxl.load_workbook(path)
+    return {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def test_fill_validate_and_fix_write_district_text_as_text(tmp_path):
+    src = _district_csv(tmp_path / "历城区_台账.csv", PAYLOADS)
+    filled = fill(src, tmp_path / "历城区_工作台账.xlsx", region="历城区").path
+    assert _formula_cells(filled) == []
+    texts = _texts(filled)
+    assert '=HYPERLINK("http://x","y")' in texts and "=1+1" in texts and "@SUM(1+1)" in texts
+    assert "=1+1\ufffd" in texts  # a control character is shown, not a crash
+    checked = validate(filled, out=tmp_path / "标注.xlsx", fix=True, fixed_out=tmp_path / "已修正.xlsx")
+    for out in (checked.marked, checked.fixed):
+        if out is not None:
+            assert _formula_cells(out) == [], out
+
+
+def test_a_marked_copy_of_a_district_workbook_keeps_its_text_cells_text(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["济南市历城区推动大规模设备更新和消费品以旧换新工作台账"])
+    ws.append(["序号", "重点任务", "工作内容", "牵头单位", "责任单位"])
+    for i, payload in enumerate(PAYLOADS[:6], 1):
+        ws.append([i, "推动产业现代化改造", "每年实施项目30个以上。", "区发改局、区财政局", None])
+        cell = ws.cell(ws.max_row, 5)
+        cell.value, cell.data_type = payload, "s"  # typed as text in the district's workbook
+    src = tmp_path / "历城区.xlsx"
+    wb.save(src)
+    checked = validate(src, out=tmp_path / "标注.xlsx", fix=True, fixed_out=tmp_path / "已修正.xlsx")
+    for out in (checked.marked, checked.fixed):
+        if out is not None:
+            assert _formula_cells(out) == [], out
+
+
+def test_the_rollup_keeps_injected_text_as_text(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _district_csv(inbox / "历城区_台账.csv", PAYLOADS)
+    out = tmp_path / "汇总.xlsx"
+    consolidate(CITY, inbox, out, ConsolidateOptions(regions=["历城区"], archive=str(tmp_path / "a")))
+    assert _formula_cells(out) == []
+    assert "=cmd|'/C calc'!A0" in _texts(out)
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice not installed")
+def test_libreoffice_shows_the_text_not_a_result(tmp_path):
+    import subprocess
+
+    src = _district_csv(tmp_path / "历城区_台账.csv", ["=1+1"])
+    filled = fill(src, tmp_path / "历城区_工作台账.xlsx", region="历城区").path
+    subprocess.run(["soffice", "--headless", "--convert-to", "csv", "--outdir", str(tmp_path), str(filled)],
+                   check=True, capture_output=True, timeout=180)
+    text = (tmp_path / "历城区_工作台账.csv").read_text(encoding="utf-8", errors="replace")
+    assert "=1+1" in text
