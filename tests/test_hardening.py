@@ -88,3 +88,67 @@ def test_libreoffice_shows_the_text_not_a_result(tmp_path):
                    check=True, capture_output=True, timeout=180)
     text = (tmp_path / "历城区_工作台账.csv").read_text(encoding="utf-8", errors="replace")
     assert "=1+1" in text
+
+
+def test_the_rollup_never_replaces_a_submission_or_lands_in_the_archive(tmp_path):
+    from xltools.errors import OutputError
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    district = fill(ZHANGQIU, inbox / "市中区.xlsx").path  # any district's file
+    before = district.read_bytes()
+    opts = ConsolidateOptions(regions=["章丘区"], archive=str(tmp_path / "a"))
+    with pytest.raises(OutputError) as err:
+        consolidate(CITY, inbox, district, opts)
+    assert "不能用汇总表覆盖" in err.value.message_zh and district.read_bytes() == before
+    with pytest.raises(OutputError):
+        consolidate(CITY, inbox, tmp_path / "a" / "汇总.xlsx", opts)
+    consolidate(CITY, inbox, inbox / "汇总.xlsx", opts)  # a new file beside the submissions is fine …
+    consolidate(CITY, inbox, inbox / "汇总.xlsx", opts)  # … and so is replacing that rollup next time
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_the_consolidation_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(10):
+        shutil.copy(ZHANGQIU, inbox / f"章丘区_{i}.txt")
+    script = f"""
+import time, xltools.rollup.reading as reading
+real = reading.read_file
+def slow(*a, **k):
+    time.sleep(30)
+    return real(*a, **k)
+reading.read_file = slow
+from xltools.rollup import ConsolidateOptions, consolidate
+consolidate({str(CITY)!r}, {str(inbox)!r}, None, ConsolidateOptions(use_archive=False, workers=2))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+
+    def children(pid):
+        found = set()
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        return found
+
+    deadline = time.monotonic() + 60
+    workers = set()
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = children(proc.pid)
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]]
+    assert alive == []

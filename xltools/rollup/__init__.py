@@ -82,6 +82,19 @@ def is_rollup(path: Path) -> bool:
     return FORMAT.encode() in props
 
 
+def _check_out(out: Path, inbox: Path | None, archive_root: Path | None) -> None:
+    """Refuse an output that would replace a district's submission in the inbox or land in the archive."""
+    from ..errors import OutputError
+
+    where = out.resolve()
+    if archive_root is not None and archive_root in where.parents:
+        raise OutputError(f"refusing to write the rollup inside the archive {archive_root}",
+                          f"汇总表不能写在归档文件夹中：{out}。请另选输出位置。")
+    if inbox is not None and out.exists() and inbox.resolve() in where.parents and not is_rollup(out):
+        raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the rollup",
+                          f"“{out.name}”是收件文件夹中的报送文件，不能用汇总表覆盖。请另选输出文件名。")
+
+
 def _own_outputs(files: list[tuple[Path, str, datetime, int | None]]) -> tuple[list, list[Problem]]:
     """The files that are not rollups, and a note for each rollup found among them."""
     keep, notes = [], []
@@ -200,12 +213,18 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     if not city.rows:
         raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{city_path.name}”中没有读到任何任务")
     out = Path(out) if out else None
+    if options.use_archive or archive_run:
+        from ..archive import default_root
+
+        archive_root = (Path(options.archive) if options.archive else default_root()).resolve()
+    else:
+        archive_root = None
+    if out is not None:
+        _check_out(out, None if files is not None else Path(inbox), archive_root)
     if files is None:
         exclude = {out.resolve()} if out else set()
-        if options.use_archive:
-            from ..archive import default_root
-
-            exclude.add((Path(options.archive) if options.archive else default_root()).resolve())
+        if archive_root is not None:
+            exclude.add(archive_root)
         files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
     files, skipped = _own_outputs(files)

@@ -251,13 +251,31 @@ def _release_memory() -> None:
         _TRIM(0)
 
 
-def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: str | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when its parent does, even killed with SIGKILL (Linux: PR_SET_PDEATHSIG). Elsewhere a
+    worker ends when its pipe to the parent closes (``_worker_main``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call above took effect
+        os._exit(1)
+
+
+def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: str | None,
+                 parent: int = 0) -> None:
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
     Messages to the parent: ("read", [(index, learner_names)]),
     ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds).
     """
+    _die_with_parent(parent)
     _init_worker(city, units)
     gc.disable()  # nothing here makes reference cycles; the collector would only walk the rows again
     held: dict[int, bytes] = {}
@@ -354,7 +372,8 @@ class Workers:
             chunks.put(None)
         for _ in range(self.workers):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units), daemon=True)
+            proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units, os.getpid()),
+                               daemon=True)
             proc.start()
             # Kept open until the end: a spawned worker receives its end from this one after it starts.
             # A worker that dies is seen by its process sentinel (``_gather``), not by the pipe closing.
