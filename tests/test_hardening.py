@@ -152,3 +152,11 @@ consolidate({str(CITY)!r}, {str(inbox)!r}, None, ConsolidateOptions(use_archive=
     alive = [w for w in workers if Path(f"/proc/{w}").exists()
              and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]]
     assert alive == []
+
+
+def test_a_csv_cell_longer_than_the_csv_modules_default_is_read(tmp_path):
+    path = tmp_path / "历城区.csv"
+    long = "推动设备更新。" * 30_000  # 210,000 characters, over csv's 131,072
+    path.write_text(f"序号,重点任务,工作内容,牵头单位,责任单位\n1,推动产业现代化改造,{long},区发改局,\n", encoding="utf-8")
+    ledger = extract(path, region="历城区")
+    assert ledger.rows[0].content == long

@@ -12,6 +12,8 @@ from ..model import Ledger, Origin
 from ..text import read_text
 from .grid import GridRow, parse_grid
 
+CELL_MAX = 10_000_000  # characters one CSV cell may hold
+
 
 def extract_rows(path: Path) -> Ledger:
     text, _ = read_text(path)
@@ -32,6 +34,11 @@ def extract_rows(path: Path) -> Ledger:
             row.origin = Origin(file=path.name, row=i + 1)
         return ledger
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" or text.count("\t") > text.count(",") else "excel"
-    records = list(csv.reader(io.StringIO(text), dialect=dialect))
+    csv.field_size_limit(max(csv.field_size_limit(), CELL_MAX))  # a long cell is data, not a broken file
+    try:
+        records = list(csv.reader(io.StringIO(text), dialect=dialect))
+    except csv.Error as exc:
+        raise UnreadableInput(f"{path}: not a readable CSV ({exc})",
+                              f"CSV 文件格式有误，无法读取：{path.name}（{exc}）") from exc
     rows = [GridRow(r, Origin(file=path.name, line=i + 1)) for i, r in enumerate(records)]
     return parse_grid(rows, path.name)
