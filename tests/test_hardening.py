@@ -160,3 +160,28 @@ def test_a_csv_cell_longer_than_the_csv_modules_default_is_read(tmp_path):
     path.write_text(f"序号,重点任务,工作内容,牵头单位,责任单位\n1,推动产业现代化改造,{long},区发改局,\n", encoding="utf-8")
     ledger = extract(path, region="历城区")
     assert ledger.rows[0].content == long
+
+
+def test_a_rebuild_from_the_archive_is_the_same_rollup_cell_for_cell(tmp_path):
+    """Issue 10, item 5: on generated district files of every format (benchmarks/gen_districts.py), read by
+    worker processes, with spellings learned across districts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from python_calamine import CalamineWorkbook
+
+    from xltools.rollup import consolidate_from_archive
+
+    root = Path(__file__).resolve().parents[1]
+    inbox = tmp_path / "inbox"
+    subprocess.run([sys.executable, str(root / "benchmarks" / "gen_districts.py"), str(inbox), "40"], check=True,
+                   capture_output=True)
+    archive = str(tmp_path / "archive")
+    first = consolidate(CITY, inbox, tmp_path / "a.xlsx", ConsolidateOptions(archive=archive))
+    consolidate_from_archive(first.archive_run, tmp_path / "b.xlsx", archive=archive)
+    a, b = CalamineWorkbook.from_path(str(tmp_path / "a.xlsx")), CalamineWorkbook.from_path(str(tmp_path / "b.xlsx"))
+    assert a.sheet_names == b.sheet_names
+    for name in a.sheet_names:
+        assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
+    assert len(first.received) == 40 and sum(len(r.problems) for r in first.received) > 0
