@@ -185,3 +185,21 @@ def test_a_rebuild_from_the_archive_is_the_same_rollup_cell_for_cell(tmp_path):
     for name in a.sheet_names:
         assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
     assert len(first.received) == 40 and sum(len(r.problems) for r in first.received) > 0
+
+
+def test_the_next_write_removes_what_a_killed_run_left(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from xltools.xlio import TEMP_PREFIX, atomic_write
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / f"{TEMP_PREFIX}{int(dead.stdout)}-{'a' * 32}.xlsx"  # the process has ended
+    live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-{'b' * 32}.xlsx"  # a writer still at work (this one)
+    other = tmp_path / ".~other.xlsx"
+    for p in (left, live, other):
+        p.write_bytes(b"partial")
+    atomic_write(tmp_path / "out.xlsx", lambda tmp: open(tmp, "wb").write(b"done"))
+    assert (tmp_path / "out.xlsx").read_bytes() == b"done"
+    assert not left.exists() and live.exists() and other.exists()

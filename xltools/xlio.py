@@ -73,9 +73,11 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     the temporary file sits beside the target so that ``os.replace`` is a same-volume rename.
     """
     path = Path(path)
+    remove_stale_temporaries(path.parent)
     # A fresh unique name rather than mkstemp: mkstemp's 0600 mode would survive the rename and
-    # leave the ledger unreadable to colleagues on a shared folder.
-    tmp = str(path.with_name(f".~xltools-{uuid.uuid4().hex}{path.suffix or '.xlsx'}"))
+    # leave the ledger unreadable to colleagues on a shared folder. The process id tells a later run
+    # whether the writer is still alive.
+    tmp = str(path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{path.suffix or '.xlsx'}"))
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -90,6 +92,44 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
         _remove_quietly(tmp)
         raise
     return path
+
+
+TEMP_PREFIX = ".~xltools-"
+_TEMP = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-[0-9a-f]{32}\.\w+$")
+STALE_AFTER = 24 * 3600  # seconds; where a process cannot be asked whether it is alive (Windows)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove what killed runs left in ``folder``: temporary files whose writer has ended."""
+    import time
+
+    removed = []
+    try:
+        entries = list(folder.glob(f"{TEMP_PREFIX}*"))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP.match(entry.name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if os.name == "posix":
+            try:
+                os.kill(pid, 0)
+                continue  # its writer is still at work
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue  # another user's live process
+        else:
+            try:
+                if time.time() - entry.stat().st_mtime < STALE_AFTER:
+                    continue
+            except OSError:
+                continue
+        _remove_quietly(str(entry))
+        removed.append(entry)
+    return removed
 
 
 def _remove_quietly(path: str) -> None:
