@@ -19,7 +19,7 @@ from ..model import Ledger
 from ..problems import Problem
 from .mapping_sheet import SHEET as MAPPING_SHEET
 from .model import Mapping, Received, Rollup, TargetComparison
-from .reading import Workers, directory, paused_gc
+from .reading import Workers, directory, is_rollup, paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +66,6 @@ def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
     return files
 
 
-def is_rollup(path: Path) -> bool:
-    """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
-    import zipfile
-
-    from .writer import FORMAT
-
-    if path.suffix.lower() not in (".xlsx", ".xlsm") or not zipfile.is_zipfile(path):
-        return False
-    try:
-        with zipfile.ZipFile(path) as z:
-            props = z.read("docProps/custom.xml") if "docProps/custom.xml" in z.namelist() else b""
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return FORMAT.encode() in props
-
-
 def _check_out(out: Path, inbox: Path | None, archive_root: Path | None) -> None:
     """Refuse an output that would replace a district's submission in the inbox or land in the archive."""
     from ..errors import OutputError
@@ -93,19 +77,6 @@ def _check_out(out: Path, inbox: Path | None, archive_root: Path | None) -> None
     if inbox is not None and out.exists() and inbox.resolve() in where.parents and not is_rollup(out):
         raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the rollup",
                           f"“{out.name}”是收件文件夹中的报送文件，不能用汇总表覆盖。请另选输出文件名。")
-
-
-def _own_outputs(files: list[tuple[Path, str, datetime, int | None]]) -> tuple[list, list[Problem]]:
-    """The files that are not rollups, and a note for each rollup found among them."""
-    keep, notes = [], []
-    for item in files:
-        if is_rollup(item[0]):
-            notes.append(Problem("own-output", f"“{item[1]}”是汇总生成的汇总表，不作为地区报送读取",
-                                 severity="info", file=item[1],
-                                 suggestion="汇总表请保存在收件文件夹以外"))
-        else:
-            keep.append(item)
-    return keep, notes
 
 
 # ---------------------------------------------------------------------------------------- assembly
@@ -227,7 +198,6 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
             exclude.add(archive_root)
         files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
-    files, skipped = _own_outputs(files)
     expected = _expected_regions(city, options)
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
     with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
@@ -236,6 +206,8 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
         clock.lap("read", workers.cpu["read"])
         received = workers.check()
         clock.lap("check", workers.cpu["check"])
+    skipped = [p for r in received if r.own_output for p in r.problems]  # rollups found in the inbox
+    received = [r for r in received if not r.own_output]
 
     archive = None
     if options.use_archive:

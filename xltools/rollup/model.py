@@ -12,6 +12,8 @@ from pathlib import Path
 from ..model import Ledger, TaskRow
 from ..problems import Problem
 
+ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltools_format
+
 
 @dataclass
 class Received:
@@ -31,6 +33,7 @@ class Received:
     row_targets: list = field(default_factory=list)  # per ledger row: the Targets in its text
     goal_targets: list = field(default_factory=list)  # per goal: the Targets in its text
     row_maps: list = field(default_factory=list)  # per ledger row: (city seqs, confidence, method)
+    own_output: bool = False  # a rollup xltools wrote, found in the inbox: noted, never read as a district
 
     @property
     def rows(self) -> list[TaskRow]:

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from ..errors import XltoolsError
 from ..model import Ledger
 from ..problems import Problem
-from .model import Received
+from .model import ROLLUP_FORMAT, Received
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,11 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
     from ..readers import extract
 
     rec = Received(path, name, sha256_of(path), path.stat().st_size, received, version=version or 0)
+    if is_rollup(path):
+        rec.own_output = True
+        rec.problems.append(Problem("own-output", f"“{name}”是汇总生成的汇总表，不作为地区报送读取",
+                                    severity="info", file=name, suggestion="汇总表请保存在收件文件夹以外"))
+        return rec
     try:
         ledger = extract(path)
     except XltoolsError as exc:
@@ -109,6 +114,20 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
     else:
         ledger.region = rec.region
     return rec
+
+
+def is_rollup(path: Path) -> bool:
+    """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
+    import zipfile
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            props = z.read("docProps/custom.xml") if "docProps/custom.xml" in z.namelist() else b""
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return ROLLUP_FORMAT.encode() in props
 
 
 def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[str | None, str | None]:

@@ -47,12 +47,12 @@ from .mapping_sheet import FLEXIBLE as MAPPING_FLEXIBLE
 from .mapping_sheet import HIDDEN as MAPPING_HIDDEN
 from .mapping_sheet import INSTRUCTION as MAPPING_INSTRUCTION
 from .mapping_sheet import SHEET as MAPPING_SHEET
+from .model import ROLLUP_FORMAT as FORMAT
 from .model import Mapping, Received, Rollup, TargetComparison
 
 SUMMARY, MATRIX, TARGETS, CHARTS, MISSING = "汇总", "覆盖矩阵", "目标对比", "图表", "未报送"
 DETAIL, SOURCES = "明细", "来源"
 RESERVED = (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, PROBLEMS_SHEET, MAPPING_SHEET, DETAIL, SOURCES)
-FORMAT = "xltools-rollup"
 FORMAT_VERSION = "1"
 
 MATRIX_TRANSPOSE_AT = 200  # more districts than this: districts become the rows of 覆盖矩阵
