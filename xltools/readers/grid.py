@@ -62,6 +62,12 @@ _field_heading = lru_cache(maxsize=4096)(norm_field_heading)
 _fold_name = lru_cache(maxsize=16384)(fold)
 
 
+_FIELD_OF: dict[str, str] = {}
+for _field, _names in HEADER_ALIASES.items():  # the first field that lists a word wins
+    for _word in _names:
+        _FIELD_OF.setdefault(_word, _field)
+
+
 @lru_cache(maxsize=4096)
 def header_field(text: str) -> str | None:
     """The field a header cell names (序号 → seq, 牵头单位（部门） → lead), or None."""
@@ -77,12 +83,6 @@ def header_field(text: str) -> str | None:
         if key.startswith(word):
             return field
     return None
-
-
-_FIELD_OF: dict[str, str] = {}
-for _field, _names in HEADER_ALIASES.items():  # the first field that lists a word wins
-    for _word in _names:
-        _FIELD_OF.setdefault(_word, _field)
 
 
 def _is_header_word(text: str) -> bool:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from ..model import Origin
 from ..problems import Problem
 from ..text import ACTION_RE, FIELD_RE, clean, fold
-from .grid import HEADER_ALIASES, GridRow, header_columns
+from .grid import HEADER_ALIASES, REPORT_WORDS, GridRow, header_columns
 
 # Every word a ledger header cell may hold: the known fields and the usual reporting columns.
-HEADER_WORDS = {w for names in HEADER_ALIASES.values() for w in names} | {
-    "目标", "工作目标", "完成时限", "时间节点", "进展情况", "完成情况", "备注"}
+HEADER_WORDS = {w for names in HEADER_ALIASES.values() for w in names} | REPORT_WORDS
 
 
 def find_tsv_header(lines: list[str]) -> int | None:
