@@ -361,9 +361,20 @@ def _print_described(heading: str, items) -> None:
 @click.version_option(__version__, prog_name="xltools", message="%(prog)s %(version)s",
                       help="显示版本号 (show the version)")
 @click.option("-v", "--verbose", count=True, help="在标准错误输出日志 (log to stderr; -vv for debug)")
-def cli(verbose: int) -> None:
+@click.option("--limit", "limits", multiple=True, metavar="名称=数值",
+              help="调整读取上限，如 --limit rows=500000（见 docs/SECURITY.md） (change a limit)")
+def cli(verbose: int, limits: tuple[str, ...]) -> None:
     """xltools：设备更新和消费品以旧换新工作台账工具 (work-ledger tools)."""
     _set_verbosity(verbose)
+    if limits:
+        from . import limits as limits_module
+
+        try:
+            limits_module.configure(**limits_module.parse_overrides(limits))
+        except ValueError as exc:
+            known = "、".join(limits_module.DEFAULTS.describe())
+            raise click.BadParameter(f"“{'，'.join(limits)}”应写成 名称=正数，名称为 {known}",
+                                     param_hint="--limit") from exc
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from . import template as tpl
 from .errors import OutputError, UnreadableInput
 from .layout import MAX_ROW_PT, text_lines
 from .layout import needed_height as _needed_height
+from .limits import inspect
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
 from .problems import Problem
 from .text import value_text
@@ -126,7 +127,10 @@ def fill(source, out, template=None, region: str | None = None) -> FillResult:
         )
 
     try:
+        inspect(Path(template))
         wb = load_workbook(template)
+    except UnreadableInput:
+        raise
     except FileNotFoundError as err:
         raise UnreadableInput(f"template {template} not found", f"找不到模板文件：{template}") from err
     except Exception as err:  # openpyxl raises many types for non-xlsx or damaged files

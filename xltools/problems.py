@@ -57,6 +57,9 @@ TITLES = {
     "template-missing-prototype": "模板缺少样式原型",
     # consolidation
     "unreadable-file": "文件无法读取",
+    "over-limit": "文件超过读取上限",
+    "unreadable-sheet": "工作表无法读取",
+    "cell-too-long": "单元格文字过长",
     "empty-ledger": "文件中没有任务行",
     "unknown-district": "无法判断报送地区",
     "superseded-file": "已被新版本取代",

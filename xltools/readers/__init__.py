@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from ..errors import UnreadableInput
+from ..limits import inspect
 from ..model import Ledger
 from ..problems import Problem
 from ..text import parse_region, read_text
@@ -25,7 +26,11 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     path = Path(path)
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file", f"找不到文件：{path}")
+    if path.is_dir():
+        raise UnreadableInput(f"{path}: is a folder, not a file", f"“{path}”是文件夹，不是文件")
     suffix = path.suffix.lower()
+    if suffix not in WORKBOOK_SUFFIXES:  # (workbooks are inspected where they are opened)
+        inspect(path)  # size and zip directory, before any parse
     if suffix in TEXT_SUFFIXES:
         text, _ = read_text(path)
         ledger = extract_text(text, path.name)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..limits import clip_long_cells
 from ..model import Goal, Ledger, Origin, TaskRow
 from ..problems import Problem
 from ..text import (
@@ -221,6 +222,11 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
     under no header is kept with the row (as column “K列”) and reported.
     """
     ledger = Ledger(source=source)
+    for r, c, length in clip_long_cells(rows):
+        ledger.problems.append(Problem(
+            "cell-too-long", f"{column_letter(c + 1)}列单元格有 {length:,} 个字，超过上限 {len(rows[r][c]):,} 字，只读取了前 {len(rows[r][c]):,} 字"
+            "（原文件已保留，全文见原文件）", severity="error", value=rows[r][c][:60] + "…",
+            suggestion="请把过长的内容拆分或精简后重新填报", **origin_of(r).where(source, column_letter(c + 1))))
     found = find_header(rows)
     if found is None:
         ledger.problems.append(Problem(

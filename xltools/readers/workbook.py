@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 from ..errors import UnreadableInput
+from ..limits import LimitExceeded, check_sheet, inspect
 from ..model import Ledger, Origin
 from ..problems import Problem
 from .grid import find_header, parse_cells
+
+log = logging.getLogger(__name__)
 
 META_SHEET = "_xltools"
 PREFERRED_SHEETS = ("工作台账", "台账")
@@ -34,6 +38,7 @@ def open_workbook(path: Path):
 
     if path.stat().st_size == 0:
         raise UnreadableInput(f"{path}: empty file (0 bytes)", f"文件是空的（0 字节）：{path.name}，请重新报送")
+    inspect(path)  # size and zip directory, before calamine unpacks anything
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
@@ -44,8 +49,9 @@ def open_workbook(path: Path):
         raise UnreadableInput(f"{path}: cannot read workbook ({type(exc).__name__}: {exc})", zh) from exc
 
 
-def sheet_values(workbook, name: str) -> list[list[str]]:
+def sheet_values(workbook, name: str, path: Path | None = None) -> list[list[str]]:
     sheet = workbook.get_sheet_by_name(name)
+    check_sheet(path or Path("?"), name, sheet.total_height, sheet.total_width)
     # Most values are text or empty: test the type inline rather than call cell_text for each.
     return [[v if type(v) is str else cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
 
@@ -60,10 +66,15 @@ def extract_workbook(path: Path) -> Ledger:
     workbook = open_workbook(path)
     names = [n for n in workbook.sheet_names if n != META_SHEET]
     names.sort(key=lambda n: n not in PREFERRED_SHEETS)
+    damaged = []
     for name in names:
         try:
-            values = sheet_values(workbook, name)
-        except Exception:  # chart sheets and damaged sheets have no cells to read
+            values = sheet_values(workbook, name, path)
+        except LimitExceeded:
+            raise
+        except Exception as exc:  # chart sheets and damaged sheets have no cells to read
+            damaged.append(name)
+            log.info("%s: sheet %r not read (%s: %s)", path, name, type(exc).__name__, exc)
             continue
         if find_header(values, 30) is None:
             continue
@@ -79,6 +90,10 @@ def extract_workbook(path: Path) -> Ledger:
         ledger.numbering = meta.get("task_keys") or None
         return ledger
     ledger = Ledger(source=path.name)
+    if damaged:
+        ledger.problems.append(Problem(
+            "unreadable-sheet", f"工作表“{'”“'.join(damaged)}”无法读取（文件损坏或内容不完整）", severity="error",
+            file=path.name, suggestion="请用 Excel 或 WPS 打开后重新保存，再报送"))
     ledger.problems.append(Problem(
         "missing-header", "工作簿中没有含台账表头（序号、重点任务、工作内容、牵头单位、责任单位）的工作表",
         severity="error", file=path.name))

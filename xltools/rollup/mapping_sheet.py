@@ -108,6 +108,9 @@ def read_mapping(path: str | Path) -> list[MappingOverride]:
     path = Path(path)
     if not path.is_file():
         raise UnreadableInput(f"mapping workbook {path} not found", f"找不到映射文件：{path}")
+    from ..limits import inspect
+
+    inspect(path)
     located = _named_range(path)
     rows = _read_sheet(path, located[0] if located else None)
     header_row = located[1] if located else -1

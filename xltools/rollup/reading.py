@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import XltoolsError
+from ..limits import LimitExceeded, configure, current, rss_mb
 from ..model import Ledger
 from ..problems import Problem
 from .model import ROLLUP_FORMAT, Received
@@ -88,6 +89,10 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
         return rec
     try:
         ledger = extract(path)
+    except LimitExceeded as exc:
+        rec.problems.append(Problem("over-limit", exc.message_zh, severity="error", file=name,
+                                    suggestion="请该地区检查文件后重新报送；确属正常的大文件，可用 --limit 调高上限"))
+        return rec
     except XltoolsError as exc:
         rec.problems.append(Problem("unreadable-file", f"无法读取：{exc.message_zh}", severity="error",
                                     file=name, suggestion="请该地区重新报送可打开的文件（xlsx、xls、csv 等）"))
@@ -287,7 +292,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: str | None,
-                 parent: int = 0) -> None:
+                 parent: int = 0, limits=None) -> None:
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
@@ -295,6 +300,8 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
     ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds).
     """
     _die_with_parent(parent)
+    if limits is not None:  # a spawned worker does not inherit the parent's configuration
+        configure(limits)
     _init_worker(city, units)
     gc.disable()  # nothing here makes reference cycles; the collector would only walk the rows again
     held: dict[int, bytes] = {}
@@ -326,6 +333,20 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
             conn.send(("done", time.process_time() - start))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the parent has gone: nothing left to do
         return
+
+
+MEMORY_POLL = 0.5  # seconds between checks of the run's memory while workers run
+
+
+def _check_memory(pids: list[int]) -> None:
+    """Stop the run when it holds more memory than the limit allows (its workers are stopped on the way out)."""
+    limit = current().memory_mb
+    used = rss_mb(pids)
+    if used > limit:
+        raise LimitExceeded(
+            f"consolidation uses {used:.0f} MB, over the limit memory_mb={limit:g}",
+            f"汇总占用内存 {used:,.0f} MB，超过上限 {limit:,.0f} MB，已停止。请分批汇总（如按地区分几个收件文件夹），"
+            f"或在内存充足的电脑上用 --limit memory_mb=… 调高上限", "memory_mb")
 
 
 class Workers:
@@ -391,7 +412,7 @@ class Workers:
             chunks.put(None)
         for _ in range(self.workers):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units, os.getpid()),
+            proc = ctx.Process(target=_worker_main, args=(theirs, chunks, items, self.city, self.units, os.getpid(), current()),
                                daemon=True)
             proc.start()
             # Kept open until the end: a spawned worker receives its end from this one after it starts.
@@ -408,8 +429,10 @@ class Workers:
             conn.send(command)
         busy, cpu = set(self.conns), 0.0
         proc_of = {proc.sentinel: (proc, conn) for proc, conn in zip(self.procs, self.conns, strict=True)}
+        pids = [proc.pid for proc in self.procs]
         while busy:
-            ready = wait(list(busy) + [s for s, (_, conn) in proc_of.items() if conn in busy])
+            ready = wait(list(busy) + [s for s, (_, conn) in proc_of.items() if conn in busy], timeout=MEMORY_POLL)
+            _check_memory(pids)
             for conn in ready:
                 if not isinstance(conn, Connection):  # a worker process ended while it had work
                     proc, pipe = proc_of[conn]
