@@ -128,3 +128,42 @@ def test_a_city_ledger_of_a_million_rows_is_refused_before_any_work(tmp_path):
                                     "--no-archive"])
     assert crash is None and code == 2 and "行数过多" in output and "济南市_工作台账.xlsx" in output
     assert not (tmp_path / "汇总.xlsx").exists()
+
+
+def test_a_consolidation_over_its_memory_limit_stops_cleanly_and_writes_nothing(tmp_path):
+    from conftest import SHIZHONG, ZHANGQIU
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i, region in enumerate(["市中区", "章丘区", "历下区", "槐荫区", "天桥区", "历城区", "长清区", "济阳区"]):
+        (inbox / f"{region}_工作方案.txt").write_bytes((ZHANGQIU if i % 2 else SHIZHONG).read_bytes())
+    out = tmp_path / "汇总.xlsx"
+    code, output, crash = run_door(["--limit", "memory_mb=1", "consolidate", str(CITY), str(inbox), "-o", str(out),
+                                    "--no-archive", "--workers", "2"])
+    assert crash is None and code == 2 and "内存" in output and "memory_mb" in output, output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("given", ["rows=abc", "bogus=1", "rows=-5", "rows"])
+def test_a_limit_that_is_not_a_name_and_a_positive_number_is_refused(tmp_path, given, monkeypatch):
+    code, output, crash = run_door(["--limit", given, "extract", str(CITY)])
+    assert crash is None and code == 2 and "名称=正数" in output
+    from xltools import limits
+
+    monkeypatch.setattr(limits, "_current", None)
+    monkeypatch.setenv("XLTOOLS_LIMITS", given)
+    code, output, crash = run_door(["extract", str(CITY)])
+    assert crash is None and code == 2 and "XLTOOLS_LIMITS" in output
+    monkeypatch.setattr(limits, "_current", None)  # (the next test reads the environment again)
+
+
+def test_a_raised_limit_reads_what_the_default_refuses(tmp_path, monkeypatch):
+    from xltools import limits
+
+    path = tall_xlsx(tmp_path / "钢城区_台账.xlsx", rows=150_000, region="钢城区")
+    code, output, _ = run_door(["extract", str(path)])
+    assert code == 2 and "150,0" in output
+    monkeypatch.setattr(limits, "_current", None)
+    monkeypatch.setenv("XLTOOLS_LIMITS", "rows=200000")
+    assert len(extract(path).rows) == 150_000 - 2
+    monkeypatch.setattr(limits, "_current", None)

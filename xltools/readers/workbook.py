@@ -51,7 +51,9 @@ def open_workbook(path: Path):
 
 def sheet_values(workbook, name: str, path: Path | None = None) -> list[list[str]]:
     sheet = workbook.get_sheet_by_name(name)
-    check_sheet(path or Path("?"), name, sheet.total_height, sheet.total_width)
+    end = sheet.end  # (last row, last column), 0-based; python-calamine's total_height is this last row
+    if end is not None:
+        check_sheet(path or Path("?"), name, end[0] + 1, end[1] + 1)
     # Most values are text or empty: test the type inline rather than call cell_text for each.
     return [[v if type(v) is str else cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
 
