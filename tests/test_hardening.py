@@ -215,3 +215,236 @@ def test_the_next_write_removes_what_a_killed_run_left(tmp_path):
     atomic_write(tmp_path / "out.xlsx", lambda tmp: open(tmp, "wb").write(b"done"))
     assert (tmp_path / "out.xlsx").read_bytes() == b"done"
     assert not left.exists() and live.exists() and other.exists()
+
+
+# ------------------------------------------------------------------------- runs killed, rebuilt (issue 10)
+
+
+def _generated(folder, n, seed=1):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(root / "benchmarks" / "gen_districts.py"), str(folder), str(n),
+                    "--seed", str(seed)], check=True, capture_output=True)
+    return sorted(folder.iterdir())
+
+
+def _archive_is_sound(root):
+    """The index passes sqlite's integrity check and every archived object still has its sha256."""
+    import sqlite3
+
+    from xltools.archive import sha256_of
+
+    db = sqlite3.connect(root / "index.sqlite")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        listed = {sha for (sha,) in db.execute("SELECT sha256 FROM objects")}
+        inputs = {sha for (sha,) in db.execute("SELECT sha256 FROM run_inputs UNION SELECT sha256 FROM submissions")}
+    finally:
+        db.close()
+    stored = {p.name: p for p in (root / "objects").glob("*/*") if len(p.name) == 64}
+    assert all(sha256_of(path) == sha for sha, path in stored.items())
+    assert listed <= set(stored) and inputs <= set(stored)  # nothing the index names is missing
+    return len(stored)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="SIGKILL and /proc")
+def test_a_consolidation_killed_in_any_phase_leaves_the_rollup_and_the_archive_sound(tmp_path):
+    """Issue 10, item 6: SIGKILL while reading, checking, archiving and writing (each found by its evidence:
+    the phase logged with -v, a new archived object, the rollup's temporary file), then a normal run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from xltools.archive import Archive
+    from xltools.xlio import TEMP_PREFIX
+
+    files = _generated(tmp_path / "all", 40)
+    inbox, archive, out = tmp_path / "inbox", tmp_path / "archive", tmp_path / "汇总.xlsx"
+    inbox.mkdir()
+    for path in files[:20]:  # the previous rollup has half the districts; the killed runs bring the rest
+        path.rename(inbox / path.name)
+    command = [sys.executable, "-m", "xltools", "-v", "consolidate", str(CITY), str(inbox), "-o", str(out),
+               "--archive", str(archive), "--workers", "2"]
+    assert subprocess.run(command, capture_output=True).returncode in (0, 1)
+    before = out.read_bytes()
+    with Archive(archive, create=False) as store:
+        [previous] = store.runs(complete=True)
+    for path in files[20:]:
+        path.rename(inbox / path.name)
+
+    def objects():
+        return sum(1 for p in (archive / "objects").glob("*/*") if len(p.name) == 64)
+
+    def temporaries():
+        return list(tmp_path.glob(f"{TEMP_PREFIX}*"))
+
+    stored = objects()
+    points = {  # phase → whether its evidence is there, given the log lines so far
+        "read": lambda log: "phase prepare done" in log,
+        "check": lambda log: "phase read done" in log,
+        "archive": lambda log: "phase check done" in log and objects() > stored,
+        "write": lambda log: bool(temporaries()),
+    }
+    for phase, seen in points.items():
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        reader = threading.Thread(target=lines.extend, args=(iter(proc.stderr.readline, ""),), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while not seen("".join(lines)) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        reader.join(5)
+        assert proc.returncode == -signal.SIGKILL, (phase, "".join(lines))  # killed, not finished
+        assert out.read_bytes() == before, phase
+        _archive_is_sound(archive)
+        with Archive(archive, create=False) as store:
+            assert store.runs(complete=True) == [previous], phase
+            if phase == "write":  # recorded before writing, never completed
+                assert len(store.runs(complete=False)) == 1
+    assert objects() > stored  # the archiving run was killed part way, or after
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    assert out.read_bytes() != before and temporaries() == []  # the killed writer's file is cleaned up
+    assert _archive_is_sound(archive) == stored + 20
+    listed = subprocess.run([sys.executable, "-m", "xltools", "consolidate", "--list-runs", "--archive",
+                             str(archive)], capture_output=True, text=True, check=True).stdout.splitlines()
+    complete = [line.split()[0] for line in listed if "未完成" not in line]
+    incomplete = [line.split()[0] for line in listed if "未完成" in line]
+    with Archive(archive, create=False) as store:
+        assert complete == [previous, *store.runs(complete=True)[1:]] and len(complete) == 2
+        assert incomplete == store.runs(complete=False) and len(incomplete) == 1
+
+
+def _typed_cells(path):
+    """Every cell of every sheet, with its type: 1 and 1.0 and "1" are different cells."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    return {name: [[(type(v).__name__, v) for v in row] for row in wb.get_sheet_by_name(name).to_python()]
+            for name in wb.sheet_names}
+
+
+def _rebuild_elsewhere(run, archive, out, seed):
+    """``--from-archive`` in another process, with another string hash seed: set and dict orders differ there."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+    done = subprocess.run([sys.executable, "-m", "xltools", "consolidate", "--from-archive", run, "--archive",
+                           str(archive), "-o", str(out)], capture_output=True, text=True, env=env)
+    assert done.returncode in (0, 1), done.stderr
+    return out
+
+
+def _assert_same_rollup(a, b):
+    first, second = _typed_cells(a), _typed_cells(b)
+    assert list(first) == list(second)
+    for name in first:
+        assert len(first[name]) == len(second[name]), name
+        differ = [i for i, (x, y) in enumerate(zip(first[name], second[name])) if x != y]
+        assert differ == [], (name, len(differ), first[name][differ[0]], second[name][differ[0]])
+
+
+# Two frequent spellings a rare one is one character off from, a long form written two ways (a space inside),
+# and a short form: what was learned depended on which district's file was read first.
+A, B, TYPO = "区工业信息化和科技局", "区工业信息化和科研局", "区工业信息化和科枝局"
+
+
+def test_learned_spellings_do_not_depend_on_the_order_of_districts():
+    from itertools import permutations
+
+    from xltools.units.learn import learn_across, learn_spellings
+
+    districts = [[A] * 3 + [TYPO], [B] * 3, ["区住房 城乡建设局"] * 2, ["区住房城乡建设局"] * 2, ["区住建局"]]
+    seen = set()
+    for order in permutations(districts):
+        learned = learn_across(order)
+        seen.add(tuple((k, c.status, c.canonical, tuple(c.suggestions), c.message) for k, c in learned.items()))
+    assert len(seen) == 1
+    learned = learn_across(districts)
+    assert learned[TYPO].suggestions == [A]  # the two are as frequent: the first by name, whatever the order
+    assert learned["区住建局"].canonical == "区住房城乡建设局"  # as often as with a space: the form without
+    within = {tuple(sorted(learn_spellings(names).items(), key=str)).__repr__()
+              for names in ([A] * 3 + [B] * 3 + [TYPO], [B] * 3 + [TYPO] + [A] * 3)}
+    assert len(within) == 1
+
+
+def test_a_rebuild_reads_the_districts_in_another_order_and_gives_the_same_rollup(tmp_path):
+    """The inbox lists files by name, the archive by district: learned spellings, superseded files and their
+    notes must come out the same (the original and the rebuild in processes with different hash seeds)."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    import time
+
+    rows = extract(ZHANGQIU).rows[:12]
+
+    def district(path, lead, extra=()):
+        with path.open("w", encoding="utf-8", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["序号", "重点任务", "工作内容", "牵头单位", "责任单位"])
+            for i, (row, unit) in enumerate(zip(rows, lead), 1):
+                out.writerow([i, row.task, row.content, unit, "、".join(extra)])
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    # File names sort the other way round from district names (长 after 历 in code points).
+    district(inbox / "1_长清区_台账.csv", [A, A, A, TYPO, "区住建局"])
+    district(inbox / "2_历城区_台账.csv", [B, B, B, "区住房 城乡建设局", "区住房 城乡建设局"])
+    district(inbox / "3_平阴县_台账.csv", ["区住房城乡建设局"] * 2 + [A, B])
+    district(inbox / "0_平阴县_旧版.csv", ["区住房城乡建设局"] * 3)  # superseded by the newer one
+    district(inbox / "4_历城区_更早.csv", [A, B])  # A and B are written as often
+    now = time.time()
+    for i, path in enumerate(sorted(inbox.iterdir())):
+        os.utime(path, (now - 3600 * (i + 1) if "旧版" in path.name or "更早" in path.name else now - i,) * 2)
+    archive, first = tmp_path / "archive", tmp_path / "汇总.xlsx"
+    env = {**os.environ, "PYTHONHASHSEED": "1"}
+    made = subprocess.run([sys.executable, "-m", "xltools", "consolidate", str(CITY), str(inbox), "-o", str(first),
+                           "--archive", str(archive), "--regions", "长清区,历城区,平阴县", "--json"],
+                          capture_output=True, text=True, env=env)
+    assert made.returncode == 1, made.stderr
+    import json
+
+    summary = json.loads(made.stdout)
+    typo = [p for p in summary["problems"] if p["type"] == "unit-rare-spelling" and TYPO in p["message"]]
+    assert [(p["file"], p["suggestion"]) for p in typo] == [("1_长清区_台账.csv", A)]  # a tie: by name
+    superseded = [p["file"] for p in summary["problems"] if p["type"] == "superseded-file"]
+    assert sorted(superseded) == ["0_平阴县_旧版.csv", "4_历城区_更早.csv"]
+    _assert_same_rollup(first, _rebuild_elsewhere(summary["archive_run"], archive, tmp_path / "重出.xlsx", 2))
+
+
+def test_the_demo_rollup_is_rebuilt_cell_for_cell(tmp_path):
+    """``make demo``: the bundled sample plans filled, then consolidated against the sample city ledger."""
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "workbooks" / "samples"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for region in ("市中区", "章丘区"):
+        fill(samples / f"{region}_工作方案.txt", inbox / f"{region}_工作台账.xlsx")
+    archive, out = tmp_path / "archive", tmp_path / "济南市_汇总.xlsx"
+    rollup = consolidate(samples / "济南市_工作台账.txt", inbox, out, ConsolidateOptions(archive=str(archive)))
+    assert [r.region for r in rollup.received] == ["市中区", "章丘区"]
+    _assert_same_rollup(out, _rebuild_elsewhere(rollup.archive_run, archive, tmp_path / "重出.xlsx", 7))
+
+
+def test_three_hundred_generated_districts_are_rebuilt_cell_for_cell(tmp_path):
+    """Issue 10, item 7: 300 generated files of every format, read by worker processes, most of them checked
+    with spellings learned across districts; the rebuild runs in another process."""
+    inbox = tmp_path / "inbox"
+    _generated(inbox, 300)
+    archive, out = tmp_path / "archive", tmp_path / "汇总.xlsx"
+    rollup = consolidate(CITY, inbox, out, ConsolidateOptions(archive=str(archive)))
+    assert len(rollup.received) == 300
+    assert sum(p.type == "unit-inconsistent-form" for p in rollup.problems) > 100  # learned, not looked up
+    _assert_same_rollup(out, _rebuild_elsewhere(rollup.archive_run, archive, tmp_path / "重出.xlsx", 12345))

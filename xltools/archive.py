@@ -7,19 +7,29 @@ Layout of an archive folder (default ``~/.local/share/xltools/archive``, or ``$X
 
 A re-submission is a new version of that region's file; a rollup records the exact inputs it used
 (a *run*), so ``xltools consolidate --from-archive RUN`` can produce the same rollup again.
+
+A run is recorded (with its inputs, in one transaction) before its rollup is written, and is complete once
+the rollup's sha256 is set after the write: a consolidation killed in between leaves an incomplete run whose
+inputs are all archived, so it can still be rebuilt, and ``--list-runs`` shows it as 未完成. Every write
+is a transaction or a rename, so a kill at any moment leaves the index and the objects consistent.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
+
+from .errors import OutputError, UnreadableInput
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -82,18 +92,89 @@ class Run:
     inputs: list[RunInput]
     output_sha256: str | None = None
 
+    @property
+    def complete(self) -> bool:
+        """Whether its rollup was written (and its sha256 recorded)."""
+        return self.output_sha256 is not None
+
+
+INDEX = "index.sqlite"
+LOCK_WAIT = 30  # seconds to wait for another consolidation writing to the same archive
+
 
 class Archive:
-    """A content-addressed store of received files with an SQLite index."""
+    """A content-addressed store of received files with an SQLite index.
 
-    def __init__(self, root: str | Path | None = None):
+    ``create=False`` opens an existing archive only (to list or rebuild runs): a missing one is an
+    ``UnreadableInput`` and nothing is created; it need not be writable. Otherwise the archive is made when
+    missing and must be writable (``OutputError``, in Chinese, when it is not).
+    """
+
+    def __init__(self, root: str | Path | None = None, *, create: bool = True):
         self.root = Path(root) if root else default_root()
-        (self.root / "objects").mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.root / "index.sqlite")
-        self.db.executescript(SCHEMA)
+        self.db = None
+        index = self.root / INDEX
+        if not create:
+            if not index.is_file():
+                raise UnreadableInput(
+                    f"no archive at {self.root} ({INDEX} not found)",
+                    f"找不到归档：{self.root}（其中没有归档索引 {INDEX}）。"
+                    "请用 --archive 指定汇总时所用的归档文件夹")
+            with self._failing("open"):
+                # mode=rw never creates the file, and opens a write-protected one read-only.
+                self.db = sqlite3.connect(f"file:{quote(str(index.resolve()))}?mode=rw", uri=True,
+                                          timeout=LOCK_WAIT)
+                self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
+            return
+        with self._writing("open"):
+            (self.root / "objects").mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(index, timeout=LOCK_WAIT)
+            self.db.executescript(SCHEMA)
+            # Found out now rather than after every file has been read: a read-only index accepts
+            # reads, and refuses the first write.
+            with self.db:
+                self.db.execute("UPDATE runs SET id = id WHERE 0")
+            if not os.access(self.root / "objects", os.W_OK):
+                raise PermissionError(errno.EACCES, "not writable", str(self.root / "objects"))
+
+    @contextmanager
+    def _writing(self, opening: str = ""):
+        with self._failing("write", close=bool(opening)):
+            yield
+
+    @contextmanager
+    def _failing(self, doing: str, close: bool = False):
+        """sqlite and file-system failures of the archive itself, as errors the clerk can act on; ``close``:
+        while opening, so the connection is closed on failure."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as err:
+            if (close or doing == "open") and self.db is not None:
+                self.db.close()
+                self.db = None
+            detail = (err.strerror if isinstance(err, OSError) else None) or str(err)
+            raise self._error(err, doing, detail) from err
+
+    def _error(self, err: Exception, doing: str, detail: str):
+        where = f"{self.root}"
+        text = detail.lower()
+        log = f"archive {where}: cannot {doing}: {err}"
+        if "locked" in text or "busy" in text:
+            return OutputError(log, f"归档正被另一个汇总任务使用：{where}。请等它完成后重试")
+        if "not a database" in text or "malformed" in text or "no such table" in text:
+            return UnreadableInput(log, f"归档索引已损坏或不是 xltools 的归档：{where}{os.sep}{INDEX}。"
+                                        "请联系维护人员")
+        if getattr(err, "errno", None) == errno.ENOSPC or "disk is full" in text:
+            return OutputError(log, f"磁盘空间不足，无法写入归档：{where}")
+        if doing == "open":
+            return UnreadableInput(log, f"无法打开归档：{where}")
+        return OutputError(
+            log, f"归档文件夹无法写入：{where}（只读、没有写权限，或该位置不是文件夹）。"
+                 "请改正其权限，或用 --archive 另选归档文件夹（--no-archive 不归档）")
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -106,18 +187,32 @@ class Archive:
 
     def store(self, path: Path, sha256: str | None = None) -> str:
         """Copy a file in under its hash (once); the stored copy is read-only and never replaced."""
+        from .xlio import TEMP_PREFIX, remove_stale_temporaries
+
         sha256 = sha256 or sha256_of(path)
         target = self.object_path(sha256)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-            shutil.copyfile(path, tmp)
-            if sha256_of(tmp) != sha256:  # the file changed while we copied it
-                tmp.unlink()
-                raise OSError(f"{path} changed while being archived")
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        with self.db:
+            # Opened first: a submission that cannot be read is not the archive's failure.
+            with open(path, "rb") as source, self._writing():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_temporaries(target.parent)  # a copy a killed run left half made
+                # Named as xlio names its temporaries (with the process id), so that the next store can tell
+                # a killed run's copy from a live one's.
+                tmp = target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.tmp")
+                try:
+                    with open(tmp, "wb") as copy:
+                        shutil.copyfileobj(source, copy, 1 << 20)
+                    copied = sha256_of(tmp)
+                    if copied == sha256:
+                        os.chmod(tmp, 0o444)
+                        os.replace(tmp, target)
+                finally:
+                    if tmp.exists():
+                        tmp.unlink()
+            if copied != sha256:  # the file changed while we copied it
+                raise UnreadableInput(f"{path} changed while being archived",
+                                      f"文件“{path.name}”在归档时被修改，请等文件保存完毕后重试")
+        with self._writing(), self.db:
             self.db.execute("INSERT OR IGNORE INTO objects VALUES (?, ?, ?)",
                             (sha256, target.stat().st_size, datetime.now().isoformat(timespec="seconds")))
         return sha256
@@ -130,7 +225,7 @@ class Archive:
                               "WHERE sha256 = ? AND region IS ?", (sha256, region)).fetchone()
         if row:
             return _submission(row)
-        with self.db:
+        with self._writing(), self.db:
             (count,) = self.db.execute("SELECT COUNT(*) FROM submissions WHERE region IS ?", (region,)).fetchone()
             self.db.execute("INSERT INTO submissions (sha256, region, name, received, version) VALUES (?, ?, ?, ?, ?)",
                             (sha256, region, name or path.name, received.isoformat(timespec="seconds"), count + 1))
@@ -141,7 +236,7 @@ class Archive:
         """Versions follow the time received, whatever order files were archived in."""
         rows = self.db.execute("SELECT id FROM submissions WHERE region IS ? ORDER BY received, id",
                                (region,)).fetchall()
-        with self.db:
+        with self._writing(), self.db:
             for version, (id_,) in enumerate(rows, start=1):
                 self.db.execute("UPDATE submissions SET version = ? WHERE id = ?", (version, id_))
 
@@ -157,8 +252,9 @@ class Archive:
 
     def record_run(self, created: datetime, city: RunInput, inputs: list[RunInput], options: dict,
                    output_sha256: str | None = None) -> str:
+        """Record a run and its inputs in one transaction; it is complete once ``output_sha256`` is set."""
         run_id = created.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        with self.db:
+        with self._writing(), self.db:
             self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                             (run_id, created.isoformat(timespec="seconds"), city.sha256, city.name,
                              json.dumps(options, ensure_ascii=False, sort_keys=True), output_sha256))
@@ -169,7 +265,8 @@ class Archive:
         return run_id
 
     def set_output(self, run_id: str, output_sha256: str) -> None:
-        with self.db:
+        """Mark a run complete: its rollup has been written, with this content."""
+        with self._writing(), self.db:
             self.db.execute("UPDATE runs SET output_sha256 = ? WHERE id = ?", (output_sha256, run_id))
 
     def run(self, run_id: str) -> Run | None:
@@ -184,8 +281,10 @@ class Archive:
         return Run(row[0], datetime.fromisoformat(row[1]), row[2], row[3], json.loads(row[4]),
                    [i for i in inputs if i.role != "city"], row[5])
 
-    def runs(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM runs ORDER BY created, id")]
+    def runs(self, complete: bool | None = None) -> list[str]:
+        """Run ids, oldest first; ``complete=True``: those whose rollup was written, ``False``: the others."""
+        where = {None: "", True: " WHERE output_sha256 IS NOT NULL", False: " WHERE output_sha256 IS NULL"}
+        return [r[0] for r in self.db.execute(f"SELECT id FROM runs{where[complete]} ORDER BY created, id")]
 
 
 def _submission(row) -> Submission:

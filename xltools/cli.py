@@ -369,6 +369,9 @@ def cli(verbose: int, limits: tuple[str, ...]) -> None:
     if limits:
         from . import limits as limits_module
 
+        before = limits_module.current()
+        # For this command only: run in-process (tests, the add-in), the next command starts from the defaults.
+        click.get_current_context().call_on_close(lambda: limits_module.configure(before))
         try:
             limits_module.configure(**limits_module.parse_overrides(limits))
         except ValueError as exc:
@@ -530,17 +533,18 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
     from .rollup import consolidate as consolidate_ledgers
 
     if list_runs:
-        from .archive import Archive
-
-        with Archive(archive) as store:
-            for rid in store.runs():
-                run = store.run(rid)
-                click.echo(f"{rid}  {run.created:%Y-%m-%d %H:%M}  {run.city_name}  地区文件 {len(run.inputs)} 个")
+        _list_runs(archive)
         return
     if not out:
         raise click.UsageError("请用 -o 指定汇总工作簿")
     if run_id:
+        from .archive import Archive
+
+        with Archive(archive, create=False) as store:  # a missing archive is reported, never created
+            run = store.run(run_id)
         rollup = consolidate_from_archive(run_id, out, archive=archive, mapping=mapping)
+        if not run.complete:
+            click.echo(f"注意：汇总记录 {run_id} 未完成（当时的汇总表没有写完或未经确认），已按其归档的文件重新生成")
     else:
         if not city_ledger or not inbox:
             raise click.UsageError("需要市级台账 CITY_LEDGER 和收件文件夹 INBOX")
@@ -565,6 +569,22 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
         counts = {s: sum(p.severity == s for p in report) for s in ("error", "warning", "info")}
         click.echo(f"问题：错误 {counts['error']} 条，警告 {counts['warning']} 条，提示 {counts['info']} 条（详见“问题清单”表）")
     sys.exit(int(not report.valid))
+
+
+def _list_runs(archive: str | None) -> None:
+    """Every run of the archive, oldest first. Incomplete ones are listed, marked 未完成, not left out: a run
+    killed between writing its rollup and confirming it left a rollup that names it, and its files are
+    archived, so it can be rebuilt with --from-archive."""
+    from .archive import Archive
+
+    with Archive(archive, create=False) as store:
+        ids = store.runs()
+        for rid in ids:
+            run = store.run(rid)
+            state = "" if run.complete else "  未完成（汇总表未写出或未确认）"
+            click.echo(f"{rid}  {run.created:%Y-%m-%d %H:%M}  {run.city_name}  地区文件 {len(run.inputs)} 个{state}")
+        if not ids:
+            click.echo(f"归档中还没有汇总记录：{store.root}")
 
 
 class _progress:
@@ -651,6 +671,49 @@ def units_learn(ledgers: tuple[str, ...], region: str, out: str, units_path: str
         click.echo(f"名录中已有、未列入 {len(proposal.known)} 个：{'、'.join(proposal.known)}")
     for name, other in proposal.skipped.items():
         click.echo(f"已跳过 {name}（是{other}的台账）")
+
+
+def _deadline(ctx, param, value):
+    from .distribution import parse_deadline
+
+    try:
+        return parse_deadline(value)
+    except ValueError:
+        raise click.BadParameter(f"截止日期应写成“2025-06-30”，而不是“{value}”", param_hint="--deadline") from None
+
+
+@cli.command()
+@click.argument("city_ledger", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="输出文件夹，每个区县一个工作簿 (output folder)")
+@click.option("--regions", help="分发的地区，用逗号或顿号分隔；默认取单位名录中该市的区县 (regions)")
+@click.option("--deadline", callback=_deadline, help="报送截止日期，如 2025-06-30 (deadline)")
+@click.option("--password", help="工作表保护密码，默认不设；保护只防误改，不是保密措施 (protection password)")
+@click.option("--zip", "as_zip", is_flag=True, help="另为每个区县打一个压缩包 (also one zip per district)")
+@click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
+@click.option("--city", help="市级台账所属的市，默认从标题判断 (the city; default: from the title)")
+@json_option
+def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units, city, as_json) -> None:
+    """把市级台账分发给各区县填报：每个区县一个工作簿 (distribute the city ledger to its districts).
+
+    CITY_LEDGER 为市级台账或工作方案（extract 能读的任何格式）。同时写出“分发清单.xlsx”。
+    """
+    from .distribution import distribute as distribute_ledger
+
+    result = distribute_ledger(city_ledger, out_dir, regions=regions, deadline=deadline, password=password,
+                               zip=as_zip, units=units, city=city)
+    report = Report(list(result.problems))
+    if as_json:
+        _print_json(result.summary())
+    else:
+        click.echo(f"已写出 {len(result.files)} 个区县的填报工作簿到 {result.out_dir}（批次 {result.batch}）")
+        for item in result.files:
+            click.echo(f"  {item.region}：{item.path.name}（任务 {item.tasks} 项，单位 {item.units} 个）")
+        click.echo(f"分发清单：{result.manifest}")
+        if report.problems:
+            click.echo(f"问题 {len(report.problems)} 条：")
+            _print_problems(report.problems)
+    sys.exit(int(not report.valid))
 
 
 STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",

@@ -210,8 +210,16 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
              fixed_out=None, period: tuple[int, int] = (2024, 2027)) -> ValidationResult:
     """Validate a ledger (workbook, plan document or rows); optionally write marked and fixed copies."""
     from .readers import extract
+    from .xlio import check_output
 
     source = Path(source)
+    target = (Path(fixed_out) if fixed_out else source.with_name(f"{source.stem}_已修正{_out_suffix(source)}")
+              ) if fix else None
+    # Both outputs checked before any work; the marked and the fixed copy must not be one file (the second
+    # would replace the first).
+    for one, other in ((out, target), (target, None)):
+        if one is not None:
+            check_output(one, source, others=(other,))
     directory = units if isinstance(units, Directory) else load_directory(units)
     ledger = extract(source, region=region)
     report = Report(list(ledger.problems))
@@ -223,7 +231,6 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
     if out is not None:
         result.marked = _write_marked(source, Path(out), ledger, report, directory, region, period)
     if fix:
-        target = Path(fixed_out) if fixed_out else source.with_name(f"{source.stem}_已修正{_out_suffix(source)}")
         result.fixed = _write_fixed(source, target, ledger, fixes)
     log.info("validated %s: %d problems, %d fixes", source, len(report), len(fixes))
     return result

@@ -44,8 +44,16 @@ def put(ws, row: int, column: int, value):
     return set_text(ws.cell(row, column), value)
 
 
-def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
-    """Refuse an output path that would overwrite one of ``inputs`` or whose folder is missing."""
+def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
+                 inbox: str | os.PathLike | None = None, archive: str | os.PathLike | None = None,
+                 others: tuple = ()) -> Path:
+    """The one guard every writer calls before doing any work: where ``out`` may be written.
+
+    Refused (``OutputError``, with what to do in Chinese): ``out`` is one of ``inputs``; it is one of
+    ``others``, the command's other outputs (one would silently replace the other); it replaces a file in
+    ``inbox`` that is not a rollup xltools wrote (a district's submission); it lies inside ``archive``; it
+    is a folder; its folder is missing, not a folder, or cannot be written (read-only, no permission).
+    """
     out = Path(out)
     for inp in inputs:
         if inp is not None and same_file(out, inp):
@@ -53,11 +61,39 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> P
                 f"refusing to overwrite input file {inp} with the output",
                 f"输出文件“{out.name}”与输入文件相同，不能覆盖输入。请另选一个输出文件名（如“{out.stem}_新.xlsx”）。",
             )
+    for other in others:
+        if other is not None and same_file(out, other):
+            raise OutputError(
+                f"two outputs of one command are the same file {out}",
+                f"两个输出文件都是“{out.name}”，后写的会覆盖先写的。请为它们指定不同的文件名。",
+            )
+    where = out.resolve()
+    if archive is not None:
+        root = Path(archive).resolve()
+        if where == root or root in where.parents:
+            raise OutputError(f"refusing to write {out} inside the archive {root}",
+                              f"输出文件不能写在归档文件夹中：{out}。请另选输出位置。")
+    if inbox is not None and out.exists() and Path(inbox).resolve() in where.parents:
+        from .rollup.reading import is_rollup
+
+        if not is_rollup(out):
+            raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the output",
+                              f"“{out.name}”是收件文件夹中的报送文件，不能用汇总表覆盖。请另选输出文件名。")
+    if out.is_dir():
+        raise OutputError(f"output {out} is a folder",
+                          f"“{out}”是文件夹，不能作为输出文件。请写明输出文件名。")
     if not out.parent.is_dir():
+        missing = not out.parent.exists()
         raise OutputError(
-            f"output folder {out.parent} does not exist",
-            f"输出文件夹不存在：{out.parent}。请先创建该文件夹或另选输出位置。",
+            f"output folder {out.parent} {'does not exist' if missing else 'is not a folder'}",
+            f"输出文件夹不存在：{out.parent}。请先创建该文件夹或另选输出位置。" if missing
+            else f"输出位置“{out.parent}”不是文件夹。请另选输出位置。",
         )
+    # access() also says no for root on a read-only file system; checked here, before any work is done,
+    # rather than found when the output is renamed into place.
+    if os.name == "posix" and not os.access(out.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {out.parent} is not writable",
+                          f"输出文件夹无法写入（只读或没有写权限）：{out.parent}。请另选输出位置。")
     return out
 
 

@@ -69,13 +69,15 @@ def extract_workbook(path: Path) -> Ledger:
     names = [n for n in workbook.sheet_names if n != META_SHEET]
     names.sort(key=lambda n: n not in PREFERRED_SHEETS)
     damaged = []
+    charts = {s.name for s in getattr(workbook, "sheets_metadata", []) if "Chart" in str(s.typ)}
     for name in names:
         try:
             values = sheet_values(workbook, name, path)
         except LimitExceeded:
             raise
         except Exception as exc:  # chart sheets and damaged sheets have no cells to read
-            damaged.append(name)
+            if name not in charts:
+                damaged.append(name)
             log.info("%s: sheet %r not read (%s: %s)", path, name, type(exc).__name__, exc)
             continue
         if find_header(values, 30) is None:

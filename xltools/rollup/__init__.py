@@ -17,9 +17,10 @@ from pathlib import Path
 from ..errors import UnreadableInput
 from ..model import Ledger
 from ..problems import Problem
+from ..xlio import check_output
 from .mapping_sheet import SHEET as MAPPING_SHEET
 from .model import Mapping, Received, Rollup, TargetComparison
-from .reading import Workers, directory, is_rollup, paused_gc
+from .reading import Workers, directory, paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,6 @@ def inbox_files(inbox: Path, exclude: set[Path] = frozenset()) -> list[Path]:
     return files
 
 
-def _check_out(out: Path, inbox: Path | None, archive_root: Path | None) -> None:
-    """Refuse an output that would replace a district's submission in the inbox or land in the archive."""
-    from ..errors import OutputError
-
-    where = out.resolve()
-    if archive_root is not None and archive_root in where.parents:
-        raise OutputError(f"refusing to write the rollup inside the archive {archive_root}",
-                          f"汇总表不能写在归档文件夹中：{out}。请另选输出位置。")
-    if inbox is not None and out.exists() and inbox.resolve() in where.parents and not is_rollup(out):
-        raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the rollup",
-                          f"“{out.name}”是收件文件夹中的报送文件，不能用汇总表覆盖。请另选输出文件名。")
-
-
 # ---------------------------------------------------------------------------------------- assembly
 
 
@@ -114,7 +102,8 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
             for i, r in enumerate(sorted(recs, key=lambda r: (r.received, r.name)), 1):
                 r.version = r.version or i
         used.append(latest)
-        for r in recs:
+        # In the order received, not the order read: a rebuild from the archive reads files in another order.
+        for r in sorted(recs, key=lambda r: (r.received, r.version, r.name, r.sha256)):
             if r is not latest:
                 r.superseded_by = latest.sha256
                 superseded.append(r)
@@ -122,6 +111,7 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
                     "superseded-file", f"{region}重复报送：已采用较新的“{latest.name}”，“{r.name}”保留在归档中",
                     severity="info", file=r.name))
     used.sort(key=lambda r: (r.region is None, r.region or "", r.name))
+    superseded.sort(key=lambda r: (r.region or "", r.received, r.version, r.name, r.sha256))
     return used, superseded
 
 
@@ -191,7 +181,12 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     else:
         archive_root = None
     if out is not None:
-        _check_out(out, None if files is not None else Path(inbox), archive_root)
+        check_output(out, city_path, options.mapping, options.units,
+                     inbox=None if files is not None else Path(inbox), archive=archive_root)
+    if options.use_archive:
+        from ..archive import Archive
+
+        Archive(options.archive).close()  # a read-only archive is found now, not after every file is read
     if files is None:
         exclude = {out.resolve()} if out else set()
         if archive_root is not None:
@@ -233,7 +228,10 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
 
         rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
                         archive_run, sha256_of(city_path), city_path)
-        if archive is not None:
+        # The run and its inputs are recorded before the rollup is written, and completed after: killed in
+        # between, the archive holds an incomplete run that can still be rebuilt. Without an output there
+        # is no run, only the files archived.
+        if archive is not None and out is not None:
             rollup.archive_run = _record(archive, rollup, city_path, options, created)
         clock.lap("map_sum")
         if out is not None:
@@ -265,6 +263,7 @@ class _Clock:
         if cpu is not None:
             self.timings[f"{phase}_cpu"] = cpu
         self.last = now
+        log.info("phase %s done in %.2f s", phase, self.timings[phase])
 
 
 def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
@@ -298,27 +297,36 @@ def _record(archive, rollup: Rollup, city_path: Path, options: ConsolidateOption
 
 
 def consolidate_from_archive(run_id: str, out, archive: str | None = None, mapping: str | None = None) -> Rollup:
-    """Produce an earlier run's rollup again from the files the archive kept."""
+    """Produce an earlier run's rollup again from the files the archive kept.
+
+    An incomplete run (killed before its rollup was written or confirmed) is rebuilt too: its inputs were
+    archived before it was recorded. Nothing is added to the archive, and a missing archive or run is an
+    ``UnreadableInput`` (nothing is created); an archived file that is missing or altered is one too.
+    """
     import shutil
     import tempfile
 
     from ..archive import Archive
 
-    with Archive(archive) as store:
+    with Archive(archive, create=False) as store:
         run = store.run(run_id)
         if run is None:
             raise UnreadableInput(f"no run {run_id!r} in {store.root}",
                                   f"归档中没有编号为“{run_id}”的汇总记录（可用 xltools consolidate --list-runs 查看）")
+        if out is not None:
+            check_output(out, mapping, archive=store.root)
+        if not run.complete:
+            log.warning("run %s is incomplete (its rollup was not written or not confirmed); rebuilding it", run_id)
         tmp = Path(tempfile.mkdtemp(prefix="xltools-run-"))
         try:
             city = tmp / run.city_name
-            shutil.copyfile(store.object_path(run.city_sha256), city)
+            _copy_object(store, run.city_sha256, run.city_name, city)
             files = []
             for i, item in enumerate(run.inputs):
                 folder = tmp / f"{i:05d}"
                 folder.mkdir()
                 path = folder / item.name
-                shutil.copyfile(store.object_path(item.sha256), path)
+                _copy_object(store, item.sha256, item.name, path)
                 files.append((path, item.name, item.received, item.version))
             options = ConsolidateOptions(archive=archive, mapping=mapping, **{
                 k: v for k, v in run.options.items() if k in asdict(ConsolidateOptions())})
@@ -328,3 +336,18 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _copy_object(store, sha256: str, name: str, to: Path) -> None:
+    """An archived file, copied out and checked against its sha256."""
+    import shutil
+
+    from ..archive import sha256_of
+
+    source = store.object_path(sha256)
+    try:
+        shutil.copyfile(source, to)
+        intact = sha256_of(to) == sha256
+    except FileNotFoundError:
+        intact = False
+    if not intact:
+        raise UnreadableInput(f"archived object {sha256} ({name}) is missing or altered",
+                              f"归档中的文件“{name}”缺失或已被改动（{source}），无法重新生成该汇总")

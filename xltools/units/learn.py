@@ -106,15 +106,25 @@ def _short_forms(keys: Iterable[str], variants: bool = True) -> dict[str, list[s
     return found
 
 
-def _spelled(names: Iterable[str]) -> tuple[Counter, dict[str, str]]:
-    counts: Counter = Counter()
-    spelled: dict[str, str] = {}
+def _spellings(names: Iterable[str]) -> dict[str, Counter]:
+    """name key → how often each written form of it occurs."""
+    forms: dict[str, Counter] = {}
     for n in names:
         if n:
-            key = name_key(n)
-            counts[key] += 1
-            spelled.setdefault(key, n)
-    return counts, spelled
+            forms.setdefault(name_key(n), Counter())[n] += 1
+    return forms
+
+
+def _usual(forms: Counter) -> str:
+    # The most frequent written form (on a tie the one written as its key: no stray spaces), not the first
+    # seen: that depends on the order the files were read in, and a rebuild reads them in another order.
+    return min(forms, key=lambda form: (-forms[form], name_key(form) != form, form))
+
+
+def _spelled(names: Iterable[str]) -> tuple[Counter, dict[str, str]]:
+    forms = _spellings(names)
+    counts = Counter({key: sum(c.values()) for key, c in forms.items()})
+    return counts, {key: _usual(c) for key, c in forms.items()}
 
 
 def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
@@ -127,7 +137,7 @@ def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
     for members in groups.values():
         if len(members) < 2:
             continue
-        members.sort(key=lambda k: (-counts[k], -len(k)))
+        members.sort(key=lambda k: (-counts[k], -len(k), k))
         major = members[0]
         for key in members[1:]:
             found[key] = NameCheck(
@@ -146,7 +156,7 @@ def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
     _typos(counts, spelled, found)
     for check in found.values():
         check.learned = True
-    return found
+    return dict(sorted(found.items()))  # in no order the files were read in
 
 
 def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]:
@@ -158,13 +168,13 @@ def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]
     """
     counts: Counter = Counter()
     districts: Counter = Counter()
-    spelled: dict[str, str] = {}
+    forms: dict[str, Counter] = {}
     for names in names_by_district:
-        mine, first = _spelled(names)
-        counts.update(mine)
-        districts.update(mine.keys())
-        for key, name in first.items():
-            spelled.setdefault(key, name)
+        for key, mine in _spellings(names).items():
+            counts[key] += sum(mine.values())
+            districts[key] += 1
+            forms.setdefault(key, Counter()).update(mine)
+    spelled = {key: _usual(c) for key, c in forms.items()}
     found: dict[str, NameCheck] = {}
     for key, longs in _short_forms(counts, variants=False).items():
         best = max(longs, key=lambda k: (districts[k], counts[k], len(k)))
@@ -174,24 +184,30 @@ def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]
     _typos(counts, spelled, found)
     for check in found.values():
         check.learned = True
-    return found
+    return dict(sorted(found.items()))  # in no order the files were read in
 
 
 def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]) -> None:
     """A rare spelling one or two characters off a frequent one of the same length (区工业信息化和科枝局)."""
-    frequent = [k for k, c in counts.items() if c >= FREQUENT and len(k) >= TYPO_MIN_LENGTH]
+    # Candidates most frequent first, then by name: the order names were first seen in (which file came
+    # first) must not decide which of two frequent spellings a rare one is taken for.
+    frequent = sorted((k for k, c in counts.items() if c >= FREQUENT and len(k) >= TYPO_MIN_LENGTH),
+                      key=lambda k: (-counts[k], k))
     by_length: dict[int, list[str]] = {}
     for key in frequent:
         by_length.setdefault(len(key), []).append(key)
     for key, count in counts.items():
         if key in found:
             continue
+        best, best_ratio = None, TYPO_RATIO
         for major in by_length.get(len(key), ()):
             if major == key or count > counts[major] * RARE_SHARE:
                 continue
-            if fuzz.ratio(key, major) >= TYPO_RATIO:
-                found[key] = NameCheck(
-                    spelled[key], "typo", None, [spelled[major]],
-                    message=f"“{spelled[key]}”只出现{count}次，与常用写法“{spelled[major]}”"
-                            f"（{counts[major]}次）相近，疑似写错")
-                break
+            ratio = fuzz.ratio(key, major)
+            if ratio >= best_ratio and (best is None or ratio > best_ratio):
+                best, best_ratio = major, ratio
+        if best is not None:
+            found[key] = NameCheck(
+                spelled[key], "typo", None, [spelled[best]],
+                message=f"“{spelled[key]}”只出现{count}次，与常用写法“{spelled[best]}”"
+                        f"（{counts[best]}次）相近，疑似写错")
