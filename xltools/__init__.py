@@ -45,4 +45,13 @@ def consolidate(city_ledger, inbox, out=None, options=None):
     return _consolidate(city_ledger, inbox, out, options)
 
 
-__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "extract", "fill", "targets", "validate"]
+def distribute(city_ledger, out_dir, regions=None, deadline=None, password=None, zip=False, units=None, **options):
+    """One workbook per district to fill in, from the city ledger; see :func:`xltools.distribution.distribute`."""
+    from .distribution import distribute as _distribute
+
+    return _distribute(city_ledger, out_dir, regions=regions, deadline=deadline, password=password, zip=zip,
+                       units=units, **options)
+
+
+__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "distribute",
+           "extract", "fill", "targets", "validate"]

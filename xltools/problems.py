@@ -69,6 +69,9 @@ TITLES = {
     "mapping-unknown-task": "映射表中的市级任务序号不存在",
     "own-output": "汇总结果文件（未作为报送读取）",
     "missing-district": "地区未报送",
+    # distributing the city ledger
+    "distribute-unknown-region": "名录中没有该地区",
+    "distribute-no-units": "名录中没有该地区的单位",
 }
 
 
