@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -456,15 +457,17 @@ def _clause(s: str, original: str, a: int, b: int, state: _Sentence, default_yea
         if q is not None:
             quantities.append(q)
     _groups(s, quantities, b)
+    # Where each target's words begin, sorted: a metric read after a number ends at the next of them.
+    leads = sorted(q.lead for q in quantities if not q.bare)
     for q in quantities:
         if q.bare:
             continue
         events.append((q.lead, "quantity", q))
     for m in _CONTEXT.finditer(s, a, b):
         events.append((m.start(), m.group(), m.end()))
-    for m in _QUALITATIVE.finditer(s, a, b):
-        if not any(q.start <= m.start() < q.end for q in quantities):
-            events.append((m.start(), "qualitative", m))
+    outcomes = [m for m in _QUALITATIVE.finditer(s, a, b)
+                if not any(q.start <= m.start() < q.end for q in quantities)]
+    events += [(m.start(), "qualitative", m) for m in outcomes]
     events.sort(key=lambda e: e[0])
 
     year_here = False
@@ -491,8 +494,8 @@ def _clause(s: str, original: str, a: int, b: int, state: _Sentence, default_yea
             else:
                 metric, end = _metric(original[region:q.lead]), q.end
                 if metric is None:
-                    metric = _metric_after(s, original, q, quantities, b)
-                    end = _after_end(s, q, quantities, b) if metric else q.end
+                    metric = _metric_after(s, original, q, leads, b)
+                    end = _after_end(s, q, leads, b) if metric else q.end
                 text = _strip(original[region:end])
             metric = metric or state.last_metric
             target = _target(q, text, metric, state, cumulative)
@@ -503,12 +506,16 @@ def _clause(s: str, original: str, a: int, b: int, state: _Sentence, default_yea
                 region = q.end
         elif kind == "qualitative":
             m = data
-            if state.year is None:
-                continue
+            if state.year is None or m.start() < region:
+                continue  # none without a year; none inside the text of the one before (基本淘汰基本淘汰)
             metric = _metric(original[region:m.start()])
             phrase = m.group()
             comparator = next((c for p, c in QUALITATIVE_PATTERNS.items() if re.fullmatch(p, phrase)), "=")
-            end = min((q.lead for q in quantities if q.lead >= m.end() and not q.bare), default=b)
+            end = _lead_from(leads, m.end(), b)
+            # A基本淘汰、B全部淘汰: the text runs to the 、 before the next outcome, which begins its own
+            following = next((o.start() for o in outcomes if m.end() <= o.start() < end), None)
+            if following is not None and s.rfind("、", m.end(), following) >= 0:
+                end = s.rfind("、", m.end(), following)
             result.targets.append(Target(
                 text=_strip(original[region:end]), year=state.year, per_year=state.per_year, cumulative=cumulative,
                 metric=metric, comparator=comparator, qualitative=True))
@@ -721,6 +728,9 @@ def _quantity_problems(q: _Quantity, target: Target, original: str, s: str) -> l
 # Metrics
 
 
+_NAMEISH = re.compile(r"[A-Za-z\u3400-\u9fff]")  # a metric names something: a letter or a character
+
+
 def _metric(text: str) -> str | None:
     """The noun phrase in ``text`` (between the previous target and this number)."""
     text = _strip(_ENUMERATION.sub("", _strip(text)))
@@ -738,7 +748,7 @@ def _metric(text: str) -> str | None:
             if text.endswith(word):
                 text, changed = _strip(text[:-len(word)]), True
                 break
-    if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
+    if not _NAMEISH.search(text):
         return None
     return text
 
@@ -747,13 +757,16 @@ def _strip(text: str) -> str:
     return text.strip(" 、，,；;：:。")
 
 
-def _next_lead(q: _Quantity, quantities: list[_Quantity], b: int) -> int:
-    return min((o.lead for o in quantities if o.lead >= q.end and not o.bare), default=b)
+def _lead_from(leads: list[int], pos: int, b: int) -> int:
+    """The first of the sorted ``leads`` at or after ``pos``, else ``b`` (a bisection: a clause of a
+    hundred numbers would otherwise scan them all for each one)."""
+    i = bisect_left(leads, pos)
+    return leads[i] if i < len(leads) else b
 
 
-def _after_end(s: str, q: _Quantity, quantities: list[_Quantity], b: int) -> int:
+def _after_end(s: str, q: _Quantity, leads: list[int], b: int) -> int:
     """Where a metric written after the number ends."""
-    end = _next_lead(q, quantities, b)
+    end = _lead_from(leads, q.end, b)
     if s.startswith("的", q.end):
         return end
     stops = [i for i in (s.find(w, q.end, end) for w in AFTER_STOPS) if i >= 0]
@@ -761,10 +774,10 @@ def _after_end(s: str, q: _Quantity, quantities: list[_Quantity], b: int) -> int
     return min([*stops, outcome.start() if outcome else end], default=end)
 
 
-def _metric_after(s: str, original: str, q: _Quantity, quantities: list[_Quantity], b: int) -> str | None:
+def _metric_after(s: str, original: str, q: _Quantity, leads: list[int], b: int) -> str | None:
     """培育10家工业互联网园区 → 工业互联网园区; 60%的城市生活污水处理厂（站）完成准IV类提标改造."""
     start = q.end + 1 if s.startswith("的", q.end) else q.end
-    return _metric(original[start:_after_end(s, q, quantities, b)])
+    return _metric(original[start:_after_end(s, q, leads, b)])
 
 
 def _respectively_metrics(original: str, region: int, first: _Quantity,

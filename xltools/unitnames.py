@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import islice
 
 from .text import clean
 
@@ -25,7 +26,7 @@ _BRANCH_TAIL_RE = re.compile(r"^(?![区县])[\u4e00-\u9fff]{1,3}区?(?:分局|�
 _GENERIC = {"单位", "部门", "单位）", "单位)", "部门（单位）"}
 _SEPARATORS = re.compile(r"[、，,；;/／\n]+")
 _OPENERS = re.compile(r"[（(〔\[【]")
-_COLLECTIVE_TAIL = re.compile(r"^(?P<head>.+?[\u4e00-\u9fff])等(?P<tail>(?:有关|相关|其他|各).+)$")
+_COLLECTIVE_AT = re.compile(r"(?<=[\u4e00-\u9fff])等(?=(?:有关|相关|其他|各).)")
 # Spaces in a unit cell: between two names (a 填报说明 asked for them, or a clerk typed them) or inside one
 # (conversion artefacts, justified text). ``clean`` deletes spaces next to CJK text, so the two are told
 # apart on the raw text, before cleaning.
@@ -37,8 +38,20 @@ _PARENT_END = re.compile(r"(?:总局|总行|总公司|总部|[区市县省]委|[
 _CONTINUES = re.compile(r"^(?:等|及|和|与|以及|[（(〔\[【])")
 
 
+# A suffix, a closing bracket and the line end ``$`` allows: the last characters decide, so the check stays
+# O(1) on the long texts (a whole cell run together, a line of a pasted document) it is asked about.
+_SUFFIX_SPAN = max(map(len, UNIT_SUFFIXES)) + 2
+# Enough of a name's end for ends_like_unit and _PARENT_END (区人民政府 is the longest ending it looks at).
+_TAIL = 16
+
+
 def ends_like_unit(name: str) -> bool:
-    return bool(_SUFFIX_RE.search(name))
+    return _ends_like_unit_at(name, len(name))
+
+
+def _ends_like_unit_at(text: str, end: int, start: int = 0) -> bool:
+    """``ends_like_unit(text[start:end])`` without the slice."""
+    return bool(_SUFFIX_RE.search(text, max(start, end - _SUFFIX_SPAN), end))
 
 
 def split_top_level(text: str) -> list[str]:
@@ -72,21 +85,26 @@ def split_spaces(line: str) -> list[str]:
         return [line]
     pieces = _SPACES.split(line.strip(" \t\u3000\xa0"))
     words, gaps = pieces[::2], pieces[1::2]
-    parts, current, depth = [], words[0], 0
+    # Each name is collected as a list of pieces and joined once: a line of thousands of spaced words
+    # must not copy the growing name at every space. Only its last characters are looked at.
+    parts, current, tail, depth = [], [words[0]], words[0][-_TAIL:], 0
     for i, gap in enumerate(gaps):
         depth = max(0, depth + sum(ch in "（(〔[【" for ch in words[i]) - sum(ch in "）)〕]】" for ch in words[i]))
-        if depth == 0 and _separates(current, words[i + 1:]):
-            parts.append(current)
-            current = words[i + 1]
+        if depth == 0 and _separates(tail, words, i + 1):
+            parts.append("".join(current))
+            current, tail = [words[i + 1]], words[i + 1][-_TAIL:]
         else:
-            current += gap + words[i + 1]
-    parts.append(current)
+            current += (gap, words[i + 1])
+            tail = (tail + gap + words[i + 1])[-_TAIL:]
+    parts.append("".join(current))
     return parts
 
 
-def _separates(before: str, after: list[str]) -> bool:
-    """Whether a space between ``before`` (the name so far) and the words ``after`` it separates two names."""
-    nxt = _SEPARATORS.split(after[0])[0] if after[0] else ""
+def _separates(before: str, words: list[str], start: int) -> bool:
+    """Whether a space between ``before`` (the name so far, or its last _TAIL characters) and the words
+    ``words[start:]`` after it separates two names."""
+    after = words[start]
+    nxt = _SEPARATORS.split(after)[0] if after else ""
     if not nxt or not ends_like_unit(before) or _CONTINUES.match(nxt):
         return False
     if _BRANCH_TAIL_RE.match(nxt):
@@ -97,7 +115,7 @@ def _separates(before: str, after: list[str]) -> bool:
         return False
     # The next name may itself be spaced (公安天桥 分局): it starts here if the words up to a separator end like one.
     text = ""
-    for word in after:
+    for word in islice(words, start, None):
         head = _SEPARATORS.split(word)[0]
         text += head
         if ends_like_unit(text):
@@ -108,41 +126,74 @@ def _separates(before: str, after: list[str]) -> bool:
 
 
 def split_run_together(name: str) -> list[str]:
-    """'区人力资源社会保障局区卫生健康局' → two names; a branch like '市生态环境局市中分局' stays one."""
-    if len(name) < 7:
+    """'区人力资源社会保障局区卫生健康局' → two names; a branch like '市生态环境局市中分局' stays one.
+
+    Each name is cut at the first place where the text before it ends like a unit (its brackets
+    balanced) and the rest starts and ends like one and is not a branch's tail; the rest is cut the same way.
+    """
+    # Every rest ends where the whole name ends: if that is not like a unit, nothing is cut.
+    if len(name) < 7 or not ends_like_unit(name):
         return [name]
-    for i in range(3, len(name) - 3):
-        left, right = name[:i], name[i:]
-        if not ends_like_unit(left) or not right.startswith(UNIT_PREFIXES):
+    names, start = [], 0
+    while len(name) - start >= 7:
+        cut = _first_cut(name, start)
+        if cut is None:
+            break
+        names.append(name[start:cut])
+        start = cut
+    names.append(name[start:])
+    return names
+
+
+_BRANCH_TAIL_MAX = 6  # the longest text _BRANCH_TAIL_RE matches: 3 characters, 区, 分局
+
+
+def _first_cut(name: str, start: int) -> int | None:
+    """Where ``split_run_together`` cuts ``name[start:]``, or None; one pass, brackets counted as it goes
+    (a cell of thousands of names run together is cut in linear time)."""
+    full = half = 0  # （ minus ） and ( minus ) in name[start:i]
+    for i in range(start, len(name) - 3):
+        if i > start:
+            ch = name[i - 1]
+            full += (ch == "（") - (ch == "）")
+            half += (ch == "(") - (ch == ")")
+        if i - start < 3 or full or half or not name.startswith(UNIT_PREFIXES, i):
             continue
-        if _BRANCH_TAIL_RE.match(right) or not ends_like_unit(right):
+        if not _ends_like_unit_at(name, i, start):
             continue
-        if left.count("（") != left.count("）") or left.count("(") != left.count(")"):
+        if len(name) - i <= _BRANCH_TAIL_MAX and _BRANCH_TAIL_RE.match(name[i:]):
             continue
-        return [left, *split_run_together(right)]
-    return [name]
+        return i
+    return None
 
 
 def join_broken_lines(lines: list[str]) -> list[str]:
     """Lines of one unit cell: a line that does not end like a unit continues on the next line."""
-    out: list[str] = []
+    out: list[list[str]] = []  # each name's lines, joined once at the end
+    tail = ""  # the last characters of out[-1], all the tests below look at
     for line in (clean(x) for x in lines):
         if not line:
             continue
-        if out and not ends_like_unit(out[-1]) and not out[-1].endswith(("、", "，", "；")):
-            out[-1] += line
+        if out and not ends_like_unit(tail) and not tail.endswith(("、", "，", "；")):
+            out[-1].append(line)
+            tail = (tail + line)[-_TAIL:]
         else:
-            out.append(line)
-    return out
+            out.append([line])
+            tail = line[-_TAIL:]
+    return ["".join(name) for name in out]
+
+
+def _stripped_parts(line: str):
+    for part in split_top_level(line):
+        part = part.strip("。.；;，,、 ")
+        if part:
+            yield part
 
 
 def split_separated(line: str) -> list[str]:
     """One line of a unit cell split on its separators, with generic words put back (区有关部门、单位)."""
     parts: list[str] = []
-    for part in split_top_level(line):
-        part = part.strip("。.；;，,、 ")
-        if not part:
-            continue
+    for part in _stripped_parts(line):
         if part in _GENERIC and parts:
             parts[-1] = f"{parts[-1]}、{part}"
         else:
@@ -152,9 +203,11 @@ def split_separated(line: str) -> list[str]:
 
 def collective_tail(part: str) -> tuple[str, str] | None:
     """'市卫生健康委等有关部门（单位）' → ('市卫生健康委', '有关部门（单位）'), else None."""
-    m = _COLLECTIVE_TAIL.match(part)
-    if m and ends_like_unit(m.group("head")):
-        return m.group("head"), m.group("tail")
+    # The first 等 after a unit's name and before 有关/相关/其他/各 and more text (区等有关部门 is no unit's;
+    # a later 等 may be). Parts hold no line breaks.
+    for m in _COLLECTIVE_AT.finditer(part, 1):
+        if _ends_like_unit_at(part, m.start()):
+            return part[:m.start()], part[m.end():]
     return None
 
 
@@ -176,11 +229,22 @@ def _split_cell(text: str) -> tuple[str, ...]:
 def _split_lines(lines: list[str]) -> list[str]:
     names: list[str] = []
     for line in join_broken_lines(["、".join(split_spaces(x)) for x in lines]):
-        for part in split_separated(line):
-            tail = collective_tail(part)
-            if tail:
-                names.extend(split_run_together(tail[0]))
-                names.append(tail[1])
-            else:
-                names.extend(split_run_together(part))
+        for part in _stripped_parts(line):
+            for name in _part_names(part):
+                # generic words put back as split_separated does, across lines too (区有关部门 / 单位)
+                if name in _GENERIC and names:
+                    names[-1] = f"{names[-1]}、{name}"
+                else:
+                    names.append(name)
+    return names
+
+
+def _part_names(part: str) -> list[str]:
+    """One part between separators → its names: a collective tail cut off (市卫生健康委等有关部门（单位）) and
+    read again, as it may run on into more names (…（单位）区财政局等有关部门); names run together cut apart."""
+    names: list[str] = []
+    while (tail := collective_tail(part)) is not None:
+        names.extend(split_run_together(tail[0]))
+        part = tail[1]
+    names.extend(split_run_together(part))
     return names

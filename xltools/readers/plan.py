@@ -44,16 +44,25 @@ class _Pending:
 def paragraphs(lines: list[str], first_line: int = 1) -> list[Paragraph]:
     """Non-blank lines, with a line broken inside a bracket joined to the next one."""
     out: list[Paragraph] = []
+    # A bracket left open joins every following line: the paragraph's lines are collected and joined
+    # once, and its depth counted line by line, so that stays linear in the length of the document.
+    pieces: list[list[str]] = []
     open_depth = 0
     for offset, raw in enumerate(lines):
         text = clean(raw)
         if not text:
             continue
+        depth = sum(text.count(c) for c in _OPEN) - sum(text.count(c) for c in _CLOSE)
         if out and open_depth > 0:
-            out[-1].text += text  # a bracket (often a unit name) broken across lines
+            pieces[-1].append(text)  # a bracket (often a unit name) broken across lines
+            open_depth += depth
         else:
             out.append(Paragraph(text, first_line + offset))
-        open_depth = sum(out[-1].text.count(c) for c in _OPEN) - sum(out[-1].text.count(c) for c in _CLOSE)
+            pieces.append([text])
+            open_depth = depth
+    for paragraph, texts in zip(out, pieces):
+        if len(texts) > 1:
+            paragraph.text = "".join(texts)
     return out
 
 
@@ -108,7 +117,8 @@ def split_attributions(text: str) -> list[tuple[str, tuple[list[str], list[str]]
                 break
             attribution = attribution_text(text[i + 1:end])
             if attribution is not None:
-                out.append((text[pos:i].strip(), attribution))
+                seg, aside = text[pos:i].strip(), _aside(text[i + 1:end])
+                out.append((f"{seg}（{aside}）" if aside else seg, attribution))
                 pos = end + 1
             i = end + 1
             continue
@@ -117,6 +127,13 @@ def split_attributions(text: str) -> list[tuple[str, tuple[list[str], list[str]]
     if tail:
         out.append((tail, None))
     return out
+
+
+def _aside(inner: str) -> str:
+    """What an attribution bracket says before its first role word (（省级以上项目，牵头单位：…）): content."""
+    inner = clean(inner)
+    m = _ROLE_RE.search(inner)
+    return inner[:m.start()].strip("，,；;。：: ") if m else ""
 
 
 def split_title(text: str) -> tuple[str | None, str]:
@@ -184,20 +201,41 @@ def parse_plan(lines: list[str], file: str | None = None, first_line: int = 1) -
         if pending is not None:
             emit("", None, pending.line)
 
+    # A heading is kept in its rows' section/subsection, and an action's in the problems raised under it;
+    # one with nothing under it would be lost and is reported instead. (paragraph, rows + problems then)
+    action_heading: tuple[Paragraph, int] | None = None
+    field_heading: tuple[Paragraph, int] | None = None
+
+    def placed() -> int:
+        return len(ledger.rows) + len(ledger.problems)
+
+    def close_heading(heading: tuple[Paragraph, int] | None) -> None:
+        if heading is not None and placed() == heading[1]:
+            where = f"（在“{section}”中）" if heading is field_heading else ""
+            ledger.problems.append(Problem(
+                "unplaced-text", f"标题“{heading[0].text}”下没有任务{where}", severity="info", file=file,
+                line=heading[0].line, value=heading[0].text))
+
     for p in paras:
         text = p.text
         m_action = ACTION_RE.match(text)
         if m_action and len(text) <= 40 and "。" not in text.rstrip("。"):
             flush()
+            close_heading(field_heading)
+            close_heading(action_heading)
             started = True
             section, subsection = f"{m_action.group(1)}、{m_action.group(2).rstrip('。')}", ""
             general = bool(_GENERAL.search(section))
+            action_heading = None if general else (p, placed())
+            field_heading = None
             continue
         if not started:
             continue  # the notice, title and preamble before 一、
         m_field = FIELD_RE.match(text)
         if m_field and not general:
             flush()
+            close_heading(field_heading)
+            field_heading = (p, placed())
             title, rest = split_title(m_field.group(2).strip())
             if title is None and "。" not in text.rstrip("。"):
                 title, rest = m_field.group(2).strip().rstrip("。"), ""
@@ -225,9 +263,11 @@ def parse_plan(lines: list[str], file: str | None = None, first_line: int = 1) -
             feed(text, p.line)
         else:
             ledger.problems.append(Problem(
-                "unplaced-text", "无法归入任何任务的段落（不在任何“（一）”或编号任务之下）",
-                severity="info", file=file, line=p.line, value=text[:60]))
+                "unplaced-text", f"“{section}”下无法归入任何任务的段落（不在任何“（一）”或编号任务之下）",
+                severity="info", file=file, line=p.line, value=text))
     flush()
+    close_heading(field_heading)
+    close_heading(action_heading)
     _assign_seq(ledger, numbered, file)
     return ledger
 
