@@ -42,6 +42,7 @@ from .layout import needed_height, text_lines
 from .model import Ledger
 from .printing import fit_widths
 from .problems import Problem
+from .returned import encode_locks
 from .text import cn_number
 from .xlio import atomic_write, put
 
@@ -439,6 +440,8 @@ def _build(batch: _Batch, d: _District):
             "distributed_at": batch.created.isoformat(),
             "row_keys": ",".join(r.key for r, k in zip(rows, kinds) if k in ("goal", "task")),
             "own_section": own_band,
+            # What each city row's locked cells say: a returned workbook shows which were typed over.
+            "row_locks": encode_locks(ledger.rows),
             "xltools_version": _version(),
         },
     )

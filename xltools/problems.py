@@ -69,6 +69,17 @@ TITLES = {
     "mapping-unknown-task": "映射表中的市级任务序号不存在",
     "own-output": "汇总结果文件（未作为报送读取）",
     "missing-district": "地区未报送",
+    "own-task": "本区自行增加的任务",
+    # a distributed workbook coming back
+    "returned-other-region": "不是本地区的填报表",
+    "returned-key-duplicate": "任务键重复",
+    "returned-locked-changed": "市级内容被改动",
+    "returned-blank-row": "市级任务未填写",
+    "returned-row-deleted": "市级任务行被删除",
+    "returned-older-city": "按旧版市级台账填报",
+    # feedback to districts (consolidate --feedback)
+    "feedback-uncovered-task": "市级任务未覆盖",
+    "feedback-target-short": "市级目标有差距",
     # distributing the city ledger
     "distribute-unknown-region": "名录中没有该地区",
     "distribute-no-units": "名录中没有该地区的单位",

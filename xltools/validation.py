@@ -210,6 +210,7 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
              fixed_out=None, period: tuple[int, int] = (2024, 2027)) -> ValidationResult:
     """Validate a ledger (workbook, plan document or rows); optionally write marked and fixed copies."""
     from .readers import extract
+    from .returned import check_returned, is_distributed, quiet_blank_rows
     from .xlio import check_output
 
     source = Path(source)
@@ -222,7 +223,11 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
             check_output(one, source, others=(other,))
     directory = units if isinstance(units, Directory) else load_directory(units)
     ledger = extract(source, region=region)
+    if is_distributed(ledger):
+        quiet_blank_rows(ledger)
     report = Report(list(ledger.problems))
+    # A returned distributed workbook: its structure against what was distributed (the city is not known here).
+    report.extend(check_returned(ledger, source.name, regions=tuple(directory.region_names())))
     report.extend(p for p in directory.problems if p.severity == "error")
     unit_problems, fixes, learned = check_units(ledger, directory)
     report.extend(unit_problems)

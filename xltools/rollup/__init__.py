@@ -164,6 +164,7 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
 
 
 def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, files, archive_run) -> Rollup:
+    from ..archive import sha256_of
     from ..readers import extract
     from ..target_text import ledger_targets
 
@@ -171,6 +172,7 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     created = created or datetime.now().replace(microsecond=0)
     city_path = Path(city_ledger)
     city = extract(city_path)
+    city.meta["sha256"] = sha256_of(city_path)  # a returned distributed workbook names the ledger it came from
     if not city.rows:
         raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{city_path.name}”中没有读到任何任务")
     out = Path(out) if out else None
@@ -271,7 +273,15 @@ def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
     for rec in used + superseded:
         problems.extend(rec.problems)
     for m in mappings:
-        if not m.mapped:
+        if m.method == "blank":
+            continue  # a distributed city row left blank: reported as such (returned-blank-row)
+        if not m.mapped and m.method == "own":
+            problems.append(Problem(
+                "own-task", f"{m.region}自行增加的任务“{m.row.task}”（不对应市级任务，已列入汇总）", severity="info",
+                file=m.file, sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
+                value=m.row.content[:40],
+                suggestion="如确与某项市级任务对应，可在“映射”表中填写市级任务序号"))
+        elif not m.mapped:
             problems.append(Problem(
                 "unmapped-row", f"{m.region}任务{m.row.seq if m.row.seq is not None else ''}“{m.row.task}”"
                 f"未能对应到市级任务（最高相似度{m.confidence:.2f}）", severity="info", file=m.file,

@@ -41,6 +41,7 @@ class CityIndex:
     """The city's tasks, ready to be matched against district rows."""
 
     def __init__(self, city: Ledger):
+        self.city = city
         self.region = city.region
         self.rows = [r for r in city.rows if r.seq is not None]
         self.seqs = [r.seq for r in self.rows]

@@ -48,7 +48,7 @@ class Mapping:
     row: TaskRow
     city_seqs: list[int]
     confidence: float
-    method: str  # key | seq | name | similarity | manual | none
+    method: str  # key | seq | name | similarity | manual | none | blank (a distributed row left blank) | own
     file: str = ""
 
     @property

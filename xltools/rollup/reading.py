@@ -30,6 +30,7 @@ from ..errors import XltoolsError
 from ..limits import LimitExceeded, configure, current, rss_mb
 from ..model import Ledger
 from ..problems import Problem
+from ..returned import is_distributed, quiet_blank_rows
 from .model import ROLLUP_FORMAT, Received
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
         rec.problems.append(Problem("unreadable-file", f"读取出错：{type(exc).__name__}: {exc}", severity="error",
                                     file=name))
         return rec
+    if is_distributed(ledger):
+        quiet_blank_rows(ledger)
     for p in ledger.problems:
         p.file = name
     if not ledger.rows:
@@ -144,7 +147,7 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
     for region in sorted(expected, key=len, reverse=True):
         if region in name:
             return region, "filename"
-    m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}市", "", Path(name).stem))
+    m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}?市", "", Path(name).stem))
     if m:
         return m.group(1), "filename"
     return None, None
@@ -189,6 +192,8 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
         if _CITY_INDEX is not None:
             city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
             row_maps = _CITY_INDEX.map_rows(ledger.rows, city_keys)
+    if is_distributed(ledger):
+        problems.extend(_returned(ledger, name, row_maps))
     results, target_problems = checked_ledger_targets(ledger)
     problems.extend(target_problems)
     by_item = {id(item): result for item, result in results}
@@ -197,6 +202,31 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
     for p in problems:
         p.file = name
     return Checked(problems, row_targets, goal_targets, row_maps)
+
+
+def _returned(ledger: Ledger, name: str, row_maps: list) -> list[Problem]:
+    """A distributed workbook's structure checked against the city; its blank city rows cover nothing."""
+    from ..returned import check_returned, is_blank
+
+    city = _CITY_INDEX.city if _CITY_INDEX is not None else None
+    sha = city.meta.get("sha256") if city is not None else None
+    regions = tuple(directory_regions())
+    problems = check_returned(ledger, name, city, sha, regions)
+    own_section = ledger.meta.get("own_section")
+    for i, row in enumerate(ledger.rows):
+        if i >= len(row_maps):
+            break
+        if row.extra.get("任务键", "").isdigit():
+            if is_blank(row):
+                row_maps[i] = ([], 0.0, "blank")
+        elif own_section and row.section == own_section and not row_maps[i][0]:
+            row_maps[i] = ([], row_maps[i][1], "own")  # the district's own task, in the area made for it
+    return problems
+
+
+def directory_regions() -> list[str]:
+    """Every region the unit directory names (loaded in this process already)."""
+    return sorted({r for d in _DIRECTORY.values() for r in d.region_names()})
 
 
 def rare_spellings(names_by_file: list[list[str]]) -> dict[int, dict]:

@@ -133,10 +133,13 @@ class Directory:
             return info.level
         return "市" if region.endswith("市") else "区县"
 
+    def region_names(self) -> list[str]:
+        """Every region the directory names: the 地区 sheet's, in order, then those only its units name."""
+        return [*self.regions, *(r for r in self._index if r not in self.regions)]
+
     def children(self, region: str) -> list[str]:
         """The districts and 功能区 under ``region``, in the 地区 sheet's order, with or without units listed."""
-        names = [*self.regions, *(r for r in self._index if r not in self.regions)]
-        return [r for r in names if r != region and self.parent(r) == region]
+        return [r for r in self.region_names() if r != region and self.parent(r) == region]
 
     def siblings(self, region: str) -> list[str]:
         parent = self.parent(region)
