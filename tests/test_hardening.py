@@ -448,3 +448,18 @@ def test_three_hundred_generated_districts_are_rebuilt_cell_for_cell(tmp_path):
     assert len(rollup.received) == 300
     assert sum(p.type == "unit-inconsistent-form" for p in rollup.problems) > 100  # learned, not looked up
     _assert_same_rollup(out, _rebuild_elsewhere(rollup.archive_run, archive, tmp_path / "重出.xlsx", 12345))
+
+
+def test_refill_and_distribute_write_hostile_city_text_as_text(tmp_path):
+    """The doors issue 11 added, and re-fill: a city ledger whose text is hostile stays text in every workbook."""
+    import xltools
+
+    src = _district_csv(tmp_path / "济南市_台账.csv", PAYLOADS)
+    filled = fill(src, tmp_path / "济南市_工作台账.xlsx", region="济南市").path
+    refilled = fill(src, tmp_path / "济南市_工作台账_更新.xlsx", template=filled, region="济南市").path
+    result = xltools.distribute(src, tmp_path / "分发", regions="市中区,章丘区", city="济南市")
+    outputs = [refilled, result.manifest, *(d.path for d in result.files)]
+    for out in outputs:
+        assert _formula_cells(out) == [], out
+    texts = _texts(result.files[0].path)
+    assert '=HYPERLINK("http://x","y")' in texts and "@SUM(1+1)" in texts
