@@ -521,9 +521,12 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 @click.option("--list-runs", is_flag=True, help="列出归档中的汇总记录 (list archived runs)")
 @click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @click.option("--workers", type=int, help="并行读取的进程数，默认为 CPU 核数 (reader processes)")
+@click.option("--feedback", type=click.Path(file_okay=False),
+              help="同时为每个报送地区写出反馈工作簿（标注问题、未覆盖的市级任务、目标差距）到此文件夹，"
+                   "不能是收件文件夹 (feedback folder)")
 @json_option
 def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, run_id, list_runs, units, workers,
-                as_json) -> None:
+                feedback, as_json) -> None:
     """汇总各区县报送的台账，生成市级汇总工作簿 (consolidate district ledgers into a city rollup).
 
     CITY_LEDGER 为市级台账，INBOX 为收件文件夹（xlsx、xlsm、xlsb、xls、csv、ods 均可）。
@@ -542,7 +545,7 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
 
         with Archive(archive, create=False) as store:  # a missing archive is reported, never created
             run = store.run(run_id)
-        rollup = consolidate_from_archive(run_id, out, archive=archive, mapping=mapping)
+        rollup = consolidate_from_archive(run_id, out, archive=archive, mapping=mapping, feedback=feedback)
         if not run.complete:
             click.echo(f"注意：汇总记录 {run_id} 未完成（当时的汇总表没有写完或未经确认），已按其归档的文件重新生成")
     else:
@@ -550,7 +553,8 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
             raise click.UsageError("需要市级台账 CITY_LEDGER 和收件文件夹 INBOX")
         options = ConsolidateOptions(
             regions=[r for r in re.split(r"[,，、\s]+", regions) if r] if regions else None,
-            mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers)
+            mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers,
+            feedback=feedback)
         with _progress("读取并核对各区县文件") as progress:
             options.progress = progress
             rollup = consolidate_ledgers(city_ledger, inbox, out, options)
@@ -564,6 +568,8 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
             click.echo(f"未报送：{'、'.join(rollup.missing_regions)}")
         if rollup.superseded:
             click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
+        if feedback:
+            click.echo(f"已写出反馈：{len(rollup.feedback)} 个地区 → {feedback}")
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
         counts = {s: sum(p.severity == s for p in report) for s in ("error", "warning", "info")}

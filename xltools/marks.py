@@ -6,6 +6,8 @@ same colours, notes and list whichever command produced them.
 
 from __future__ import annotations
 
+import re
+
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -29,11 +31,25 @@ PROBLEM_COLUMNS = (("序号", 4.5), ("地区", 7), ("严重程度", 5.5), ("问�
                    ("内容", 16), ("文件", 14), ("工作表", 8), ("单元格", 6.5), ("行", 5), ("代码", 20))
 PROBLEM_FLEX = {4: 28, 5: 14, 6: 12}
 CODE_COLUMN = len(PROBLEM_COLUMNS) - 1  # 0-based, hidden
-WRAPPED = {4, 5, 6, 7}  # 0-based: 问题说明, 建议, 内容, 文件
+WRAPPED = {3, 4, 5, 6, 7}  # 0-based: 问题类型, 问题说明, 建议, 内容, 文件
+
+
+_CELL = re.compile(r"([A-Za-z]{1,3})(\d+)$")
 
 
 def _rank(severity: str) -> int:
     return SEVERITIES.index(severity)
+
+
+def _list_order(p: Problem) -> tuple:
+    """Severity first, then place: cells by sheet, row and column (A2 before A10), then text lines; problems
+    of the whole file (no place) last in their severity, in the order found."""
+    m = _CELL.match(p.cell or "")
+    if p.sheet and m:
+        return _rank(p.severity), 0, p.sheet, int(m[2]), len(m[1]), m[1], 0
+    if p.line is not None:
+        return _rank(p.severity), 1, p.sheet or "", p.line, 0, "", 0
+    return _rank(p.severity), 2, p.sheet or "", 0, 0, "", 0
 
 
 def mark_cells(workbook, problems: list[Problem]) -> int:
@@ -89,7 +105,7 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
     ws.column_dimensions[get_column_letter(CODE_COLUMN + 1)].hidden = True
-    ordered = sorted(problems, key=lambda p: (_rank(p.severity), p.sheet or "", p.line or 0))
+    ordered = sorted(problems, key=_list_order)
     cell_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "单元格")
     severity_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "严重程度")
     for i, p in enumerate(ordered, start=1):

@@ -234,7 +234,14 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
     report.extend(_target_problems(ledger, period))
     result = ValidationResult(source, ledger, report, fixes, learned=learned)
     if out is not None:
-        result.marked = _write_marked(source, Path(out), ledger, report, directory, region, period)
+        region = region or ledger.region
+
+        def revalidated(filled: Path) -> list[Problem]:
+            # Validated again so that every problem points at a cell of the filled ledger.
+            return validate(filled, region=region, units=directory, period=period).report.problems
+
+        result.marked = write_marked(source, Path(out), ledger, report.problems, region=region,
+                                     directory=directory, relocate=revalidated)
     if fix:
         result.fixed = _write_fixed(source, target, ledger, fixes)
     log.info("validated %s: %d problems, %d fixes", source, len(report), len(fixes))
@@ -259,28 +266,109 @@ def _load_copy(source: Path, out: Path):
     return None
 
 
-def _write_marked(source: Path, out: Path, ledger: Ledger, report: Report, directory, region,
-                  period: tuple[int, int]) -> Path:
+def write_marked(source: Path, out: Path, ledger: Ledger, problems: list[Problem], *, region: str | None = None,
+                 directory: Directory | None = None, relocate=None, marks_only: bool = False,
+                 meta: dict[str, str] | None = None) -> Path:
+    """A copy of ``source`` at ``out`` with ``problems`` marked at their cells and listed in 问题清单.
+
+    A file openpyxl cannot edit (text, docx, xls, xlsb, ods, csv) is marked in a ledger filled from
+    ``ledger`` instead; ``relocate(filled)`` then gives the problems as they point into that workbook
+    (default :func:`relocate_problems`: each problem moved to its row's cell of the filled ledger).
+    ``directory`` fills an empty 单位名录 slot so it prints; ``marks_only`` leaves the district's own
+    workbook as it was apart from the marks and the list (the slot is filled only in a filled ledger).
+    ``meta`` overrides keys of a filled ledger's metadata (``filled_at`` for a reproducible copy).
+    Used by ``validate`` and by the feedback ``consolidate`` writes to districts.
+    """
     from .marks import mark_cells, write_problem_sheet
     from .xlio import atomic_save
 
+    source, out = Path(source), Path(out)
     wb = _load_copy(source, out)
-    problems = report.problems
-    if wb is None:
-        # Not a workbook openpyxl can edit (text, docx, xls, xlsb, ods): mark a filled ledger instead,
-        # validated again so that every problem points at a cell of that workbook.
+    filled = wb is None
+    if filled:
         from openpyxl import load_workbook
 
         from .filler import fill
 
         fill(ledger, out)
-        again = validate(out, region=region or ledger.region, units=directory, period=period)
+        problems = relocate(out) if relocate is not None else relocate_problems(ledger, problems, out)
         wb = load_workbook(out)
-        problems = again.report.problems
+        if meta:
+            from .template import write_meta
+
+            write_meta(wb, meta)
     mark_cells(wb, problems)
     write_problem_sheet(wb, problems, region=region or ledger.region)
-    _units_to_print(wb, directory, region or ledger.region)
+    if directory is not None and (filled or not marks_only):
+        _units_to_print(wb, directory, region or ledger.region)
     return atomic_save(wb, out) or out
+
+
+def relocate_problems(ledger: Ledger, problems: list[Problem], filled: Path) -> list[Problem]:
+    """``problems`` found in ``ledger``'s own file, moved to the same row and column of the ledger filled from
+    it at ``filled``. A problem at no row of the ledger (a plan's body text, a note under the table) keeps
+    its place in the original file, written out in its message when that was a cell, so that it is never
+    marked at a cell of the filled ledger that means something else."""
+    from dataclasses import replace
+
+    from .readers import extract
+
+    again = extract(filled)
+    by_place: dict = {}
+    for old_items, new_items in ((ledger.rows, again.rows), (ledger.goals, again.goals)):
+        if len(old_items) != len(new_items):
+            continue  # cannot pair them safely: their problems stay where they were found
+        for old, new in zip(old_items, new_items, strict=True):
+            if old.origin.sheet and old.origin.row:
+                by_place[(old.origin.sheet, old.origin.row)] = new
+            elif old.origin.line:
+                by_place[old.origin.line] = new
+    field_of = {col: name for name, col in ledger.columns.items()}
+    out = []
+    for p in problems:
+        row = _cell_row(p.cell)
+        key = (p.sheet, row) if p.sheet and row else p.line
+        new = by_place.get(key) if key is not None else None
+        if new is None or not new.origin.sheet or not new.origin.row:
+            if p.sheet and p.cell:
+                out.append(replace(p, sheet=None, cell=None, message=f"{p.message}（原文件“{p.sheet}”表{p.cell}）"))
+            else:
+                out.append(p)
+            continue
+        fld = field_of.get(_cell_column(p.cell)) if p.cell else _problem_field(p)
+        col = again.columns.get(fld or "task", again.columns.get("task", 0))
+        out.append(replace(p, file=filled.name, sheet=new.origin.sheet, line=None,
+                           cell=f"{column_letter(col + 1)}{new.origin.row}"))
+    return out
+
+
+def _cell_row(cell: str | None) -> int | None:
+    digits = "".join(ch for ch in cell or "" if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def _cell_column(cell: str) -> int | None:
+    """0-based column of "D85"."""
+    letters = "".join(ch for ch in cell if ch.isalpha()).upper()
+    if not letters:
+        return None
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def _problem_field(p: Problem) -> str | None:
+    """The column a problem found at a text line belongs to: unit problems name theirs first (牵头单位…),
+    target problems are about 工作内容."""
+    if p.type.startswith("target-") or p.type == "body-ledger-text":
+        return "content"
+    if p.type == "unit-lead-and-responsible":
+        return "resp"
+    for fld, label in FIELD_ZH.items():
+        if p.type.startswith("unit-") and p.message.startswith(label):
+            return fld
+    return None
 
 
 def _units_to_print(wb, directory: Directory, region: str | None) -> None:

@@ -42,6 +42,7 @@ class ConsolidateOptions:
     workers: int | None = None  # reader processes; default: the CPU count (at most 8)
     district_sheets_max: int = 40  # above this many districts, one 明细 sheet instead of one per district
     progress: object = None  # a callable(done, total) for a progress bar
+    feedback: str | None = None  # folder for one feedback workbook per district (``xltools.feedback``)
 
     def recorded(self) -> dict:
         """The options that change the result, as recorded with a run in the archive."""
@@ -185,6 +186,10 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     if out is not None:
         check_output(out, city_path, options.mapping, options.units,
                      inbox=None if files is not None else Path(inbox), archive=archive_root)
+    if options.feedback is not None:
+        from ..feedback import check_feedback_dir
+
+        check_feedback_dir(options.feedback, inbox=None if files is not None else Path(inbox), archive=archive_root)
     if options.use_archive:
         from ..archive import Archive
 
@@ -243,6 +248,13 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
             if archive is not None:
                 archive.set_output(rollup.archive_run, sha256_of(out))
             clock.lap("write")
+        if options.feedback is not None:
+            # Here, while the files read are still at hand (a rebuild's copies go when it returns).
+            from ..feedback import write_feedback
+
+            rollup.feedback = write_feedback(rollup, options.feedback, options.units,
+                                             inbox=None if files is not None else Path(inbox), archive=archive_root)
+            clock.lap("feedback")
     finally:
         if archive is not None:
             archive.close()
@@ -306,7 +318,8 @@ def _record(archive, rollup: Rollup, city_path: Path, options: ConsolidateOption
     return archive.record_run(created, city_in, inputs, options.recorded())
 
 
-def consolidate_from_archive(run_id: str, out, archive: str | None = None, mapping: str | None = None) -> Rollup:
+def consolidate_from_archive(run_id: str, out, archive: str | None = None, mapping: str | None = None,
+                             feedback: str | None = None) -> Rollup:
     """Produce an earlier run's rollup again from the files the archive kept.
 
     An incomplete run (killed before its rollup was written or confirmed) is rebuilt too: its inputs were
@@ -325,6 +338,10 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
                                   f"归档中没有编号为“{run_id}”的汇总记录（可用 xltools consolidate --list-runs 查看）")
         if out is not None:
             check_output(out, mapping, archive=store.root)
+        if feedback is not None:
+            from ..feedback import check_feedback_dir
+
+            check_feedback_dir(feedback, archive=store.root)
         if not run.complete:
             log.warning("run %s is incomplete (its rollup was not written or not confirmed); rebuilding it", run_id)
         tmp = Path(tempfile.mkdtemp(prefix="xltools-run-"))
@@ -338,7 +355,7 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
                 path = folder / item.name
                 _copy_object(store, item.sha256, item.name, path)
                 files.append((path, item.name, item.received, item.version))
-            options = ConsolidateOptions(archive=archive, mapping=mapping, **{
+            options = ConsolidateOptions(archive=archive, mapping=mapping, feedback=feedback, **{
                 k: v for k, v in run.options.items() if k in asdict(ConsolidateOptions())})
             options.use_archive = False  # reproducing adds nothing to the archive
             return consolidate(city, tmp, out, options, created=run.created, files=files, archive_run=run.id)

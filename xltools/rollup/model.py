@@ -116,6 +116,7 @@ class Rollup:
     city_sha256: str | None = None
     city_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (see ``consolidate``)
+    feedback: list[Path] = field(default_factory=list)  # feedback workbooks written (``--feedback``)
 
     @property
     def regions(self) -> list[str]:
