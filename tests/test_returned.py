@@ -89,7 +89,8 @@ def returned(tmp_path_factory):
     files = {d.region: shutil.copy(d.path, inbox / d.path.name) for d in result.files}
     fill_as_a_clerk(Path(files["章丘区"]), "章丘区")
     changes = fill_as_a_clerk(Path(files["市中区"]), "市中区", changes=True)
-    rollup = consolidate(SAMPLE_CITY, inbox, root / "汇总.xlsx", ConsolidateOptions(use_archive=False))
+    rollup = consolidate(SAMPLE_CITY, inbox, root / "汇总.xlsx",
+                         ConsolidateOptions(use_archive=False, feedback=str(root / "反馈")))
     return rollup, files, changes
 
 
@@ -185,3 +186,24 @@ def test_a_returned_workbook_saved_by_libreoffice_keeps_its_keys_and_metadata(re
         from xltools.returned import check_returned
 
         assert check_returned(ledger, saved.name, regions=("章丘区",)) == []
+
+
+def test_each_districts_feedback_carries_its_changes_at_their_cells(returned):
+    rollup, _, _ = returned
+    rec, types = _by_type(rollup, "市中区")
+    [path] = [p for p in rollup.feedback if p.name.startswith("市中区_反馈_")]
+    wb = openpyxl.load_workbook(path)
+    listed = [dict(zip([c.value for c in wb["问题清单"][1]], (c.value for c in row)))
+              for row in wb["问题清单"].iter_rows(min_row=2)]
+    codes = {r["代码"] for r in listed}
+    assert {"returned-row-deleted", "returned-locked-changed", "returned-key-duplicate", "returned-blank-row"} <= codes
+    assert any(c.startswith("unit-") for c in codes)  # the unit typed outside the list
+    ws = wb["工作台账"]
+    for kind in ("returned-locked-changed", "returned-key-duplicate", "returned-blank-row"):
+        [p] = types[kind]
+        cell = ws[p.cell]
+        assert cell.comment is not None and p.message[:20] in cell.comment.text, kind
+        assert cell.fill.fgColor.rgb not in (None, "00000000"), kind
+    # Tasks 5 and 20 are told once, as the deleted and the blank row, not again as uncovered.
+    assert not [r for r in listed if r["代码"] == "feedback-uncovered-task"]
+    assert any(r["代码"].startswith("target-") for r in listed)  # the malformed target

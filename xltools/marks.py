@@ -52,12 +52,21 @@ def _list_order(p: Problem) -> tuple:
     return _rank(p.severity), 2, p.sheet or "", 0, 0, "", 0
 
 
+def _anchor(ws, ref: str) -> str:
+    """``ref``, or the first cell of the merged range that covers it."""
+    for merged in ws.merged_cells.ranges:
+        if ref in merged:
+            return merged.start_cell.coordinate
+    return ref
+
+
 def mark_cells(workbook, problems: list[Problem]) -> int:
     """Colour each problem's cell by its worst severity and attach a note; returns cells marked."""
     by_cell: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
         if p.sheet and p.cell and p.sheet in workbook.sheetnames:
-            by_cell.setdefault((p.sheet, p.cell), []).append(p)
+            # A cell inside a merged range cannot hold a note: its range's first cell is marked instead.
+            by_cell.setdefault((p.sheet, _anchor(workbook[p.sheet], p.cell)), []).append(p)
     for (sheet, ref), found in by_cell.items():
         cell = workbook[sheet][ref]
         worst = min((p.severity for p in found), key=_rank)
