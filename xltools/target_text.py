@@ -97,7 +97,15 @@ LEAD_WORDS = (
     "全市", "全区", "全县", "全省", "其中", "力争", "争取", "确保", "累计", "每年", "年均", "共", "新增", "新建",
     "建成", "建设", "实施", "新培育", "培育", "举办", "完成", "改造提升", "推广应用", "推广", "积极", "发展",
     "遴选", "创建", "打造", "认定", "引进", "更新", "淘汰", "开展", "组织", "实现", "将", "对", "突破",
+    # when, before the verb: 年内完成93个, 全年新增200台
+    "年内", "全年", "当年", "今年", "本年度", "本年", "年度",
 )
+# A verb left alone is not a metric (年内完成93个 and 改造30个 name no thing): such a target has no metric, so
+# it is never compared with another row's.
+VERB_ONLY = frozenset((
+    "完成", "实施", "新增", "新建", "建成", "建设", "改造", "推进", "推动", "开展", "更新", "提升", "落实", "办理",
+    "组织", "举办", "实现", "达到", "达成", "累计完成", "改造提升", "整治", "治理", "打造", "培育", "引进",
+))
 TAIL_WORDS = ("的", "将", "要", "力争", "分别", "均", "需")
 # A metric read after the number stops before these (遴选40项左右优秀品牌进行集中宣传 → 优秀品牌).
 AFTER_STOPS = ("进行", "开展", "实施", "参与", "用于")
@@ -748,7 +756,7 @@ def _metric(text: str) -> str | None:
             if text.endswith(word):
                 text, changed = _strip(text[:-len(word)]), True
                 break
-    if not _NAMEISH.search(text):
+    if not _NAMEISH.search(text) or text in VERB_ONLY:
         return None
     return text
 
