@@ -637,3 +637,28 @@ def test_parsing_is_fast_enough_for_big_workbooks():
     for cell in cells:
         parse_targets(cell)
     assert time.perf_counter() - start < 10  # ~0.4 s here; 100 000 cells take a few seconds
+
+
+def test_one_metric_in_many_tasks_is_no_conflict_but_within_one_task_it_is():
+    """A conflict is between targets of one task (or a task and the plan's goals), never across tasks:
+    60 tasks each with their own count of the same metric are 60 goals, not 1,770 contradictions."""
+    rows = [TaskRow(n, f"任务{n}", f"到2025年，全区建成充换电站{n * 7}座以上。",
+                    origin=Origin(file="d.xlsx", sheet="台账", row=n + 3)) for n in range(1, 61)]
+    rows.append(TaskRow(None, "", "到2025年，全区建成充换电站3座以下。",  # no 序号: a task of its own
+                        origin=Origin(file="d.xlsx", sheet="台账", row=70)))
+    ledger = Ledger(source="d.xlsx", rows=rows)
+    assert "target-comparator-conflict" not in {p.type for p in check_ledger_targets(ledger)}
+
+    # Two rows of one task (the second continues task 5) that cannot both hold: one conflict, at the second.
+    rows.insert(5, TaskRow(5, "任务5", "到2025年，全区建成充换电站不超过20座。",
+                           origin=Origin(file="d.xlsx", sheet="台账", row=71)))
+    [conflict] = [p for p in check_ledger_targets(ledger) if p.type == "target-comparator-conflict"]
+    assert (conflict.cell, conflict.value) == ("A71", "全区建成充换电站不超过20座")
+    assert "≥35座" in conflict.message and "≤20座" in conflict.message
+
+    # The verbs of a schedule are not a metric: 年内完成93个 and 年内完成195个 in two tasks say nothing together.
+    schedule = Ledger(source="d.xlsx", rows=[
+        TaskRow(1, "任务1", "年内完成93个。", origin=Origin(file="d.xlsx", sheet="台账", row=4)),
+        TaskRow(2, "任务2", "年内完成不超过5个。", origin=Origin(file="d.xlsx", sheet="台账", row=5))])
+    assert "target-comparator-conflict" not in {p.type for p in check_ledger_targets(schedule)}
+    assert all(t.metric is None for _, result in ledger_targets(schedule) for t in result.targets)

@@ -268,7 +268,8 @@ def checked_ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERI
     for item, result in results:
         problems.extend(result.problems)
         where = item.origin.where(ledger.source, content)
-        located.extend((t, where) for t in result.targets)
+        task = _task_of(item)
+        located.extend((t, where, task) for t in result.targets)
     problems.extend(replace(p, **where) for p, where in consistency_problems(located))
     return results, problems
 
@@ -321,34 +322,58 @@ def format_targets(targets: Iterable[Target]) -> str:
     return out
 
 
-def consistency_problems(located: Iterable[tuple[Target, dict]]) -> list[tuple[Problem, dict]]:
-    """Problems across targets: one metric in different units, contradictory bounds for one metric
-    and year. ``located`` pairs each target with its location; each problem comes back with the
-    location of the target it is about."""
-    by_metric: dict[tuple, list[tuple[Target, dict]]] = defaultdict(list)
-    for target, where in located:
+_GOALS = ("goals",)
+
+
+def _task_of(item) -> tuple:
+    """Which task a target belongs to: a row's 序号 (rows continuing one task share it), else the row itself;
+    the plan's goals are one group of their own."""
+    if not hasattr(item, "task"):
+        return _GOALS
+    if item.seq is not None:
+        return ("task", item.seq, item.label)
+    return ("row", id(item))
+
+
+def consistency_problems(located: Iterable[tuple]) -> list[tuple[Problem, dict]]:
+    """Problems across targets: one metric in different units (anywhere in the ledger), and bounds that
+    cannot all hold for one metric and year within one task. ``located`` gives each target with its location
+    and, optionally, its task (targets without one count as one task); each problem comes back with the
+    location of the target it is about. The same metric in two tasks is two goals, not a contradiction; the
+    plan's goals (task ``_GOALS``) hold across every task. Linear in the number of targets."""
+    by_metric: dict[tuple, list[tuple[Target, dict, object]]] = defaultdict(list)
+    for target, where, *task in located:
         if target.qualitative or not target.metric or target.value is None or target.unit is None:
             continue
-        by_metric[(fold(target.metric), target.kind)].append((target, where))
+        by_metric[(fold(target.metric), target.kind)].append((target, where, task[0] if task else None))
     out = []
     for items in by_metric.values():
         first_unit = items[0][0].unit
-        for target, where in items[1:]:
+        for target, where, _task in items[1:]:
             if target.unit != first_unit:
                 out.append((Problem(
                     "target-unit-mismatch",
                     f"指标“{target.metric}”前后单位不一致：先用“{first_unit}”，此处用“{target.unit}”",
                     severity="warning", value=target.text,
                     suggestion=f"统一使用“{first_unit}”"), where))
-        bounds: dict[tuple, list[tuple[Target, dict]]] = defaultdict(list)
-        for target, where in items:
+        # Bounds are compared within one task; the plan's goals hold for the whole region, so each task's
+        # targets are compared with them too (goals first, so a clash is reported at the task's target).
+        bounds: dict[tuple, list[tuple[Target, dict, bool]]] = defaultdict(list)
+        goals: dict[tuple, list[tuple[Target, dict, bool]]] = defaultdict(list)
+        for target, where, task in items:
             key = (target.year, target.per_year, target.cumulative, target.base_year, target.unit)
-            bounds[key].append((target, where))
-        for group in bounds.values():
+            if task == _GOALS:
+                goals[key].append((target, where, True))
+            else:
+                bounds[(task, *key)].append((target, where, False))
+        groups = [goals.get(key[1:], []) + group for key, group in bounds.items()]
+        groups += list(goals.values())  # goals among themselves, once
+        for group in groups:
+            goals_only = all(is_goal for *_, is_goal in group)
             # An interval misses some earlier one only if it misses the one with the highest lower bound or
             # the one with the lowest upper bound: two candidates per target, not every earlier target.
             highest_lo = lowest_hi = None
-            for target, where in group:
+            for target, where, is_goal in group:
                 b = _bounds(target)
                 if b is None:
                     continue
@@ -357,7 +382,7 @@ def consistency_problems(located: Iterable[tuple[Target, dict]]) -> list[tuple[P
                     highest_lo = target
                 if lowest_hi is None or (b[2], not b[3]) < (_bounds(lowest_hi)[2], not _bounds(lowest_hi)[3]):
                     lowest_hi = target
-                if clash is not None:
+                if clash is not None and (goals_only or not is_goal):
                     out.append((Problem(
                         "target-comparator-conflict",
                         f"指标“{target.metric}”{_year_words(target)}的目标相互矛盾："
