@@ -342,7 +342,7 @@ def build_district_workbook(batch: _Batch, district: _District) -> bytes:
 
 
 def _build(batch: _Batch, d: _District):
-    from .filler import _Row, _write_sheet
+    from .filler import SheetRow, write_sheet_rows
 
     try:
         wb = load_workbook(batch.template)
@@ -368,14 +368,14 @@ def _build(batch: _Batch, d: _District):
     numbered = any(r.section.startswith("一、") for r in ledger.rows)
     sections = {r.section for r in ledger.rows if r.section}
     if ledger.goals:
-        add(_Row("action", task="一、工作目标" if not numbered else "工作目标"), "band")
+        add(SheetRow("action", task="一、工作目标" if not numbered else "工作目标"), "band")
         sections.add("一、工作目标")
         counts: dict = {}
         for goal in ledger.goals:
             counts[goal.year] = counts.get(goal.year, 0) + 1
             label = f"{goal.year}年工作目标" if goal.year else "工作目标"
             add(
-                _Row(
+                SheetRow(
                     "goal",
                     key=f"g{goal.year or ''}-{counts[goal.year]}",
                     task=label,
@@ -386,13 +386,13 @@ def _build(batch: _Batch, d: _District):
     section = subsection = None
     for row in ledger.rows:
         if row.section and row.section != section:
-            add(_Row("action", task=row.section), "band")
+            add(SheetRow("action", task=row.section), "band")
             subsection = None
         if row.subsection and row.subsection != subsection:
-            add(_Row("field", task=row.subsection), "band")
+            add(SheetRow("field", task=row.subsection), "band")
         section, subsection = row.section, row.subsection
         add(
-            _Row(
+            SheetRow(
                 "task",
                 key=row.key,
                 seq=row.seq if row.seq is not None else (row.label or None),
@@ -402,12 +402,12 @@ def _build(batch: _Batch, d: _District):
             "task",
         )
     own_band = own_heading(sections)
-    add(_Row("action", task=own_band), "band")
+    add(SheetRow("action", task=own_band), "band")
     for _ in range(batch.own_rows):
-        add(_Row("task"), "own")
+        add(SheetRow("task"), "own")
 
     title = district_title(batch, d.region)
-    _write_sheet(t, rows, title, "")
+    write_sheet_rows(t, rows, title, "")
     first_row = t.data[0]
     positions = {
         kind: [first_row + i for i, k in enumerate(kinds) if k == kind] for kind in ("goal", "task", "own")
@@ -1233,6 +1233,6 @@ def _zip(files: list[tuple[str, bytes, datetime]], store: bool = False) -> bytes
 
 
 def _version() -> str:
-    from .filler import _version as version
+    from . import __version__
 
-    return version()
+    return __version__

@@ -82,7 +82,7 @@ class FillResult:
 
 
 @dataclass
-class _Row:
+class SheetRow:
     """A ledger row as written to (or read back from) the sheet."""
 
     kind: str  # action | field | goal | task
@@ -180,7 +180,7 @@ def fill(source, out, template=None, region: str | None = None) -> FillResult:
         # Prototype minimum heights, read before fill overwrites the prototype rows with data.
         **{f"height.{k}": "" if h is None else str(h) for k, h in _proto_heights(t).items()},
     }
-    problems.extend(_write_sheet(t, rows, ledger_title(ledger), out.name))
+    problems.extend(write_sheet_rows(t, rows, ledger_title(ledger), out.name))
     if changes:
         _write_changes(wb, changes, now)
     tpl.write_meta(wb, meta)
@@ -204,34 +204,34 @@ def ledger_title(ledger: Ledger) -> str:
 # --------------------------------------------------------------------------------------------- rows
 
 
-def _plan(ledger: Ledger, t: tpl.LedgerTemplate) -> list[_Row]:
+def _plan(ledger: Ledger, t: tpl.LedgerTemplate) -> list[SheetRow]:
     """The rows to write, in order: goals band and goal rows, then bands and task rows."""
     by_header = {tpl.norm_header(h): h for h in t.reporting_columns}
-    rows: list[_Row] = []
+    rows: list[SheetRow] = []
     if ledger.goals:
         numbered = any(r.section.startswith("一、") for r in ledger.rows)
-        rows.append(_Row("action", task=GOALS_BAND if not numbered else "工作目标"))
+        rows.append(SheetRow("action", task=GOALS_BAND if not numbered else "工作目标"))
         counts: dict = {}
         for goal in ledger.goals:
             counts[goal.year] = counts.get(goal.year, 0) + 1
             label = f"{goal.year}年工作目标" if goal.year else "工作目标"
             key = f"g{goal.year or ''}-{counts[goal.year]}"
-            rows.append(_Row("goal", key=key, task=label, content=goal.text, lead="\n".join(goal.lead_units),
+            rows.append(SheetRow("goal", key=key, task=label, content=goal.text, lead="\n".join(goal.lead_units),
                              auto=_auto_columns(goal.text, goal.year, by_header)))
     section = subsection = None
     for row in ledger.rows:
         if row.section and row.section != section:
-            rows.append(_Row("action", task=row.section))
+            rows.append(SheetRow("action", task=row.section))
             subsection = None
         if row.subsection and row.subsection != subsection:
-            rows.append(_Row("field", task=row.subsection))
+            rows.append(SheetRow("field", task=row.subsection))
         section, subsection = row.section, row.subsection
         report = {}
         for name, value in row.extra.items():
             header = by_header.get(tpl.norm_header(name))
             if header and value not in (None, ""):
                 report[header] = str(value)
-        rows.append(_Row(
+        rows.append(SheetRow(
             "task", key=row.key, seq=row.seq if row.seq is not None else (row.label or None), task=row.task,
             content=row.content,
             lead="\n".join(row.lead_units), resp="\n".join(row.responsible_units), report=report, origin=row,
@@ -251,7 +251,7 @@ def _auto_columns(content: str, year: int | None, by_header: dict[str, str]) -> 
     return {header: text} if text else {}
 
 
-def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
+def _read_rows(t: tpl.LedgerTemplate) -> list[SheetRow]:
     """Goal and task rows of a filled ledger, with what the clerk typed; rows without a key too."""
     ws = t.sheet
     first, last = t.data
@@ -286,7 +286,7 @@ def _read_rows(t: tpl.LedgerTemplate) -> list[_Row]:
         for header, value in _auto_columns(plan[2], year, by_header).items():
             if tpl.norm_header(report.get(header, "")) == tpl.norm_header(value):
                 del report[header]  # what fill computed last time, not what a clerk typed
-        rows.append(_Row(
+        rows.append(SheetRow(
             kind, key=key, seq=int(seq) if seq.isdigit() else (seq or None),
             task=plan[0] if kind == "goal" else plan[1],
             content=plan[2], lead=plan[3], resp=plan[4], report=report,
@@ -307,7 +307,7 @@ def _similar(a: str, b: str) -> float:
     return sm.ratio() if sm.quick_ratio() >= 0.3 else 0.0
 
 
-def _match(old: list[_Row], new: list[_Row]) -> dict[int, int]:
+def _match(old: list[SheetRow], new: list[SheetRow]) -> dict[int, int]:
     """Pair new rows with old ones: same task and content first, then the best-scoring candidates.
 
     Keys (序号) alone are not trusted: when a newer plan inserts a task, every later number shifts,
@@ -341,17 +341,17 @@ def _match(old: list[_Row], new: list[_Row]) -> dict[int, int]:
     return pairs
 
 
-def _compared(row: _Row) -> list[tuple[str, str]]:
+def _compared(row: SheetRow) -> list[tuple[str, str]]:
     """The plan columns compared between an old and a new row: (header, value)."""
     first = [("序号", value_text(row.seq)), ("重点任务", row.task)] if row.kind == "task" else [("年度", row.task)]
     return first + [("工作内容", row.content), ("牵头单位", row.lead), ("责任单位", row.resp)]
 
 
-def _carry_over(old: list[_Row], rows: list[_Row]) -> tuple[list[Change], list[Problem]]:
+def _carry_over(old: list[SheetRow], rows: list[SheetRow]) -> tuple[list[Change], list[Problem]]:
     """Match old rows to new ones, carry the clerk's values over, list every change."""
     changes: list[Change] = []
     problems: list[Problem] = []
-    removed: list[_Row] = []
+    removed: list[SheetRow] = []
     for kind in ("goal", "task"):
         o_rows = [r for r in old if r.kind == kind]
         n_rows = [r for r in rows if r.kind == kind]
@@ -463,7 +463,7 @@ def _runs(numbers: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _write_sheet(t: tpl.LedgerTemplate, rows: list[_Row], title: str, out_name: str) -> list[Problem]:
+def write_sheet_rows(t: tpl.LedgerTemplate, rows: list[SheetRow], title: str, out_name: str) -> list[Problem]:
     """Replace the template's data rows (or a filled ledger's) with ``rows``; fix names, filter, print."""
     writer = _SheetWriter(t)
     footer = writer.clear()
@@ -513,7 +513,7 @@ class _SheetWriter:
             dv.sqref = MultiCellRange(keep)
         return [footer, footer_merges]
 
-    def write(self, rows: list[_Row]) -> int:
+    def write(self, rows: list[SheetRow]) -> int:
         """Write all rows from the first data row on; return the last row written."""
         r, i = self.t.data[0], 0
         while i < len(rows):
@@ -527,13 +527,13 @@ class _SheetWriter:
         return r - 1
 
     @staticmethod
-    def _continues(first: _Row, row: _Row) -> bool:
+    def _continues(first: SheetRow, row: SheetRow) -> bool:
         if first.kind == "goal":
             return row.kind == "goal" and row.task == first.task
         return (first.kind == "task" and first.seq is not None and row.kind == "task"
                 and row.seq == first.seq and row.task == first.task)
 
-    def _write_run(self, r: int, run: list[_Row]) -> None:
+    def _write_run(self, r: int, run: list[SheetRow]) -> None:
         ws, cols = self.ws, self.cols
         kind = run[0].kind
         style = self.styles[kind]
@@ -722,14 +722,6 @@ def _short(text: str, limit: int = 30) -> str:
 
 
 def _version() -> str:
-    try:
-        from . import __version__
+    from . import __version__
 
-        return str(__version__)
-    except ImportError:
-        try:
-            from importlib.metadata import version
-
-            return version("xltools")
-        except Exception:  # not installed: a plain checkout
-            return "unknown"
+    return __version__
