@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from ..text import fold
 MAP_AT = 0.25  # below this best score a row is left unmapped (seeds: 住房以旧换新 0.23, 垃圾转运 → 环卫 0.26)
 ALSO_AT = 0.72  # a further city task is mapped too when it scores at least this share of the best
 NAME_CONFIDENCE = 0.95
+PAIR_TABLE_MAX = 4_000_000  # a table of all pairs of the city's characters up to 16 MB, else bisection
 # A file follows the city's numbering when at least this share of its numbered rows (and this many) fit the
 # city task of the same number (seeds: 章丘区 1.0, 市中区 0.1).
 FOLLOWS_SHARE = 0.6
@@ -37,8 +37,15 @@ def _row_text(row: TaskRow) -> list[str]:
     return _grams(row.task) * 2 + _grams(row.content)
 
 
+_CACHE_MAX = 100_000  # decisions kept per index: the rows every district copies from the city are decided once
+
+
 class CityIndex:
-    """The city's tasks, ready to be matched against district rows."""
+    """The city's tasks, ready to be matched against district rows.
+
+    A district file's rows are scored all at once: their bigrams become one sparse matrix (row, gram, weight),
+    multiplied by the city's matrix; the decision per row (``_decide``) then reads its row of scores.
+    """
 
     def __init__(self, city: Ledger):
         self.city = city
@@ -51,71 +58,164 @@ class CityIndex:
             self.by_name.setdefault(fold(r.task), []).append(r.seq)
         docs = [Counter(_row_text(r)) for r in self.rows]
         df = Counter(g for d in docs for g in d)
-        self.vocab = {g: i for i, g in enumerate(sorted(df))}
+        grams = sorted(df)
+        self.vocab = {g: i for i, g in enumerate(grams)}
         n = len(docs)
-        self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in sorted(df)])
+        self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in grams])
         matrix = np.zeros((n, len(self.vocab)))
         for i, d in enumerate(docs):
             for g, c in d.items():
                 matrix[i, self.vocab[g]] = (1 + math.log(c)) * self.idf[self.vocab[g]]
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         self.matrix = matrix / np.where(norms == 0, 1, norms)
+        # The city's matrix by gram, sparse (a gram occurs in a few tasks): gram g's tasks and weights are
+        # _gram_task[s:e] and _gram_weight[s:e], s, e = _gram_start[g:g + 2].
+        grams_of, self._gram_task = np.nonzero(self.matrix.T)
+        self._gram_weight = self.matrix.T[grams_of, self._gram_task]
+        self._gram_count = np.bincount(grams_of, minlength=len(grams))
+        self._gram_start = np.r_[0, np.cumsum(self._gram_count)]
+        # A bigram is looked up by two gathers: each character's number among the city's characters (0: none),
+        # then the pair's column in a table of every pair of them (-1: not a city bigram).
+        chars = sorted({ch for g in grams for ch in g})
+        self._char_no = np.zeros(0x110000, dtype=np.int32)
+        self._char_no[[ord(ch) for ch in chars]] = np.arange(1, len(chars) + 1, dtype=np.int32)
+        # Pair numbers in the order of the vocabulary (characters are numbered in code point order, as sorted()
+        # orders the bigrams); a ledger with many characters looks them up by bisection instead of a table.
+        self._width = width = len(chars) + 1
+        self._pairs = np.array([self._char_no[ord(g[0])] * width + self._char_no[ord(g[1])] for g in grams],
+                               dtype=np.int64)
+        self._pair_col = None
+        if width * width <= PAIR_TABLE_MAX:
+            self._pair_col = np.full(width * width, -1, dtype=np.int32)
+            self._pair_col[self._pairs] = np.arange(len(grams), dtype=np.int32)
+        self._decided: dict[tuple, tuple[tuple[int, ...], float, str]] = {}
 
     def scores(self, row: TaskRow) -> np.ndarray:
-        counts = Counter(g for g in _row_text(row) if g in self.vocab)
-        if not counts:
-            return np.zeros(len(self.rows))
-        idx = np.fromiter((self.vocab[g] for g in counts), dtype=np.int64, count=len(counts))
-        weights = np.fromiter(((1 + math.log(c)) for c in counts.values()), dtype=float, count=len(counts))
-        weights *= self.idf[idx]
-        norm = np.linalg.norm(weights) or 1.0
-        return self.matrix[:, idx] @ weights / norm
+        """The cosine of ``row`` with each city task."""
+        return self.score_matrix([row])[0]
+
+    def score_matrix(self, rows: list[TaskRow]) -> np.ndarray:
+        """Scores of every row against every city task (len(rows) × tasks), in one product."""
+        texts = [(_NOISE.sub("", fold(r.task)), _NOISE.sub("", fold(r.content))) for r in rows]
+        return self._score_texts(texts)
+
+    def _score_texts(self, texts: list[tuple[str, str]]) -> np.ndarray:
+        out = np.zeros((len(texts), len(self.rows)))
+        if not texts or not self.vocab:
+            return out
+        # Task twice, then content, each piece ended by NUL (never in a cleaned text, and no city character):
+        # a pair with a NUL in it is no bigram, and the NULs before a pair count its row (three pieces per row).
+        text = "".join(f"{task}\0{task}\0{content}\0" for task, content in texts)
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # any str at all
+        cols = self._columns(self._char_no[points].astype(np.int64))
+        known = cols >= 0
+        row_of = (np.cumsum(points == 0)[:-1] // 3)[known]
+        n_grams = len(self.vocab)
+        cells, counts = np.unique(row_of * n_grams + cols[known], return_counts=True)
+        if not len(cells):
+            return out
+        row_ids, gram_ids = cells // n_grams, cells % n_grams
+        weights = (1 + np.log(counts)) * self.idf[gram_ids]
+        norms = np.sqrt(np.bincount(row_ids, weights * weights, minlength=len(texts)))
+        # The product with the city's matrix: each (row, gram, weight) meets the city tasks that have the gram,
+        # and the products are summed per (row, task).
+        starts, lengths = self._gram_start[gram_ids], self._gram_count[gram_ids]
+        of = np.repeat(np.arange(len(gram_ids)), lengths)
+        at = np.arange(len(of)) - np.repeat(np.cumsum(lengths) - lengths, lengths) + starts[of]
+        tasks = len(self.rows)
+        out = np.bincount(row_ids[of] * tasks + self._gram_task[at],
+                          weights=weights[of] * self._gram_weight[at], minlength=len(texts) * tasks)
+        out = out.reshape(len(texts), tasks)
+        return out / np.where(norms == 0, 1.0, norms)[:, None]
+
+    def _columns(self, numbers: np.ndarray) -> np.ndarray:
+        """The vocabulary column of each pair of neighbouring characters (given as numbers), -1 for none."""
+        pairs = numbers[:-1] * self._width + numbers[1:]
+        if self._pair_col is not None:
+            return self._pair_col[pairs]
+        at = np.searchsorted(self._pairs, pairs)
+        at[at == len(self._pairs)] = 0
+        return np.where(self._pairs[at] == pairs, at, -1)
 
     def map_rows(self, rows: list[TaskRow], city_keys: bool = False) -> list[tuple[list[int], float, str]]:
         """(city seqs, confidence, method) for each row of one district file. The file's own numbers count only
         when it follows the city's numbering: it carries the city's keys, or its numbers and names agree with
         the city's (a district's task 5 is not the city's task 5 because both are fifth)."""
-        own_numbers = city_keys or self.follows_numbering(rows)
-        return [self.match(row, city_keys, own_numbers) for row in rows]
+        file = _File(self, rows)
+        own_numbers = city_keys or self._follows(file)
+        return [file.match(i, city_keys, own_numbers) for i in range(len(rows))]
 
     def follows_numbering(self, rows: list[TaskRow]) -> bool:
         """Whether most numbered rows fit the city task of the same number, by name or by text."""
-        numbered = [r for r in rows if r.seq is not None]
+        return self._follows(_File(self, rows))
+
+    def _follows(self, file: _File) -> bool:
+        numbered = [i for i, r in enumerate(file.rows) if r.seq is not None]
         if len(numbered) < FOLLOWS_MIN_ROWS:
             return False
-        agree = sum(1 for r in numbered if r.seq in self.by_seq and r.seq in self.match(r)[0])
+        agree = sum(1 for i in numbered
+                    if file.rows[i].seq in self.by_seq and file.rows[i].seq in file.match(i)[0])
         return agree >= FOLLOWS_SHARE * len(numbered)
 
     def match(self, row: TaskRow, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
         """(city seqs, confidence, method) for one district row; its number counts with ``own_numbers``."""
-        key = row.extra.get("任务键")
-        if city_keys and key and key.isdigit() and int(key) in self.by_seq:
-            return [int(key)], 1.0, "key"
-        # Figures and Latin letters do not count for similarity, so rows that differ only in them
-        # (the same template in many districts) are matched once.
-        seqs, confidence, method = self._match(row.seq if own_numbers else None, fold(row.task),
-                                               _NOISE.sub("", fold(row.content)))
-        return list(seqs), confidence, method
+        return _File(self, [row]).match(0, city_keys, own_numbers)
 
-    @lru_cache(maxsize=100_000)  # noqa: B019 - one index per consolidation; the cache dies with it
-    def _match(self, seq: int | None, task: str, content: str) -> tuple[tuple[int, ...], float, str]:
-        row = TaskRow(seq, task, content)
-        seqs, confidence, method = self._match_row(row)
-        return tuple(seqs), confidence, method
+    def _decide(self, seq: int | None, task: str, content: str, scores) -> tuple[tuple[int, ...], float, str]:
+        """The mapping of a row (its number if it counts, folded name, cleaned content) from its scores.
 
-    def _match_row(self, row: TaskRow) -> tuple[list[int], float, str]:
-        named = self.by_name.get(fold(row.task), [])
-        if len(named) == 1 and (row.seq is None or row.seq == named[0] or len(_grams(row.content)) < 4):
-            return named, NAME_CONFIDENCE, "name"
-        scores = self.scores(row)
+        ``scores`` is called only when the name does not decide."""
+        named = self.by_name.get(task, [])
+        if len(named) == 1 and (seq is None or seq == named[0] or len(content) < 5):  # fewer than 4 bigrams
+            return tuple(named), NAME_CONFIDENCE, "name"
+        scores = scores()
         if named:  # the name fits several city tasks, or fits one under another number: the text decides
             best = max(named, key=lambda s: scores[self.seqs.index(s)])
-            return [best], max(NAME_CONFIDENCE - 0.05, float(scores[self.seqs.index(best)])), "name"
+            return (best,), max(NAME_CONFIDENCE - 0.05, float(scores[self.seqs.index(best)])), "name"
         order = np.argsort(-scores)
         best = float(scores[order[0]]) if len(order) else 0.0
         if best < MAP_AT:
-            return [], best, "none"
-        chosen = [self.seqs[i] for i in order if scores[i] >= max(MAP_AT, ALSO_AT * best)]
-        if row.seq is not None and row.seq in self.by_seq and row.seq in chosen:
-            return [row.seq] + [s for s in chosen if s != row.seq], best, "seq"
-        return sorted(chosen), best, "similarity"
+            return (), best, "none"
+        chosen = [self.seqs[i] for i in order[scores[order] >= max(MAP_AT, ALSO_AT * best)]]
+        if seq is not None and seq in self.by_seq and seq in chosen:
+            return (seq, *(s for s in chosen if s != seq)), best, "seq"
+        return tuple(sorted(chosen)), best, "similarity"
+
+
+class _File:
+    """One district file's rows while they are mapped: their texts, and their scores once any row needs them
+    (one matrix for the file, shared by ``follows_numbering`` and the mapping itself)."""
+
+    def __init__(self, index: CityIndex, rows: list[TaskRow]):
+        self.index, self.rows = index, rows
+        self._texts: list[tuple[str, str] | None] = [None] * len(rows)  # made when needed: keyed rows need none
+        self._scores: np.ndarray | None = None
+
+    def text(self, i: int) -> tuple[str, str]:
+        """Row i's folded name and its content without figures and Latin letters: rows that differ only in those
+        (the same template in many districts) are decided once."""
+        if self._texts[i] is None:
+            row = self.rows[i]
+            self._texts[i] = (fold(row.task), _NOISE.sub("", fold(row.content)))
+        return self._texts[i]
+
+    def scores(self, i: int) -> np.ndarray:
+        if self._scores is None:
+            texts = [self.text(j) for j in range(len(self.rows))]
+            self._scores = self.index._score_texts([(_NOISE.sub("", task), content) for task, content in texts])
+        return self._scores[i]
+
+    def match(self, i: int, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
+        index, row = self.index, self.rows[i]
+        key = row.extra.get("任务键")
+        if city_keys and key and key.isdigit() and int(key) in index.by_seq:
+            return [int(key)], 1.0, "key"
+        cache_key = (row.seq if own_numbers else None, *self.text(i))
+        found = index._decided.get(cache_key)
+        if found is None:
+            found = index._decide(*cache_key, lambda: self.scores(i))
+            if len(index._decided) >= _CACHE_MAX:
+                index._decided.clear()
+            index._decided[cache_key] = found
+        seqs, confidence, method = found
+        return list(seqs), confidence, method

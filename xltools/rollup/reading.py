@@ -39,7 +39,7 @@ PARALLEL_FROM = 8  # fewer files than this are done in this process: starting wo
 START_METHOD: str | None = None  # default: fork where there is one (Linux), else spawn (Windows, macOS)
 
 _DIRECTORY: dict = {}
-_CITY_INDEX = None  # set in each worker: district rows are mapped where they are checked
+_CITY_INDEX = None  # district rows are mapped where they are checked; built once per run, before workers fork
 
 
 @contextmanager
@@ -67,7 +67,10 @@ def _init_worker(city: Ledger | None, units: str | None, in_worker: bool = True)
     global _CITY_INDEX
     from .mapping import CityIndex
 
-    _CITY_INDEX = CityIndex(city) if city is not None else None
+    if city is None:
+        _CITY_INDEX = None
+    elif _CITY_INDEX is None or _CITY_INDEX.city is not city:  # a forked worker has the one its parent built
+        _CITY_INDEX = CityIndex(city)
     directory(units)
     if in_worker:
         gc.freeze()  # what a forked worker inherited is never walked by the collector
@@ -185,7 +188,7 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
         if units_dir.has_region(region):
             problems.extend(check_units(ledger, units_dir, region)[0])
         else:
-            own = {k: c for k, c in learn_spellings(ledger.unit_names()).items() if c.status == "alias"}
+            own = learn_spellings(ledger.unit_names(), typos=False)  # a typo is judged across districts
             learned = {**(spellings or {}), **own}
             if learned:  # nothing to flag in most districts: the common case, kept cheap
                 problems.extend(check_units(ledger, units_dir, region, spellings=learned)[0])
@@ -406,7 +409,7 @@ class Workers:
         from ..readers import workbook  # noqa: F401
         from . import mapping  # noqa: F401
 
-        directory(units)
+        _init_worker(city, units, in_worker=False)  # the city index and the directory, inherited by a fork
 
     def __enter__(self) -> Workers:
         return self

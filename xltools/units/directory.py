@@ -45,6 +45,7 @@ def name_key(name: str) -> str:
     return fold(name or "")
 
 
+@lru_cache(maxsize=100_000)  # every district's names are keyed again when spellings are learned
 def short_key(name: str) -> str:
     """A name with the usual long forms shortened (区市场监督管理局 → 区市场监管局)."""
     key = name_key(name)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
+from itertools import combinations
 
 from rapidfuzz import fuzz
 
@@ -26,6 +28,8 @@ RARE_SHARE = 0.34  # a near-duplicate seen at most this share as often as the fr
 # character is a different department (区民政局 / 区财政局), so neither counts without a directory.
 TYPO_RATIO = 85
 TYPO_MIN_LENGTH = 6
+FEW = 16  # frequent names of one length compared one by one; more are indexed (``_near_keys``)
+DELETIONS = 2  # names that may differ in up to this many characters are indexed by their deletions
 
 # A unit's kind, the end of its name: longest first, so 区公安分局 (分局) and 区公安局 (局) differ in kind.
 _UNIT_END = re.compile("(?:" + "|".join(sorted((
@@ -37,6 +41,7 @@ _CONNECTIVES = re.compile("[和与及]")
 _LIST = re.compile(r"[、，,；;/／\s]")
 
 
+@lru_cache(maxsize=100_000)
 def name_parts(key: str) -> tuple[str, str, str] | None:
     """A name key → (head, middle, kind): 区住房城乡建设局 → ('区住', '房城乡建设', '局').
 
@@ -106,16 +111,17 @@ def _short_forms(keys: Iterable[str], variants: bool = True) -> dict[str, list[s
     return found
 
 
-def _spellings(names: Iterable[str]) -> dict[str, Counter]:
+def _spellings(names: Iterable[str]) -> dict[str, dict[str, int]]:
     """name key → how often each written form of it occurs."""
-    forms: dict[str, Counter] = {}
+    forms: dict[str, dict[str, int]] = {}
     for n in names:
         if n:
-            forms.setdefault(name_key(n), Counter())[n] += 1
+            mine = forms.setdefault(name_key(n), {})
+            mine[n] = mine.get(n, 0) + 1
     return forms
 
 
-def _usual(forms: Counter) -> str:
+def _usual(forms: dict[str, int]) -> str:
     # The most frequent written form (on a tie the one written as its key: no stray spaces), not the first
     # seen: that depends on the order the files were read in, and a rebuild reads them in another order.
     return min(forms, key=lambda form: (-forms[form], name_key(form) != form, form))
@@ -127,8 +133,9 @@ def _spelled(names: Iterable[str]) -> tuple[Counter, dict[str, str]]:
     return counts, {key: _usual(c) for key, c in forms.items()}
 
 
-def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
-    """name key → a NameCheck (status alias or typo, ``learned``) for each suspicious spelling of one district."""
+def learn_spellings(names: Iterable[str], typos: bool = True) -> dict[str, NameCheck]:
+    """name key → a NameCheck (status alias or typo, ``learned``) for each suspicious spelling of one district;
+    ``typos=False``: the aliases only."""
     counts, spelled = _spelled(names)
     found: dict[str, NameCheck] = {}
     groups: dict[str, list[str]] = {}
@@ -153,7 +160,8 @@ def learn_spellings(names: Iterable[str]) -> dict[str, NameCheck]:
         found[key] = NameCheck(
             spelled[key], "alias", major, [major],
             message=f"“{spelled[key]}”是“{major}”的简称，同一台账中两种写法都有，应统一写全称")
-    _typos(counts, spelled, found)
+    if typos:
+        _typos(counts, spelled, found)
     for check in found.values():
         check.learned = True
     return dict(sorted(found.items()))  # in no order the files were read in
@@ -168,12 +176,17 @@ def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]
     """
     counts: Counter = Counter()
     districts: Counter = Counter()
-    forms: dict[str, Counter] = {}
+    forms: dict[str, dict[str, int]] = {}
     for names in names_by_district:
         for key, mine in _spellings(names).items():
             counts[key] += sum(mine.values())
             districts[key] += 1
-            forms.setdefault(key, Counter()).update(mine)
+            if key in forms:
+                theirs = forms[key]
+                for form, n in mine.items():
+                    theirs[form] = theirs.get(form, 0) + n
+            else:
+                forms[key] = mine
     spelled = {key: _usual(c) for key, c in forms.items()}
     found: dict[str, NameCheck] = {}
     for key, longs in _short_forms(counts, variants=False).items():
@@ -188,22 +201,40 @@ def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]
 
 
 def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]) -> None:
-    """A rare spelling one or two characters off a frequent one of the same length (区工业信息化和科枝局)."""
+    """A rare spelling one or two characters off a frequent one of the same length (区工业信息化和科枝局).
+
+    Near-linear in the names: a name is compared (``fuzz.ratio``) only with the frequent names of its length
+    that share an index key with it (``_near_keys``), which every name within ``TYPO_RATIO`` of it does; where
+    a length has only a few frequent names, with all of them.
+    """
     # Candidates most frequent first, then by name: the order names were first seen in (which file came
     # first) must not decide which of two frequent spellings a rare one is taken for.
     frequent = sorted((k for k, c in counts.items() if c >= FREQUENT and len(k) >= TYPO_MIN_LENGTH),
                       key=lambda k: (-counts[k], k))
-    by_length: dict[int, list[str]] = {}
-    for key in frequent:
-        by_length.setdefault(len(key), []).append(key)
-    for key, count in counts.items():
-        if key in found:
-            continue
+    by_length: dict[int, list[int]] = {}
+    for rank, major in enumerate(frequent):
+        by_length.setdefault(len(major), []).append(rank)
+    # Only a name seen at most RARE_SHARE as often as the most frequent one of its length can be a typo of one.
+    rare = [(key, count) for key, count in counts.items() if key not in found and len(key) in by_length
+            and count <= counts[frequent[by_length[len(key)][0]]] * RARE_SHARE]
+    if not rare:
+        return
+    rarity = dict(Counter(ch for key in frequent for ch in set(key)))
+    index: dict[tuple, list[int]] = {}  # index key → the frequent names (ranks) that have it
+    for rank, major in enumerate(frequent):
+        if len(by_length[len(major)]) > FEW:
+            for token in _near_keys(major, rarity):
+                index.setdefault(token, []).append(rank)
+    for key, count in rare:
+        ranks = by_length[len(key)]
+        if len(ranks) > FEW:
+            ranks = sorted({r for token in _near_keys(key, rarity) for r in index.get(token, ())})
         best, best_ratio = None, TYPO_RATIO
-        for major in by_length.get(len(key), ()):
+        for rank in ranks:
+            major = frequent[rank]
             if major == key or count > counts[major] * RARE_SHARE:
                 continue
-            ratio = fuzz.ratio(key, major)
+            ratio = fuzz.ratio(key, major, score_cutoff=best_ratio)
             if ratio >= best_ratio and (best is None or ratio > best_ratio):
                 best, best_ratio = major, ratio
         if best is not None:
@@ -211,3 +242,24 @@ def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]
                 spelled[key], "typo", None, [spelled[best]],
                 message=f"“{spelled[key]}”只出现{count}次，与常用写法“{spelled[best]}”"
                         f"（{counts[best]}次）相近，疑似写错")
+
+
+def _near_keys(key: str, rarity: dict[str, int]) -> set[tuple]:
+    """Index keys of a name: two names of one length within ``TYPO_RATIO`` of each other share one.
+
+    For names of length n, ``fuzz.ratio`` = 100 · LCS / n, so a near name differs in at most
+    d = n − ⌈TYPO_RATIO · n / 100⌉ characters: deleting d characters from each gives the same text. Up to
+    ``DELETIONS`` such characters the keys are those texts (n for d = 1, which covers 7 to 13 characters) and
+    only near names share one. Longer names keep at least n − d of their characters, so two near ones share
+    one of their d + 1 rarest (prefix filtering, as in set-similarity joins; a character with its occurrence).
+    """
+    n = len(key)
+    d = n - -(-TYPO_RATIO * n // 100)
+    if d == 0:
+        return {(n, key)}
+    if d == 1:
+        return {(n, key[:i] + key[i + 1:]) for i in range(n)}
+    if d <= DELETIONS:
+        return {(n, "".join(key[i] for i in range(n) if i not in gone)) for gone in combinations(range(n), d)}
+    tokens = sorted((rarity.get(ch, 0), ch, key.count(ch, 0, i)) for i, ch in enumerate(key))
+    return {(n, ch, k) for _, ch, k in tokens[:d + 1]}
