@@ -15,7 +15,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .layout import fit_rows, text_lines
 from .printing import FOOTER, MARGIN_IN, fit_widths
-from .problems import SEVERITIES, SEVERITY_ZH, Problem, problem_title
+from .problems import GROUP_AT, SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_title
 from .xlio import put
 
 PROBLEMS_SHEET = "问题清单"
@@ -69,21 +69,38 @@ def mark_cells(workbook, problems: list[Problem]) -> int:
             by_cell.setdefault((p.sheet, _anchor(workbook[p.sheet], p.cell)), []).append(p)
     for (sheet, ref), found in by_cell.items():
         cell = workbook[sheet][ref]
-        worst = min((p.severity for p in found), key=_rank)
-        cell.fill = PatternFill("solid", fgColor=FILLS[worst])
-        lines = []
-        for p in sorted(found, key=lambda p: _rank(p.severity)):
-            line = f"【{SEVERITY_ZH[p.severity]}】{p.message}"
-            if p.suggestion:
-                line += f"\n建议：{p.suggestion}"
-            lines.append(line)
-        text = "\n".join(lines)
+        cell.fill = PatternFill("solid", fgColor=FILLS[worst(found)])
+        text = note_text(found)
         if cell.comment is not None and cell.comment.author != AUTHOR:
-            text = f"{cell.comment.text}\n——\n{text}"  # keep what a person wrote
+            text = f"{cell.comment.text}{NOTE_SEPARATOR}{text}"  # keep what a person wrote
         comment = Comment(text, AUTHOR)
-        comment.width, comment.height = 320, min(60 + 40 * len(lines), 400)
+        comment.width, comment.height = 320, min(60 + 40 * len(found), 400)
         cell.comment = comment
     return len(by_cell)
+
+
+NOTE_SEPARATOR = "\n——\n"  # between a person's note and the problems appended to it
+
+
+def worst(problems: list[Problem]) -> str:
+    """The most severe severity among ``problems`` (the colour of their cell)."""
+    return min((p.severity for p in problems), key=_rank)
+
+
+def note_text(problems: list[Problem]) -> str:
+    """The note on a marked cell: each problem's severity and message, with its suggestion, worst first."""
+    lines = []
+    for p in sorted(problems, key=lambda p: _rank(p.severity)):
+        line = f"【{SEVERITY_ZH[p.severity]}】{p.message}"
+        if p.suggestion:
+            line += f"\n建议：{p.suggestion}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def list_order(problems: list[Problem]) -> list[Problem]:
+    """``problems`` in the order of the 问题清单 sheet."""
+    return sorted(problems, key=_list_order)
 
 
 def problem_columns() -> list[tuple[str, float]]:
@@ -98,9 +115,11 @@ def problem_values(i: int, p: Problem, region: str | None) -> tuple:
             p.value or None, p.file or None, p.sheet or None, p.cell or None, p.line, p.type)
 
 
-def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET, region: str | None = None):
+def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET, region: str | None = None,
+                        group_at: int = GROUP_AT):
     """A 问题清单 sheet listing every problem, each linking to its cell; replaces an older one.
-    ``region`` fills the 地区 column (a validated ledger is one region's)."""
+    ``region`` fills the 地区 column (a validated ledger is one region's). ``group_at`` or more problems of
+    one type become one line naming their cells (``group_problems``); each cell keeps its own note."""
     if title in workbook.sheetnames:
         del workbook[title]
     ws = workbook.create_sheet(title)
@@ -114,7 +133,7 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
     ws.column_dimensions[get_column_letter(CODE_COLUMN + 1)].hidden = True
-    ordered = sorted(problems, key=_list_order)
+    ordered = group_problems(list_order(problems), group_at)
     cell_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "单元格")
     severity_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "严重程度")
     for i, p in enumerate(ordered, start=1):

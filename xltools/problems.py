@@ -7,8 +7,8 @@ suggestion. Reports render to JSON here, and to workbook marks / a 问题清单 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -178,3 +178,77 @@ class Report:
 
     def __iter__(self):
         return iter(self.problems)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Problems at scale: one line per kind of problem in a file, and a summary line.
+
+GROUP_AT = 4  # this many problems of one type in one file become one line of a 问题清单
+GROUP_PLACES = 12  # cells (or lines) named on a grouped line; the rest are counted
+GROUP_VALUES = 5  # distinct values named in its 内容
+
+
+def group_problems(problems: Iterable[Problem], at: int = GROUP_AT) -> list[Problem]:
+    """Problems for a 问题清单: ``at`` or more of one type and severity in one file (and sheet, so a cell named
+    is unambiguous) become one problem at the place of the first (its cell keeps the link), its message the
+    count and the places ("共37处：D5、D9、E12……"),
+    then the first one's message as an example. Order is kept (a group stands where its first member was).
+    Only problems at a place (a cell or a line) are grouped: those of a whole file or of the run each say
+    something of their own (未覆盖市级任务3…), and there are at most as many as the city has tasks. The full
+    detail stays in the problems themselves (``--json``, the cells' notes)."""
+    problems = list(problems)
+    members: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        if (key := _group_key(p)) is not None:
+            members.setdefault(key, []).append(p)
+    out = []
+    for p in problems:
+        group = members.get(_group_key(p))
+        if group is None or len(group) < at:
+            out.append(p)
+        elif group[0] is p:
+            out.append(_grouped(group))
+    return out
+
+
+def _group_key(p: Problem) -> tuple | None:
+    return (p.file, p.sheet, p.type, p.severity) if p.file and (p.cell or p.line is not None) else None
+
+
+def _grouped(group: list[Problem]) -> Problem:
+    first = group[0]
+    places = list(dict.fromkeys(_place(p) for p in group if _place(p)))
+    named = "、".join(places[:GROUP_PLACES]) + ("……" if len(places) > GROUP_PLACES else "")
+    message = f"共{len(group):,}处：{named}。例：{first.message}"
+    values = list(dict.fromkeys(p.value for p in group if p.value))
+    value = "、".join(values[:GROUP_VALUES]) + (f"……等{len(values)}项" if len(values) > GROUP_VALUES else "")
+    suggestions = {p.suggestion for p in group}
+    suggestion = first.suggestion if len(suggestions) == 1 else (
+        f"如：{first.suggestion}" if first.suggestion else None)
+    return replace(first, message=message, value=value or None, suggestion=suggestion,
+                   line=None if first.cell else first.line)
+
+
+def _place(p: Problem) -> str | None:
+    if p.cell:
+        return p.cell
+    return f"第{p.line}行" if p.line is not None else None
+
+
+def problem_summary(problems: Iterable[Problem], region: Callable[[Problem], str | None] | None = None) -> str:
+    """"错误 1,234 条（12 个地区），警告 56 条（3 个地区），提示 7 条": how many, and in how many districts
+    (``region`` names a problem's district; problems of none are counted, not placed)."""
+    counts = {s: 0 for s in SEVERITIES}
+    regions: dict[str, set] = {s: set() for s in SEVERITIES}
+    for p in problems:
+        counts[p.severity] += 1
+        where = region(p) if region else None
+        if where:
+            regions[p.severity].add(where)
+    parts = []
+    for s in SEVERITIES:
+        text = f"{SEVERITY_ZH[s]} {counts[s]:,} 条"
+        if regions[s]:
+            text += f"（{len(regions[s]):,} 个地区）"
+        parts.append(text)
+    return "，".join(parts)

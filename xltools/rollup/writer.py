@@ -37,7 +37,7 @@ from ..layout import MAX_ROW_PT, needed_height, text_lines
 from ..marks import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..model import TaskRow
 from ..printing import A4, DEFAULT_FONT, MARGIN_IN, fit_scale, fit_widths, footer, printable_px
-from ..problems import SEVERITIES
+from ..problems import SEVERITIES, Problem, group_problems, problem_summary
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
 from ..xlio import atomic_write, check_output
 from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
@@ -235,9 +235,14 @@ def _control_escape(m: re.Match) -> str:
     return "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_"
 
 
+_WIDE_CHARS = re.compile("[\u2e80-\U0010ffff]+")
+
+
 def _text_units(text: str) -> float:
-    """Width units an 11pt line of ``text`` takes: a CJK character two, anything else one."""
-    return sum(2 if ord(ch) > 0x2E7F else 1.1 for ch in text)
+    """Width units an 11pt line of ``text`` takes: a CJK character two, anything else 1.1 (counted by one
+    regex pass: 汇总 measures a line for every district and task)."""
+    narrow = len(_WIDE_CHARS.sub("", text))
+    return 2 * (len(text) - narrow) + 1.1 * narrow
 
 
 def _per_line(width: float) -> int:
@@ -355,6 +360,18 @@ def _max_col(head: str) -> int:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+def problem_region(rollup: Rollup, city: bool = True) -> Callable[[Problem], str | None]:
+    """The district a problem of the rollup is about: the region of the file it is in, or the district that
+    sent nothing; the city ledger's problems are the city's (``city=False``: no district's, for counting them)."""
+    region_of = {rec.name: rec.region for rec in (*rollup.received, *rollup.superseded) if rec.region}
+    region_of[Path(rollup.city_file).name] = rollup.city.region if city else None
+
+    def region(p: Problem) -> str | None:
+        return region_of.get(p.file or "") or (p.value if p.type == "missing-district" else None)
+
+    return region
 
 
 def _page_px(landscape: bool, top: float = 0.5, bottom: float = 0.6) -> float:
@@ -618,6 +635,8 @@ class _Writer:
             scope = f"应报送 {len(r.expected_regions)} 个地区，{scope}；" + (
                 f"未报送 {len(missing)} 个：{_cap(missing, LIST_MAX_REGIONS)}" if missing else "无未报送地区")
         parts.append(scope + "。")
+        if r.problems:
+            parts.append(f"问题：{problem_summary(r.problems, problem_region(r, city=False))}；见“{PROBLEMS_SHEET}”表。")
         if not self.per_district:
             parts.append("各地区台账行见“明细”表。")
         # The region columns as wide as their longest text needs (a few districts: narrow), 工作内容 the rest.
@@ -1013,9 +1032,10 @@ class _Writer:
         r = self.rollup
         problems = r.problems
         rank = {s: i for i, s in enumerate(SEVERITIES)}
-        ordered = sorted(problems, key=lambda p: (rank[p.severity], p.file or "", p.sheet or "", p.line or 0))
-        region_of = {rec.name: rec.region for rec in (*r.received, *r.superseded) if rec.region}
-        region_of[Path(r.city_file).name] = r.city.region
+        # one line per kind of problem in a file (a district's 37 unknown units: one line naming the cells)
+        ordered = group_problems(sorted(problems, key=lambda p: (rank[p.severity], p.file or "", p.sheet or "",
+                                                                 p.line or 0)))
+        region = problem_region(r)
         columns = problem_columns()
         self.header(ws, 0, columns, hidden=(CODE_COLUMN,))
         plain, wrap, left = self.fmt(align="center"), self.fmt(wrap=True), self.fmt()
@@ -1027,8 +1047,7 @@ class _Writer:
 
         def rows() -> Iterable[Row]:
             for i, p in enumerate(ordered, start=1):
-                region = region_of.get(p.file or "") or (p.value if p.type == "missing-district" else None)
-                values = problem_values(i, p, region)
+                values = problem_values(i, p, region(p))
                 lines = max(_lines(values[c] or "", per) for c, per in zip(texts, per_lines))
                 yield values, styles[p.severity], _height(lines)
 
