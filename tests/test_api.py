@@ -15,7 +15,7 @@ def test_api_functions_are_not_shadowed_by_their_modules(tmp_path):
         result = xltools.validate(out)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    rollup = xltools.consolidate(CITY, inbox, options=xltools.rollup.ConsolidateOptions(use_archive=False))
+    rollup = xltools.consolidate(CITY, inbox, options=xltools.ConsolidateOptions(use_archive=False))
     # the 地区 sheet's 区县 and 功能区 of 济南市, in its order; none sent anything
     assert rollup.missing_regions[:3] == ["历下区", "市中区", "槐荫区"] and len(rollup.missing_regions) == 15
     for name in ("consolidate", "extract", "fill", "validate"):

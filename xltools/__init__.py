@@ -53,5 +53,14 @@ def distribute(city_ledger, out_dir, regions=None, deadline=None, password=None,
                        units=units, **options)
 
 
-__all__ = ["Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "distribute",
+def __getattr__(name):
+    # The options of consolidate without importing the rollup package at ``import xltools``.
+    if name == "ConsolidateOptions":
+        from .rollup import ConsolidateOptions
+
+        return ConsolidateOptions
+    raise AttributeError(f"module 'xltools' has no attribute {name!r}")
+
+
+__all__ = ["ConsolidateOptions", "Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "distribute",
            "extract", "fill", "targets", "validate"]
