@@ -572,8 +572,11 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
             click.echo(f"已写出反馈：{len(rollup.feedback)} 个地区 → {feedback}")
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
-        counts = {s: sum(p.severity == s for p in report) for s in ("error", "warning", "info")}
-        click.echo(f"问题：错误 {counts['error']} 条，警告 {counts['warning']} 条，提示 {counts['info']} 条（详见“问题清单”表）")
+        from .problems import problem_summary
+        from .rollup.writer import problem_region
+
+        # how many and in how many districts: "错误 1,234 条（12 个地区）"
+        click.echo(f"问题：{problem_summary(report, problem_region(rollup, city=False))}；详见“问题清单”表")
     sys.exit(int(not report.valid))
 
 
@@ -720,6 +723,43 @@ def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units,
             click.echo(f"问题 {len(report.problems)} 条：")
             _print_problems(report.problems)
     sys.exit(int(not report.valid))
+
+
+@cli.group()
+def addin() -> None:
+    """Excel 加载项 xltools.xlam（功能区“台账工具”） (the Excel add-in)."""
+
+
+@addin.command("build")
+@click.option("-o", "--out", default="xltools.xlam", show_default=True, type=click.Path(dir_okay=False),
+              help="加载项文件 (output .xlam)")
+def addin_build(out: str) -> None:
+    """生成 Excel 加载项，任何系统上都可运行，相同源码得到相同文件 (build the add-in, reproducibly)."""
+    from .addin_build import build
+
+    path = build(out)
+    click.echo(f"已生成加载项：{path}")
+
+
+@addin.command("install")
+@click.option("--xlam", type=click.Path(dir_okay=False, exists=True),
+              help="已生成的加载项；默认由源码生成 (a built .xlam)")
+@click.option("--dry-run", is_flag=True, help="只列出将执行的步骤，不做任何改动 (show the steps only)")
+def addin_install(xlam: str | None, dry_run: bool) -> None:
+    """为当前 Windows 用户安装加载项：复制到 Excel 启动文件夹，配置本环境的 Python (install for this user).
+
+    运行前请关闭 Excel。
+    """
+    from .addin_build.install import install, plan
+
+    steps = plan(xlam)
+    if dry_run:
+        click.echo("将执行以下步骤（--dry-run，未做任何改动）：")
+        for line in steps.describe():
+            click.echo(line)
+        return
+    for line in install(steps):
+        click.echo(line)
 
 
 STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",

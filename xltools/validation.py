@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 FIELD_ZH = {"lead": "牵头单位", "resp": "责任单位"}
 FIXES_SHEET = "修正记录"
+FIXES_COLUMNS = (("工作表", 11), ("单元格", 7), ("行", 6), ("序号", 6), ("字段", 10), ("原值", 40), ("修正为", 40))
 
 # status → (problem type, severity)
 STATUS_PROBLEMS = {
@@ -55,6 +56,10 @@ class Fix:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def row(self) -> list:
+        """Its row of the 修正记录 sheet, in FIXES_COLUMNS order."""
+        return [self.sheet, self.cell, self.line, self.seq, self.field, self.old, self.new]
 
     def describe(self) -> str:
         """Only the lines of the cell that change: '工作台账!D50 牵头单位：“市应急局”→“市应急管理局”'."""
@@ -206,11 +211,29 @@ def _target_problems(ledger: Ledger, period: tuple[int, int] = (2024, 2027)) -> 
     return check_ledger_targets(ledger, period=period)
 
 
+def check_ledger(ledger: Ledger, directory: Directory, period: tuple[int, int] = (2024, 2027)
+                 ) -> tuple[Report, list[Fix], bool]:
+    """Every check ``validate`` makes on a ledger already read: its own problems, a returned distributed
+    workbook's structure, the directory's errors, unit names (with the safe fixes) and targets.
+    The add-in calls this on the ledger it reads from the open workbook."""
+    from .returned import check_returned, is_distributed, quiet_blank_rows
+
+    if is_distributed(ledger):
+        quiet_blank_rows(ledger)
+    report = Report(list(ledger.problems))
+    # A returned distributed workbook: its structure against what was distributed (the city is not known here).
+    report.extend(check_returned(ledger, ledger.source or "", regions=tuple(directory.region_names())))
+    report.extend(p for p in directory.problems if p.severity == "error")
+    unit_problems, fixes, learned = check_units(ledger, directory)
+    report.extend(unit_problems)
+    report.extend(_target_problems(ledger, period))
+    return report, fixes, learned
+
+
 def validate(source, region: str | None = None, units=None, out=None, fix: bool = False,
              fixed_out=None, period: tuple[int, int] = (2024, 2027)) -> ValidationResult:
     """Validate a ledger (workbook, plan document or rows); optionally write marked and fixed copies."""
     from .readers import extract
-    from .returned import check_returned, is_distributed, quiet_blank_rows
     from .xlio import check_output
 
     source = Path(source)
@@ -223,15 +246,7 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
             check_output(one, source, others=(other,))
     directory = units if isinstance(units, Directory) else load_directory(units)
     ledger = extract(source, region=region)
-    if is_distributed(ledger):
-        quiet_blank_rows(ledger)
-    report = Report(list(ledger.problems))
-    # A returned distributed workbook: its structure against what was distributed (the city is not known here).
-    report.extend(check_returned(ledger, source.name, regions=tuple(directory.region_names())))
-    report.extend(p for p in directory.problems if p.severity == "error")
-    unit_problems, fixes, learned = check_units(ledger, directory)
-    report.extend(unit_problems)
-    report.extend(_target_problems(ledger, period))
+    report, fixes, learned = check_ledger(ledger, directory, period)
     result = ValidationResult(source, ledger, report, fixes, learned=learned)
     if out is not None:
         region = region or ledger.region
@@ -443,11 +458,11 @@ def _fixes_sheet(wb, fixes: list[Fix]) -> None:
     if FIXES_SHEET in wb.sheetnames:
         del wb[FIXES_SHEET]
     ws = wb.create_sheet(FIXES_SHEET)
-    headers = (("工作表", 11), ("单元格", 7), ("行", 6), ("序号", 6), ("字段", 10), ("原值", 40), ("修正为", 40))
+    headers = FIXES_COLUMNS
     ws.append([h for h, _w in headers])
     for f in fixes:
         r = ws.max_row + 1
-        for c, value in enumerate([f.sheet, f.cell, f.line, f.seq, f.field, f.old, f.new], 1):
+        for c, value in enumerate(f.row(), 1):
             put(ws, r, c, value)
     for cell in ws[1]:
         cell.font, cell.fill, cell.border = Font(name="黑体", size=11, bold=True, charset=134), HEADER_FILL, BOX

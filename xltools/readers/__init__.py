@@ -51,7 +51,17 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
             f"{path}: unsupported file type {suffix!r}",
             f"不支持的文件类型“{suffix}”：{path.name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
         )
-    ledger.source = path.name
+    settle(ledger, path.name, region)
+    log.info("extracted %s: %d rows, %d goals, %d problems", path.name, len(ledger.rows),
+             len(ledger.goals), len(ledger.problems))
+    return ledger
+
+
+def settle(ledger: Ledger, name: str, region: str | None = None,
+           hint: str = "请用 --region 指定（如 --region 章丘区）") -> Ledger:
+    """What every extracted ledger gets last: its source name, its region (``region`` overrides the title's)
+    and, without one, an unknown-region problem whose message ends with ``hint``."""
+    ledger.source = name
     if ledger.region and not ledger.region_from:
         ledger.region_from = "title"
     ledger.numbering = ledger.numbering or ledger.region
@@ -61,10 +71,7 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
         ledger.region_from = "option"
     elif not ledger.region:
         ledger.problems.append(Problem(
-            "unknown-region", "无法从标题判断所属地区，请用 --region 指定（如 --region 章丘区）",
-            severity="warning", file=path.name))
-    log.info("extracted %s: %d rows, %d goals, %d problems", path.name, len(ledger.rows),
-             len(ledger.goals), len(ledger.problems))
+            "unknown-region", f"无法从标题判断所属地区，{hint}", severity="warning", file=name))
     return ledger
 
 

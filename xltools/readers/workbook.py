@@ -66,25 +66,35 @@ def read_meta(workbook) -> dict[str, str]:
 
 def extract_workbook(path: Path) -> Ledger:
     workbook = open_workbook(path)
-    names = [n for n in workbook.sheet_names if n != META_SHEET]
+    charts = {s.name for s in getattr(workbook, "sheets_metadata", []) if "Chart" in str(s.typ)}
+    return extract_sheets(workbook.sheet_names, lambda name: sheet_values(workbook, name, path), path.name,
+                          lambda: read_meta(workbook), skip=charts)
+
+
+def extract_sheets(names, values_of, file: str, meta_of=dict, skip=frozenset()) -> Ledger:
+    """The ledger in the first sheet (工作台账 preferred) whose first rows hold a ledger header.
+
+    ``values_of(name)`` gives a sheet's cells as text (:func:`cell_text`), anchored at A1; ``meta_of()`` the
+    ``_xltools`` key/value pairs. The file reader and the add-in (a live workbook read through xlwings) both
+    come here, so a ledger reads the same from disk and from Excel. ``skip``: sheets without cells (charts).
+    """
+    names = [n for n in names if n != META_SHEET]
     names.sort(key=lambda n: n not in PREFERRED_SHEETS)
     damaged = []
-    charts = {s.name for s in getattr(workbook, "sheets_metadata", []) if "Chart" in str(s.typ)}
     for name in names:
         try:
-            values = sheet_values(workbook, name, path)
+            values = values_of(name)
         except LimitExceeded:
             raise
         except Exception as exc:  # chart sheets and damaged sheets have no cells to read
-            if name not in charts:
+            if name not in skip:
                 damaged.append(name)
-            log.info("%s: sheet %r not read (%s: %s)", path, name, type(exc).__name__, exc)
+            log.info("%s: sheet %r not read (%s: %s)", file, name, type(exc).__name__, exc)
             continue
         if find_header(values, 30) is None:
             continue
-        file = path.name
         ledger = parse_cells(values, lambda i: Origin(file, name, i + 1), file)  # noqa: B023 - used at once
-        meta = read_meta(workbook)
+        meta = meta_of()
         ledger.meta = meta
         if meta.get("region"):
             ledger.region_from = "meta"
@@ -93,12 +103,12 @@ def extract_workbook(path: Path) -> Ledger:
                 setattr(ledger, key, meta[key])
         ledger.numbering = meta.get("task_keys") or None
         return ledger
-    ledger = Ledger(source=path.name)
+    ledger = Ledger(source=file)
     if damaged:
         ledger.problems.append(Problem(
             "unreadable-sheet", f"工作表“{'”“'.join(damaged)}”无法读取（文件损坏或内容不完整）", severity="error",
-            file=path.name, suggestion="请用 Excel 或 WPS 打开后重新保存，再报送"))
+            file=file, suggestion="请用 Excel 或 WPS 打开后重新保存，再报送"))
     ledger.problems.append(Problem(
         "missing-header", "工作簿中没有含台账表头（序号、重点任务、工作内容、牵头单位、责任单位）的工作表",
-        severity="error", file=path.name))
+        severity="error", file=file))
     return ledger

@@ -1,0 +1,79 @@
+Attribute VB_Name = "xltools_ribbon"
+' Ribbon callbacks of the xltools add-in. Each button's tag names its Python handler (xltools.addin.HANDLERS);
+' one callback per kind of button hands the tag, and a chosen path, to Python through xlwings' RunPython.
+' This source must stay ASCII: Chinese text is built from UTF-16 hex codes (FromHex), and paths travel to
+' Python as hex too, because RunPython's command line would mangle non-ASCII characters.
+Option Explicit
+
+Private Const DISPATCH As String = "import xltools.addin as a; a.dispatch('"
+Private Const FILE_PICKER As Long = 3    ' msoFileDialogFilePicker
+Private Const FOLDER_PICKER As Long = 4  ' msoFileDialogFolderPicker
+Private Const PLAN_FILES As String = "*.docx;*.txt;*.md;*.csv;*.json;*.xlsx;*.xlsm;*.xls;*.xlsb;*.ods"
+
+Sub OnButton(control As IRibbonControl)
+    If Not InterpreterReady() Then Exit Sub
+    RunPython DISPATCH & control.Tag & "')"
+End Sub
+
+Sub OnButtonFile(control As IRibbonControl)
+    RunWithPath control, FILE_PICKER
+End Sub
+
+Sub OnButtonFolder(control As IRibbonControl)
+    RunWithPath control, FOLDER_PICKER
+End Sub
+
+Private Sub RunWithPath(control As IRibbonControl, picker As Long)
+    Dim chosen As String
+    If Not InterpreterReady() Then Exit Sub
+    With Application.FileDialog(picker)
+        .AllowMultiSelect = False
+        If picker = FILE_PICKER Then  ' what extract reads; the second filter lets anything else be tried
+            .Filters.Clear
+            .Filters.Add FromHex("65B96848621653F08D26"), PLAN_FILES
+            .Filters.Add FromHex("6240670965874EF6"), "*.*"
+        End If
+        If .Show <> -1 Then Exit Sub  ' cancelled: do nothing
+        chosen = .SelectedItems(1)
+    End With
+    RunPython DISPATCH & control.Tag & "', path_hex='" & HexPath(chosen) & "')"
+End Sub
+
+' Each UTF-16 code unit as 4 hex digits; Python decodes it with bytes.fromhex(h).decode("utf-16-be").
+Private Function HexPath(ByVal s As String) As String
+    Dim i As Long, out As String
+    For i = 1 To Len(s)
+        out = out & Right$("000" & Hex$(AscW(Mid$(s, i, 1)) And &HFFFF&), 4)
+    Next i
+    HexPath = out
+End Function
+
+Private Function FromHex(ByVal h As String) As String
+    Dim i As Long, out As String
+    For i = 1 To Len(h) Step 4
+        out = out & ChrW$(CLng("&H" & Mid$(h, i, 4)) And &HFFFF&)
+    Next i
+    FromHex = out
+End Function
+
+' xlwings' own message for a missing interpreter is English and cannot be changed: check first, in Chinese.
+Private Function InterpreterReady() As Boolean
+    Dim interpreter As String, message As String
+    #If Mac Then
+        InterpreterReady = True
+        Exit Function
+    #End If
+    interpreter = GetConfig("INTERPRETER_WIN", "")
+    If interpreter <> "" Then
+        If FileExists(interpreter) Then
+            InterpreterReady = True
+            Exit Function
+        End If
+        message = FromHex("627E4E0D5230") & " Python" & FromHex("FF1A") & interpreter
+    Else
+        message = FromHex("5C1A672A8BBE7F6E") & " Python " & FromHex("89E391CA56683002")
+    End If
+    message = message & vbCrLf & vbCrLf & FromHex("8BF75728547D4EE4884C8FD0884C") & " xltools addin install " _
+        & FromHex("91CD65B05B8988C552A08F7D9879FF0C62168BF74FE1606F6280672F4EBA5458534F52A93002")
+    MsgBox message, vbExclamation, FromHex("53F08D265DE55177")
+End Function

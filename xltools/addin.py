@@ -1,0 +1,811 @@
+"""The Excel add-in's Python side: each ribbon button's tag → a handler over the library functions of the CLI.
+
+The 台账工具 ribbon (``macros/``) calls ``dispatch(tag)`` through xlwings' ``RunPython``; a file or folder
+button also passes the chosen path, UTF-16 hex encoded so that a Chinese path survives RunPython's command
+string. Handlers read the open workbook through xlwings (unsaved edits count, the file on disk does not),
+turn it into the Ledger the workbook reader makes, call the core, and write back only after everything is
+computed. What the clerk sees is Chinese (alerts, sheets, notes); the English detail goes to the log file.
+
+xlwings is imported inside functions only: the builder and tests read ``HANDLERS`` without it, and the
+headless CLI never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import marks
+from .errors import UnreadableInput, XltoolsError
+from .problems import Problem, group_problems
+from .validation import FIXES_COLUMNS, FIXES_SHEET
+
+log = logging.getLogger(__name__)
+
+TITLE = "台账工具"
+# Hidden sheet where xltools records the cells it marked (with what they looked like before) and the problems
+# behind the marks: clear_marks restores exactly those cells, and a check run again replaces its own marks.
+MARKS_SHEET = "_xltools_marks"
+MARKS_HEADER = ["kind", "sheet", "cell", "fill", "note", "text"]
+KINDS_ZH = {"units": "单位名称", "targets": "目标"}
+NO_NOTE, OWN_NOTE, UNKNOWN = "none", "text", "unknown"  # a cell's note before xltools marked it
+FORMULA_START = tuple("=+-@")  # Excel parses a value written as text starting with these as a formula
+HEADER_FILL = "#D9D9D9"
+LINK_COLOR = "#0563C1"
+
+
+# ---------------------------------------------------------------------------------------------- the door
+
+
+def dispatch(tag: str, book=None, path: str | None = None, path_hex: str | None = None):
+    """Run the handler of a ribbon button; every failure becomes a Chinese alert (English in the log)."""
+    if path_hex:
+        path = bytes.fromhex(path_hex).decode("utf-16-be")
+    if book is None:
+        import xlwings as xw
+
+        book = xw.Book.caller()
+    ui = Excel(book)
+    handler = HANDLERS.get(tag)
+    with _logging():
+        log.info("button %r, path %r", tag, path)
+        if handler is None:
+            log.error("no handler for tag %r", tag)
+            ui.alert(f"台账工具没有“{tag}”这个功能。请重新安装台账工具（xltools addin install），或联系维护人员。")
+            return None
+        try:
+            return handler(ui, Path(path) if path else None)
+        except XltoolsError as exc:
+            log.error("%s: %s", tag, exc)
+            ui.alert(f"未能完成：{exc.message_zh}", critical=True)
+        except OSError as exc:
+            from .cli import _os_error_zh
+
+            log.error("%s: %s", tag, exc, exc_info=True)
+            ui.alert(f"未能完成：{_os_error_zh(exc)}。请关闭占用该文件的程序或另选位置后重试。", critical=True)
+        except Exception as exc:  # the clerk sees what to do, never a traceback
+            log.exception("%s: internal error: %s", tag, exc)
+            ui.alert(f"内部错误，未能完成（工作簿没有被改动）。请把日志文件 {log_path()} 发给维护人员。", critical=True)
+        finally:
+            ui.status(None)
+    return None
+
+
+def log_path() -> Path:
+    """The add-in's log: ``$XLTOOLS_ADDIN_LOG``, else xltools/addin.log in the user's local data folder."""
+    if os.environ.get("XLTOOLS_ADDIN_LOG"):
+        return Path(os.environ["XLTOOLS_ADDIN_LOG"])
+    base = os.environ.get("LOCALAPPDATA") or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share"
+    return Path(base) / "xltools" / "addin.log"
+
+
+@contextmanager
+def _logging():
+    """xltools' INFO lines and errors into the log file for one button press; the logger is left as it was."""
+    logger = logging.getLogger("xltools")
+    try:
+        log_path().parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path(), encoding="utf-8")
+    except OSError:
+        yield  # no log is better than no button
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+
+
+class Excel:
+    """The workbook a button was pressed in, and what the add-in says to the clerk through its Excel."""
+
+    def __init__(self, book):
+        self.book = book
+
+    def alert(self, text: str, critical: bool = False) -> None:
+        self.book.app.alert(text, title=TITLE, mode="critical" if critical else "info")
+
+    def status(self, text: str | None) -> None:
+        """The status bar (None gives it back to Excel); engines without one are skipped."""
+        try:
+            self.book.app.status_bar = text if text is not None else False
+        except NotImplementedError:
+            pass
+
+    def progress(self, label: str):
+        return lambda done, total: self.status(f"{label}：{done}/{total}")
+
+    def open(self, path: Path) -> None:
+        """Show a result workbook in the clerk's Excel."""
+        open_book(self.book, path)
+
+
+def open_book(book, path: Path) -> None:
+    book.app.books.open(str(path))
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def sheet_values(sheet) -> list[list[str]]:
+    """A sheet's cells from A1 to the end of its used range, as text the way the file reader gives it."""
+    from .limits import check_sheet
+    from .readers.workbook import cell_text
+
+    last = sheet.used_range.last_cell
+    check_sheet(Path(sheet.book.name), sheet.name, last.row, last.column)
+    values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
+    return [[v if type(v) is str else cell_text(v) for v in row] for row in values]
+
+
+def read_ledger(book, region: str | None = None):
+    """The open workbook as a Ledger, read from what Excel shows (the same reader as for a file)."""
+    from .readers import settle
+    from .readers.workbook import META_SHEET, extract_sheets
+
+    sheets = {s.name: s for s in book.sheets}
+    ours = {marks.PROBLEMS_SHEET, FIXES_SHEET, MARKS_SHEET}
+
+    def meta() -> dict[str, str]:
+        rows = sheet_values(sheets[META_SHEET]) if META_SHEET in sheets else []
+        return {r[0]: r[1] for r in rows if len(r) >= 2 and r[0]}
+
+    names = [n for n in sheets if n not in ours]
+    ledger = extract_sheets(names, lambda n: sheet_values(sheets[n]), book.name, meta)
+    return settle(ledger, book.name, region, hint="请在台账标题中写明地区（如“章丘区……工作台账”）")
+
+
+def _ledger_or_stop(book):
+    ledger = read_ledger(book)
+    if not ledger.rows:
+        raise UnreadableInput(
+            f"{book.name}: no ledger header in any sheet",
+            f"当前工作簿“{book.name}”中没有找到台账表头（序号、重点任务、工作内容、牵头单位、责任单位）。"
+            "请在台账工作簿中点击此按钮。")
+    return ledger
+
+
+def directory_path() -> Path:
+    """The unit directory the checks use: ``$XLTOOLS_UNITS``, else the bundled one (``--units``' default)."""
+    from .units.directory import PACKAGE_DIRECTORY, REPO_DIRECTORY
+
+    if os.environ.get("XLTOOLS_UNITS"):
+        return Path(os.environ["XLTOOLS_UNITS"])
+    return REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY
+
+
+def _directory():
+    from .units import load_directory
+
+    return load_directory(directory_path())
+
+
+def _check(book):
+    """The checks ``xltools validate`` makes, on the open workbook: (ledger, report, fixes)."""
+    from .validation import check_ledger
+
+    ledger = _ledger_or_stop(book)
+    report, fixes, _learned = check_ledger(ledger, _directory())
+    return ledger, report, fixes
+
+
+def _kind(p: Problem) -> str:
+    return "targets" if p.type.startswith("target-") else "units"
+
+
+def saved_file(book) -> Path | None:
+    """The workbook's file when the file on disk is what the clerk sees (saved, no edits since), else None."""
+    try:
+        path = Path(book.fullname)
+        saved = bool(book.api.Saved)  # COM only; elsewhere unknown, so not trusted
+    except Exception:
+        return None
+    return path if saved and path.is_file() else None
+
+
+def _as_file(book, folder: Path) -> tuple[Path, bool]:
+    """A file holding what the open workbook shows: its own file if saved, else a ledger written from its
+    current values by the core's writer into ``folder`` (never over the clerk's file): (path, copied)."""
+    path = saved_file(book)
+    if path is not None:
+        return path, False
+    from .filler import fill
+
+    ledger = _ledger_or_stop(book)
+    copy = folder / f"{Path(book.name).stem}.xlsx"
+    fill(ledger, copy)
+    return copy, True
+
+
+def unused_name(path: Path) -> Path:
+    """``path``, or ``name(2)``, ``name(3)``…: results never replace a file."""
+    if not path.exists():
+        return path
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}({n}){path.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+# ---------------------------------------------------------------------------------------------- marks
+
+
+@dataclass
+class Mark:
+    """A cell xltools coloured, and what it looked like before (to put back)."""
+
+    sheet: str
+    cell: str
+    fill: str  # "#RRGGBB", "" none, UNKNOWN
+    note: str  # NO_NOTE, OWN_NOTE (its text in ``text``) or UNKNOWN
+    text: str = ""
+
+
+def _hex(color) -> str:
+    if color is None:
+        return ""
+    if isinstance(color, str):
+        return color.upper()
+    if isinstance(color, int):
+        color = (color & 0xFF, color >> 8 & 0xFF, color >> 16 & 0xFF)  # Excel's BGR integer
+    return "#{:02X}{:02X}{:02X}".format(*color)
+
+
+def _before(rng) -> Mark:
+    """How a cell looks now (engines that cannot read colour or note text say UNKNOWN)."""
+    try:
+        fill = _hex(rng.color)
+    except NotImplementedError:
+        fill = UNKNOWN
+    note = rng.note
+    if note is None:
+        return Mark(rng.sheet.name, "", fill, NO_NOTE)
+    try:
+        return Mark(rng.sheet.name, "", fill, OWN_NOTE, note.text or "")
+    except NotImplementedError:
+        return Mark(rng.sheet.name, "", fill, UNKNOWN)
+
+
+def _record(book) -> tuple[dict[tuple[str, str], Mark], list[tuple[str, Problem]]]:
+    """The marks and problems of earlier checks, from the hidden record sheet."""
+    names = [s.name for s in book.sheets]
+    if MARKS_SHEET not in names:
+        return {}, []
+    found: dict[tuple[str, str], Mark] = {}
+    problems: list[tuple[str, Problem]] = []
+    for row in sheet_values(book.sheets[MARKS_SHEET])[1:]:
+        row = (row + [""] * 6)[:6]
+        if row[0] == "mark":
+            found[(row[1], row[2])] = Mark(row[1], row[2], row[3], row[4] or NO_NOTE, row[5])
+        elif row[0] in KINDS_ZH and row[5]:
+            problems.append((row[0], Problem.from_dict(json.loads(row[5]))))
+    return found, problems
+
+
+def _anchor(rng):
+    """A cell inside a merged range is marked at the range's first cell (where Excel shows the note)."""
+    try:
+        if rng.merge_cells:
+            return rng.merge_area[0]
+    except NotImplementedError:
+        pass
+    return rng
+
+
+def _protected(sheet) -> bool:
+    try:
+        return bool(sheet.api.ProtectContents)  # COM only; elsewhere a protected sheet fails when written
+    except Exception:
+        return False
+
+
+def _locked(rng) -> bool:
+    try:
+        return bool(rng.api.Locked)
+    except Exception:
+        return True
+
+
+def _check_writable(book, formatted=(), written=()) -> None:
+    """Before any write: the sheets whose cells get marks (or lose them) and the cells that get values must be
+    writable, and sheets must be addable. A protected sheet still takes values in its unlocked cells (the
+    district columns of a distributed workbook), but not colours and notes."""
+    sheets = {s.name: s for s in book.sheets}
+    for name in sorted(set(formatted)):
+        if name in sheets and _protected(sheets[name]):
+            raise XltoolsError(f"sheet {name!r} is protected",
+                               f"工作表“{name}”受保护，无法标注。请先撤销保护（审阅 → 撤销工作表保护）后再点击。")
+    for name, cell in written:
+        if _protected(sheets[name]) and _locked(sheets[name].range(cell)):
+            raise XltoolsError(f"cell {name}!{cell} is locked on a protected sheet",
+                               f"工作表“{name}”的 {cell} 单元格受保护，无法修正。请先撤销工作表保护后再点击。")
+    if _protected_book(book):
+        raise XltoolsError("workbook structure is protected",
+                           "工作簿结构受保护，无法添加“问题清单”。请先撤销保护（审阅 → 保护工作簿）后再点击。")
+
+
+def _protected_book(book) -> bool:
+    try:
+        return bool(book.api.ProtectStructure)
+    except Exception:
+        return False
+
+
+def _text_block(sheet, first_row: int, last_row: int, columns) -> None:
+    """Text format on the data columns about to be written, so that no text becomes a formula."""
+    for col in columns:
+        sheet.range((first_row, col), (last_row, col)).number_format = "@"
+
+
+def _replace_sheet(book, name: str):
+    """A fresh sheet ``name`` at the end of the workbook (an older one of that name is deleted first)."""
+    if name in [s.name for s in book.sheets]:
+        book.sheets[name].delete()
+    return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+
+
+def _here(p: Problem, book, sheets) -> bool:
+    """Whether a problem is at a cell of this workbook (not, say, of the unit directory's 单位名录 sheet)."""
+    return bool(p.sheet in sheets and p.cell and (not p.file or p.file == book.name))
+
+
+def _write_problem_sheet(book, problems: list[Problem], region: str | None):
+    """问题清单 with the columns of ``marks.write_problem_sheet``, each row linking to its cell."""
+    from openpyxl.utils import quote_sheetname
+
+    columns = marks.problem_columns()
+    ordered = group_problems(marks.list_order(problems))  # as write_problem_sheet: many of a type → one line
+    ws = _replace_sheet(book, marks.PROBLEMS_SHEET)
+    rows = [[h for h, _w in columns]]
+    rows += [["" if v is None else v for v in marks.problem_values(i, p, region)]
+             for i, p in enumerate(ordered, start=1)]
+    headers = [h for h, _w in columns]
+    numeric = {headers.index("序号") + 1, headers.index("行") + 1}
+    last_row, last_col = len(rows), len(columns)
+    if ordered:
+        _text_block(ws, 2, last_row, [c for c in range(1, last_col + 1) if c not in numeric])
+    ws.range((1, 1), (last_row, last_col)).value = rows
+    whole = ws.range((1, 1), (last_row, last_col))
+    whole.font.name, whole.font.size = "仿宋", 11
+    header = ws.range((1, 1), (1, last_col))
+    header.font.name, header.font.bold = "黑体", True
+    header.color = HEADER_FILL
+    for col, (_h, width) in enumerate(columns, start=1):
+        ws.range((1, col)).column_width = width
+        if col - 1 in (3, 4, 5, 6, 7):  # the long text columns wrap, as in marks.WRAPPED
+            ws.range((1, col), (last_row, col)).wrap_text = True
+    ws.range((1, last_col)).column_width = 0  # 代码: for programs, hidden as in the file's list
+    severity_col, cell_col = headers.index("严重程度") + 1, headers.index("单元格") + 1
+    sheets = [s.name for s in book.sheets]
+    for i, p in enumerate(ordered, start=2):
+        ws.range((i, severity_col)).color = "#" + marks.FILLS[p.severity]
+        if _here(p, book, sheets):
+            link = ws.range((i, cell_col))
+            link.add_hyperlink(f"#{quote_sheetname(p.sheet)}!{p.cell}", p.cell, f"转到 {p.sheet}!{p.cell}")
+            link.font.color = LINK_COLOR
+    return ws
+
+
+def _write_record(book, cells: list[Mark], problems: list[tuple[str, Problem]]) -> None:
+    ws = _replace_sheet(book, MARKS_SHEET)
+    rows = [MARKS_HEADER]
+    rows += [["mark", m.sheet, m.cell, m.fill, m.note, m.text] for m in cells]
+    rows += [[kind, p.sheet or "", p.cell or "", "", "", json.dumps(p.to_dict(), ensure_ascii=False)]
+             for kind, p in problems]
+    _text_block(ws, 1, len(rows), range(1, len(MARKS_HEADER) + 1))
+    ws.range((1, 1), (len(rows), len(MARKS_HEADER))).value = rows
+    ws.visible = False
+
+
+def _set_note(rng, text: str) -> None:
+    note = rng.note
+    if note is not None:
+        note.text = text
+    else:
+        rng.add_note(text)
+
+
+def _restore(book, mark: Mark) -> None:
+    rng = book.sheets[mark.sheet].range(mark.cell)
+    rng.color = None if mark.fill in ("", UNKNOWN) else mark.fill
+    if mark.note == NO_NOTE:
+        if rng.note is not None:
+            rng.note.delete()
+    elif mark.note == OWN_NOTE:
+        _set_note(rng, mark.text)
+
+
+def _mark(ui: Excel, kind: str) -> None:
+    """check_units / check_targets: this kind's problems replace its earlier ones; marks and list follow."""
+    book = ui.book
+    ui.status(f"正在校验{KINDS_ZH[kind]}……")
+    ledger, report, _fixes = _check(book)
+    found = [p for p in report if _kind(p) == kind]
+    old_marks, old_problems = _record(book)
+    problems = [(k, p) for k, p in old_problems if k != kind] + [(kind, p) for p in found]
+    sheets = {s.name: s for s in book.sheets}
+    by_cell: dict[tuple[str, str], list[Problem]] = {}
+    for _k, p in problems:
+        if _here(p, book, sheets):
+            rng = _anchor(sheets[p.sheet].range(p.cell))
+            by_cell.setdefault((p.sheet, rng.address.replace("$", "")), []).append(p)
+    _check_writable(book, formatted=[s for s, _c in by_cell] + [m.sheet for m in old_marks.values()])
+    # Everything is decided before the first write: what each cell looked like before xltools, and its note.
+    plan = []
+    for (sheet, cell), found_here in by_cell.items():
+        before = old_marks.get((sheet, cell))
+        if before is None:
+            before = _before(sheets[sheet].range(cell))
+            before.cell = cell
+        ours = marks.note_text(found_here)
+        if before.note == UNKNOWN:
+            ours = None  # a person's note this engine cannot read is left alone, not replaced
+        elif before.note == OWN_NOTE and before.text:
+            ours = f"{before.text}{marks.NOTE_SEPARATOR}{ours}"  # keep what a person wrote
+        plan.append((before, "#" + marks.FILLS[marks.worst(found_here)], ours))
+    ui.status("正在写入标注……")
+    for key, mark in old_marks.items():
+        if key not in by_cell and mark.sheet in sheets:
+            _restore(book, mark)
+    for before, color, text in plan:
+        rng = sheets[before.sheet].range(before.cell)
+        rng.color = color
+        if text is not None:
+            _set_note(rng, text)
+    if problems:
+        listed = _write_problem_sheet(book, [p for _k, p in problems], ledger.region)
+        _write_record(book, [b for b, _c, _t in plan], problems)
+        listed.activate()
+    else:
+        for name in (marks.PROBLEMS_SHEET, MARKS_SHEET):
+            if name in sheets:
+                sheets[name].delete()
+    counts = {s: sum(p.severity == s for p in found) for s in ("error", "warning", "info")}
+    if found:
+        ui.alert(f"{KINDS_ZH[kind]}校验完成：错误 {counts['error']} 条，警告 {counts['warning']} 条，"
+                 f"提示 {counts['info']} 条。\n问题单元格已着色并加批注，详见“{marks.PROBLEMS_SHEET}”表（点单元格地址可跳转）。"
+                 "\n改正后可再次校验；点“清除标注”可去掉标注。")
+    else:
+        ui.alert(f"{KINDS_ZH[kind]}校验完成：未发现问题。")
+
+
+def check_units(ui: Excel, path: Path | None = None) -> None:
+    """校验单位名称: unit names (and the ledger's own problems) marked at their cells and listed."""
+    _mark(ui, "units")
+
+
+def check_targets(ui: Excel, path: Path | None = None) -> None:
+    """校验目标: target formats marked at their cells and listed."""
+    _mark(ui, "targets")
+
+
+def clear_marks(ui: Excel, path: Path | None = None) -> None:
+    """清除标注: the cells xltools marked get their fill and note back; 问题清单 goes; nothing else changes."""
+    book = ui.book
+    recorded, _problems = _record(book)
+    names = [s.name for s in book.sheets]
+    if not recorded and marks.PROBLEMS_SHEET not in names and MARKS_SHEET not in names:
+        ui.alert("当前工作簿中没有台账工具的标注。")
+        return
+    _check_writable(book, formatted=[m.sheet for m in recorded.values()])
+    for mark in recorded.values():
+        if mark.sheet in names:
+            _restore(book, mark)
+    for name in (marks.PROBLEMS_SHEET, MARKS_SHEET):
+        if name in names:
+            book.sheets[name].delete()
+    ui.alert(f"已清除标注：{len(recorded)} 个单元格恢复原样，已删除“{marks.PROBLEMS_SHEET}”表。")
+
+
+def apply_fixes(ui: Excel, path: Path | None = None) -> None:
+    """应用安全修正: the fixes ``validate --fix`` makes, in the cells they name, listed in 修正记录."""
+    book = ui.book
+    ui.status("正在查找可安全修正的单元格……")
+    _ledger, _report, fixes = _check(book)
+    fixes = [f for f in fixes if f.sheet and f.cell]
+    if not fixes:
+        ui.alert("没有可以安全修正的单元格（简称、分隔符、断行、连写）。其他问题请人工核对。")
+        return
+    _check_writable(book, written=[(f.sheet, f.cell) for f in fixes])
+    for f in fixes:
+        cell = book.sheets[f.sheet].range(f.cell)
+        if f.new.startswith(FORMULA_START):
+            cell.number_format = "@"
+        cell.value = f.new
+    ws = _replace_sheet(book, FIXES_SHEET)
+    rows = [[h for h, _w in FIXES_COLUMNS]] + [["" if v is None else v for v in f.row()] for f in fixes]
+    _text_block(ws, 2, len(rows), (1, 2, 5, 6, 7))
+    ws.range((1, 1), (len(rows), len(FIXES_COLUMNS))).value = rows
+    ws.range((1, 1), (len(rows), len(FIXES_COLUMNS))).font.name = "仿宋"
+    ws.range((1, 1), (1, len(FIXES_COLUMNS))).font.bold = True
+    for col, (_h, width) in enumerate(FIXES_COLUMNS, start=1):
+        ws.range((1, col)).column_width = width
+    shown = "\n".join(f.describe() for f in fixes[:15]) + ("\n……" if len(fixes) > 15 else "")
+    ui.alert(f"已安全修正 {len(fixes)} 个单元格（明细见“{FIXES_SHEET}”表）：\n{shown}\n\n"
+             "修正后的内容尚未保存；请核对后保存，并再次点“校验单位名称”更新标注。")
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def _need(path: Path | None, what: str) -> Path:
+    if path is None:
+        raise XltoolsError(f"no {what} chosen", f"没有选择{what}。")
+    if not path.exists():
+        raise UnreadableInput(f"{path}: no such {what}", f"找不到{what}：{path}")
+    return path
+
+
+def plan_to_ledger(ui: Excel, path: Path | None = None) -> None:
+    """从方案生成台账: extract + fill into a new workbook beside the plan, then open it."""
+    from .filler import fill
+    from .readers import extract
+
+    plan = _need(path, "工作方案文件")
+    ui.status("正在读取工作方案……")
+    ledger = extract(plan)
+    out = unused_name(plan.with_name(f"{ledger.region or plan.stem}_工作台账.xlsx"))
+    ui.status("正在生成台账……")
+    result = fill(plan, out)
+    ui.open(result.path)
+    ui.alert(f"已生成台账：{result.path}\n{result.ledger.region or '（地区未知）'} 任务 {len(result.ledger.rows)} 行，"
+             f"工作目标 {len(result.ledger.goals)} 条。" + _problem_line(result.problems))
+
+
+def refresh_ledger(ui: Excel, path: Path | None = None) -> None:
+    """更新台账: the open ledger re-filled from a newer plan or ledger, keeping the clerk's columns (fill -t)."""
+    from .filler import fill
+
+    source = _need(path, "新的工作方案或台账")
+    with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
+        ui.status("正在读取当前台账……")
+        template, _copied = _as_file(ui.book, Path(tmp))
+        out = unused_name(source.with_name(f"{Path(ui.book.name).stem}_更新.xlsx"))
+        ui.status("正在更新台账……")
+        result = fill(source, out, template=template)
+    ui.open(result.path)
+    ui.alert(f"已写出更新后的台账：{result.path}（原台账未改动）\n任务 {len(result.ledger.rows)} 行，"
+             f"变更 {len(result.changes)} 处（见“变更记录”表）。" + _problem_line(result.problems))
+
+
+def _problem_line(problems) -> str:
+    return f"\n另有 {len(problems)} 条问题，可在新台账中点“校验单位名称”“校验目标”查看。" if problems else ""
+
+
+def distribute(ui: Excel, path: Path | None = None) -> None:
+    """分发模板: one workbook per district from the open city ledger into the chosen folder."""
+    from .distribution import distribute as distribute_ledger
+
+    out_dir = _need(path, "输出文件夹")
+    with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
+        ui.status("正在读取市级台账……")
+        city, copied = _as_file(ui.book, Path(tmp))
+        ui.status("正在生成各区县填报表……")
+        result = distribute_ledger(city, out_dir, units=_directory())
+    if result.manifest is not None:
+        ui.open(result.manifest)
+    lines = [f"已为 {len(result.files)} 个区县生成填报表：{result.out_dir}（批次 {result.batch}）"]
+    lines += [f"  {d.region}：{d.path.name}（任务 {d.tasks} 项）" for d in result.files[:20]]
+    if copied:
+        lines.append("注意：当前台账有未保存的修改，已按修改后的内容分发；请保存台账，汇总时才能核对版本。")
+    if result.problems:
+        lines.append(f"问题 {len(result.problems)} 条：" + "；".join(p.message for p in result.problems[:5]))
+    ui.alert("\n".join(lines))
+
+
+def _consolidate(ui: Excel, inbox: Path, feedback: bool):
+    from .rollup import ConsolidateOptions
+    from .rollup import consolidate as consolidate_ledgers
+
+    with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
+        ui.status("正在读取市级台账……")
+        city, copied = _as_file(ui.book, Path(tmp))
+        name = Path(ui.book.name).stem.replace("工作台账", "").rstrip("_-") or "市级"
+        # Beside the inbox, not in it: the next run must not read the rollup or feedback as a submission.
+        out = unused_name(inbox.parent / f"{name}_汇总.xlsx")
+        folder = unused_name(inbox.parent / f"{name}_反馈") if feedback else None
+        options = ConsolidateOptions(units=str(directory_path()),
+                                     feedback=str(folder) if folder else None,
+                                     progress=ui.progress("正在读取并核对各区县文件"))
+        rollup = consolidate_ledgers(city, inbox, out, options)
+    counts = {s: sum(p.severity == s for p in rollup.problems) for s in ("error", "warning", "info")}
+    lines = [f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，"
+             f"已对应 {sum(m.mapped for m in rollup.mappings)} 行）"]
+    if rollup.missing_regions:
+        lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
+    lines.append(f"问题：错误 {counts['error']} 条，警告 {counts['warning']} 条，提示 {counts['info']} 条（详见“问题清单”表）")
+    if copied:
+        lines.append("注意：市级台账有未保存的修改，已按修改后的内容汇总；按已保存版本分发的区县填报表会被列为"
+                     "“按旧版市级台账填报”。请保存市级台账后重新汇总。")
+    return out, folder, rollup, lines
+
+
+def consolidate(ui: Excel, path: Path | None = None) -> None:
+    """汇总全市: the open workbook is the city ledger, the chosen folder the inbox; the rollup is opened."""
+    inbox = _need(path, "收件文件夹")
+    out, _folder, _rollup, lines = _consolidate(ui, inbox, feedback=False)
+    ui.open(out)
+    ui.alert("\n".join(lines))
+
+
+def feedback(ui: Excel, path: Path | None = None) -> None:
+    """生成反馈: consolidate, and one feedback workbook per district in a folder beside the rollup."""
+    from .feedback import MANIFEST_NAME
+
+    inbox = _need(path, "收件文件夹")
+    out, folder, rollup, lines = _consolidate(ui, inbox, feedback=True)
+    lines.insert(1, f"已写出反馈：{len(rollup.feedback)} 个地区 → {folder}（清单见“{MANIFEST_NAME}”）")
+    ui.open(folder / MANIFEST_NAME)
+    ui.alert("\n".join(lines))
+
+
+def open_directory(ui: Excel, path: Path | None = None) -> None:
+    """打开单位名录: the directory the checks use (``$XLTOOLS_UNITS`` or the bundled one)."""
+    found = directory_path()
+    if not found.is_file():
+        raise UnreadableInput(f"{found}: no such unit directory", f"找不到单位名录：{found}")
+    ui.open(found)
+    ui.status(f"单位名录：{found}")
+
+
+def _region_of(book) -> str | None:
+    from .text import parse_region
+
+    try:
+        region = read_ledger(book).region
+    except XltoolsError:
+        region = None
+    return region or parse_region(Path(book.name).stem)[0]
+
+
+def lookup_unit(ui: Excel, path: Path | None = None) -> None:
+    """查询所选单位: each selected cell's names as ``xltools units check`` classifies them."""
+    book = ui.book
+    try:
+        selection = book.app.selection
+        values = selection.options(ndim=2).value if selection is not None else []
+    except Exception:  # a picture or chart selected: no cells
+        values = []
+    names = [str(v).strip() for row in values for v in row if v not in (None, "") and str(v).strip()]
+    if not names:
+        ui.alert("请先选中写有单位名称的单元格，再点“查询所选单位”。")
+        return
+    region = _region_of(book)
+    if not region:
+        ui.alert("无法判断当前台账属于哪个地区：请在台账标题中写明地区（如“章丘区……工作台账”）后再查询。")
+        return
+    directory = _directory()
+    lines = [describe_unit(name, region, directory) for name in names[:20]]
+    more = f"\n……（共选中 {len(names)} 个单元格，只列出前 20 个）" if len(names) > 20 else ""
+    ui.alert(f"{region}单位名录查询：\n" + "\n".join(lines) + more)
+
+
+def describe_unit(name: str, region: str, directory) -> str:
+    """One line as ``xltools units check`` prints it: status, canonical name, suggestions, message, parts."""
+    from .cli import STATUS_ZH
+    from .units import check_name
+
+    result = check_name(name, region, directory)
+
+    def line(r) -> str:
+        return (f"{r.input}：{STATUS_ZH[r.status]}"
+                + (f" → {r.canonical}" if r.canonical and r.canonical != r.input else "")
+                + (f"（建议：{'、'.join(r.suggestions)}）" if r.suggestions else ""))
+
+    out = [line(result)]
+    if result.message:
+        out.append(f"  {result.message}")
+    out += [f"  {line(part)}" for part in result.parts]
+    return "\n".join(out)
+
+
+BUTTONS = (
+    ("从方案生成台账", "选择工作方案（.docx/.txt/.xlsx/.csv），在它旁边生成新台账并打开"),
+    ("更新台账", "选择新的工作方案或台账，按它重新填写当前台账，保留已填写的进展情况等，另存为新文件"),
+    ("校验单位名称", "检查牵头单位、责任单位，问题单元格着色加批注，并列入“问题清单”表"),
+    ("校验目标", "检查工作内容中数值目标的写法，标注方式同上"),
+    ("应用安全修正", "只修正简称、分隔符、断行、连写，列入“修正记录”表；错字和不在名录中的单位须人工核对"),
+    ("清除标注", "去掉台账工具加的颜色、批注和“问题清单”表，其他内容不动"),
+    ("分发模板", "把当前市级台账分发给各区县：选择输出文件夹，每个区县一个填报表"),
+    ("汇总全市", "当前工作簿为市级台账，选择收件文件夹，生成汇总表并打开"),
+    ("生成反馈", "同汇总全市，并为每个报送的区县生成标注问题的反馈工作簿"),
+    ("打开单位名录", "打开校验所用的单位名录工作簿"),
+    ("查询所选单位", "查询选中单元格中的单位名称是否规范"),
+)
+
+
+def show_help(ui: Excel, path: Path | None = None) -> None:
+    """帮助: what each button does, in Chinese."""
+    lines = [f"{i}. {name}：{what}" for i, (name, what) in enumerate(BUTTONS, start=1)]
+    ui.alert("台账工具各按钮的作用：\n" + "\n".join(lines)
+             + "\n\n工作表函数：=XLT_UNIT(单元格, \"地区\") 查询单位名称；=XLT_TARGETS(单元格) 列出规范化的目标。"
+             + f"\n出错时的详细记录在 {log_path()}。")
+
+
+HANDLERS = {
+    "plan_to_ledger": plan_to_ledger,
+    "refresh_ledger": refresh_ledger,
+    "check_units": check_units,
+    "check_targets": check_targets,
+    "apply_fixes": apply_fixes,
+    "clear_marks": clear_marks,
+    "distribute": distribute,
+    "consolidate": consolidate,
+    "feedback": feedback,
+    "open_directory": open_directory,
+    "lookup_unit": lookup_unit,
+    "help": show_help,
+}
+
+
+# ---------------------------------------------------------------------------------------------- UDFs
+
+
+def _udf(fn):
+    """``@xw.func`` when xlwings is already loaded (Excel importing the UDFs); a plain function otherwise."""
+    xw = sys.modules.get("xlwings")
+    return xw.func(fn) if xw is not None and hasattr(xw, "func") else fn
+
+
+_DIRECTORY_CACHE: dict = {}
+
+
+def _cached_directory():
+    """The unit directory, read again only when its file changes (a UDF recalculates often)."""
+    path = directory_path()
+    key = (str(path), path.stat().st_mtime_ns if path.is_file() else None)
+    if key not in _DIRECTORY_CACHE:
+        _DIRECTORY_CACHE.clear()
+        _DIRECTORY_CACHE[key] = _directory()
+    return _DIRECTORY_CACHE[key]
+
+
+@_udf
+def XLT_UNIT(cell, region):  # noqa: N802 - Excel function names are upper case
+    """=XLT_UNIT(单元格, "地区") → the canonical unit name, or what is wrong with it, in Chinese."""
+    from .cli import STATUS_ZH
+    from .units import check_name
+
+    text = "" if cell is None else str(cell).strip()
+    if not text:
+        return ""
+    if not region or not str(region).strip():
+        return "请写明地区，如 =XLT_UNIT(A2, \"章丘区\")"
+    try:
+        result = check_name(text, str(region).strip(), _cached_directory())
+    except XltoolsError as exc:
+        return exc.message_zh
+
+    def answer(r) -> str:
+        if r.status in ("ok", "alias") and r.canonical:
+            return r.canonical
+        if r.message:
+            return r.message
+        hint = f"（建议：{'、'.join(r.suggestions)}）" if r.suggestions else ""
+        return f"“{r.input}”{STATUS_ZH[r.status]}{hint}"
+
+    if result.parts:  # several names in one cell: each one's answer
+        parts = "；".join(answer(p) for p in result.parts)
+        return f"{result.message}：{parts}" if result.message else parts
+    return answer(result)
+
+
+@_udf
+def XLT_TARGETS(cell):  # noqa: N802 - Excel function names are upper case
+    """=XLT_TARGETS(单元格) → the cell's targets in normalized form (as the 目标 column), "" when none."""
+    from .target_text import format_targets, parse_targets
+
+    text = "" if cell is None else str(cell)
+    return format_targets(parse_targets(text).targets) if text.strip() else ""
