@@ -645,6 +645,7 @@ def test_consolidate_writes_the_rollup_beside_the_inbox_and_opens_it(tmp_path, m
     assert PROBLEMS_SHEET in rollup.sheetnames
     assert {p.name: _sha(p) for p in inbox.iterdir()} == received
     assert alerts[0].startswith(f"已写出汇总：{out}") and "2 个地区" in alerts[0]
+    assert re.search(r"问题：错误 \d+ 条(（\d+ 个地区）)?，警告 [\d,]+ 条（\d+ 个地区）", alerts[0])  # as the CLI says
     assert {a["func"] for a in actions} == {"alert"}
     press(monkeypatch, city, "consolidate", path_hex=_hex(inbox))
     assert opened[-1] == tmp_path / "济南市_汇总(2).xlsx"  # an earlier rollup is never replaced

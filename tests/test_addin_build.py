@@ -260,7 +260,7 @@ def test_package_has_the_config_sheet_and_no_template_leftovers(xlam):
         rows[key.find(f"{ns}is/{ns}t").text] = (value.get("t"), text.text)
     # no INTERPRETER_WIN here: even an empty key in the sheet would hide the one `addin install` writes
     assert rows == {"USE UDF SERVER": ("b", "0"), "SHOW CONSOLE": ("b", "0"), "DEBUG UDFS": ("b", "0"),
-                    "ADD_WORKBOOK_TO_PYTHONPATH": ("inlineStr", "false")}
+                    "ADD_WORKBOOK_TO_PYTHONPATH": ("inlineStr", "false"), "UDF MODULES": ("inlineStr", "xltools.addin")}
 
 
 def test_cfb_opens_in_olefile_and_its_directory_is_a_red_black_tree(vba, xlam):

@@ -34,8 +34,9 @@ MACROS = Path(__file__).resolve().parents[2] / "macros"
 # `xltools addin install` writes the interpreter of the PC. Keys as xlwings writes them.
 # ADD_WORKBOOK_TO_PYTHONPATH: a .py file in a clerk's folder must never shadow a module. A string, because
 # xlwings' Python side compares it with "true" and VBA would turn a boolean into a localized word.
+# UDF MODULES: where xlwings' ImportPythonUDFs finds the worksheet functions (=XLT_UNIT, =XLT_TARGETS).
 SHEET_CONFIG = {"USE UDF SERVER": False, "SHOW CONSOLE": False, "DEBUG UDFS": False,
-                "ADD_WORKBOOK_TO_PYTHONPATH": "false"}
+                "ADD_WORKBOOK_TO_PYTHONPATH": "false", "UDF MODULES": "xltools.addin"}
 
 
 class AddinBuildError(XltoolsError):
