@@ -1,7 +1,7 @@
 """Benchmark: reading the targets of district ledgers (``checked_ledger_targets``), as consolidation does.
 
-Compares xltools' target parser with the parser before issue 13 (``baseline_target_text.py``, a copy of
-``xltools/target_text.py`` at that time, imports made absolute), in the same process on the same ledgers,
+Compares xltools' target parser with the parser before issue 13 (``xltools/target_text.py`` of commit
+BASELINE, read from git history, imports made absolute), in the same process on the same ledgers,
 after checking that both give the same targets and problems for every row. Each run starts with empty caches.
 
 Corpora, ~20,000 rows each (files of 60 rows), made from the real ledgers (tests/data/seeds):
@@ -17,11 +17,12 @@ Corpora, ~20,000 rows each (files of 60 rows), made from the real ledgers (tests
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import random
 import re
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 from xltools import target_text
@@ -34,11 +35,17 @@ CITY_LEDGER = SEEDS / "003_43a8c8a0029832b5.txt"
 ROWS_PER_FILE = 60
 
 
+BASELINE = "9b0644e"  # the parser before issue 13's speed work (its item 4 included)
+
+
 def load_baseline():
-    spec = importlib.util.spec_from_file_location("baseline_target_text", HERE / "baseline_target_text.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
+    """The old parser as a module of its own, from git history (a checkout with its history, as CI's is)."""
+    source = subprocess.run(["git", "show", f"{BASELINE}:xltools/target_text.py"], cwd=HERE.parent,
+                            capture_output=True, text=True, check=True).stdout
+    source = re.sub(r"^from \.(\w+) import", r"from xltools.\1 import", source, flags=re.M)
+    module = types.ModuleType("baseline_target_text")
+    sys.modules[module.__name__] = module  # dataclasses look their module up while the class is made
+    exec(compile(source, f"{BASELINE}:xltools/target_text.py", "exec"), module.__dict__)
     return module
 
 
