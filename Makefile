@@ -39,7 +39,10 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_units.py
-	$(BIN)/python benchmarks/bench_consolidate.py --skip-slow
+	$(BIN)/python benchmarks/bench_targets.py
+	$(BIN)/python benchmarks/bench_writer.py
+	$(BIN)/python benchmarks/bench_distribute.py
+	$(BIN)/python benchmarks/bench_consolidate.py --corpus both --sizes 300,3000 --skip-slow
 
 # Regenerate the ledger template from code (overwrites workbooks/ledger_template.xlsx).
 template: $(VENV)/.installed
