@@ -40,10 +40,6 @@ def read_text(path: str | Path) -> tuple[str, str]:
     )
 
 
-_NEEDS_CLEAN = re.compile(r"[\s\[\u200b\ufeff\xa0\u3000]")
-_WS = re.compile(r"\s+")
-
-
 def clean(text: str | None) -> str:
     """Normalize one cell or paragraph: drop conversion artefacts and spaces next to CJK text."""
     # This runs for every cell read: each step only when its character is there (``in`` is a fast scan).
@@ -71,13 +67,41 @@ def clean_cells(cells: list[str]) -> list[str]:
     return list(map(clean if _MORE_THAN_STRIP.search("".join(cells)) else str.strip, cells))
 
 
+# Full-width ASCII forms, the characters NFKC changes in most Chinese text, each with its NFKC form.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
+_NARROWED = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF01, 0xFF5F)}
+
+
+def _nfkc(text: str) -> str:
+    # NFKC recomposes the whole text once anything needs it (five times the cost); full-width forms
+    # replaced by their NFKC forms first leave its result unchanged (NFKD is per character), and most
+    # texts then need nothing more.
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    for ch in set(_FULL_WIDTH.findall(text)):
+        text = text.replace(ch, _NARROWED[ch])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
 def fold(text: str) -> str:
     """Comparison form: NFKC, no whitespace at all."""
     if not text:
         return ""
-    if not text.isascii() or _NEEDS_CLEAN.search(text):
-        text = _WS.sub("", unicodedata.normalize("NFKC", text))
-    return text
+    return "".join(_nfkc(text).split())  # str.split's whitespace is the regex \s
+
+
+def fold_all(texts: list[str]) -> list[str]:
+    """``fold`` of each text, in a few passes over them all (a file's rows): NUL between them, which NFKC
+    neither makes nor joins with a neighbour."""
+    joined = "\0".join(texts)
+    if not texts or joined.count("\0") != len(texts) - 1:
+        return [fold(t) for t in texts]
+    if not (joined.isascii() or unicodedata.is_normalized("NFKC", joined)):
+        for ch in set(_FULL_WIDTH.findall(joined)):
+            joined = joined.replace(ch, _NARROWED[ch])
+        if not unicodedata.is_normalized("NFKC", joined):  # rare (Ⅳ, ①): only those texts recomposed
+            return [fold(t) for t in joined.split("\0")]
+    return "".join(joined.split()).split("\0")
 
 
 def cn_number(text: str) -> int | None:

@@ -12,6 +12,7 @@ import difflib
 import logging
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import OutputError
@@ -98,40 +99,61 @@ class _CellRef:
     row: TaskRow
     field: str  # lead | resp
     sheet: str | None
-    cell: str | None
-    line: int | None
+    letter: str | None  # the field's column, when the row came from a sheet
+
+    @property
+    def cell(self) -> str | None:
+        return f"{self.letter}{self.row.origin.row}" if self.letter and self.sheet and self.row.origin.row else None
 
     def where(self, file: str | None) -> dict:
-        return {"file": file, "sheet": self.sheet, "cell": self.cell, "line": None if self.cell else self.line}
+        cell = self.cell
+        return {"file": file, "sheet": self.sheet, "cell": cell, "line": None if cell else self.row.origin.line}
 
 
-def _cells(ledger: Ledger) -> list[_CellRef]:
-    refs = []
-    for row in ledger.rows:
-        for fld in ("lead", "resp"):
-            col = ledger.columns.get(fld)
-            sheet = row.origin.sheet
-            cell = f"{column_letter(col + 1)}{row.origin.row}" if sheet and row.origin.row and col is not None else None
-            refs.append(_CellRef(row, fld, sheet, cell, row.origin.line))
-    return refs
-
-
-def _raw(ref: _CellRef) -> str:
-    raw = ref.row.raw.get(ref.field)
+def _raw(row: TaskRow, field: str) -> str:
+    raw = row.raw.get(field)
     if raw is not None:
         return raw
-    return "、".join(ref.row.lead_units if ref.field == "lead" else ref.row.responsible_units)
+    return "、".join(row.lead_units if field == "lead" else row.responsible_units)
 
 
-def _name_problem(check: NameCheck, ref: _CellRef, file: str | None) -> Problem | None:
+@lru_cache(maxsize=50_000)
+def _keyed(raw: str) -> tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]:
+    """A unit cell as written → its names' keys, and (key, name, name) per name: unit cells repeat in every
+    row and district."""
+    names = tuple((name_key(n), n, n) for n in split_units(raw))
+    return tuple(key for key, _, _ in names), names
+
+
+def _name_problem(check: NameCheck, label: str) -> tuple | None:
+    """A name's problem as (type, message, severity, value, suggestion), or None; located by the caller."""
     table = LEARNED_PROBLEMS if check.learned else STATUS_PROBLEMS
     if check.status not in table:
         return None
     type_, severity = table[check.status]
     suggestion = check.canonical if check.status == "alias" else "、".join(check.suggestions) or None
     message = check.message or f"“{check.input}”：{check.status}"
-    return Problem(type_, f"{FIELD_ZH[ref.field]}{message}", severity=severity, value=check.input,
-                   suggestion=suggestion, **ref.where(file))
+    return type_, f"{label}{message}", severity, check.input, suggestion
+
+
+def _cell_findings(cell: CellCheck, raw: str, label: str) -> tuple[tuple, list[tuple], bool]:
+    """What a checked unit cell gives wherever it is: its names keyed, its problems unlocated, whether a
+    safe fix changes it."""
+    keyed = tuple((name_key(n.canonical or n.input), n.canonical or n.input, n.input) for n in cell.names)
+    found = [problem for problem in map(_name_problem, cell.names, [label] * len(cell.names)) if problem]
+    for text in cell.split:
+        found.append(("unit-split", f"{label}“{text}”是多个单位名称连写，应分开", "warning", text,
+                      "、".join(split_units(text))))
+    for text in cell.broken:
+        found.append(("unit-broken-line", f"{label}“{text}”被断行拆开", "info", raw, text))
+    if cell.separators:
+        found.append(("unit-separator", f"{label}中单位之间应以顿号“、”或换行分隔，不留空格", "info", raw, cell.fixed))
+    seen = set()
+    for key, _, written in keyed:
+        if key in seen:
+            found.append(("unit-duplicate", f"{label}中“{written}”重复", "warning", raw, None))
+        seen.add(key)
+    return keyed, found, bool(cell.changed and raw.strip())
 
 
 def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
@@ -149,54 +171,51 @@ def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
         spellings = learn_spellings(names)
     problems: list[Problem] = []
     fixes: list[Fix] = []
+    both: list[Problem] = []  # names both lead and responsible: listed after every cell's own problems
     file = ledger.source
-    by_row: dict[int, dict[str, CellCheck]] = {}
-    for ref in _cells(ledger):
-        raw = _raw(ref)
-        if learned and not any(name_key(n) in spellings for n in split_units(raw)):
-            by_row.setdefault(id(ref.row), {})[ref.field] = CellCheck(raw, [NameCheck(n, "ok", n) for n in split_units(raw)], raw)
-            continue  # nothing the learned spellings flag: the common case, kept cheap
-        if learned:
-            names = [spellings.get(name_key(n)) or NameCheck(n, "ok", n) for n in split_units(raw)]
-            cell = CellCheck(raw, names, "\n".join(n.input for n in names) if "\n" in raw else "、".join(n.input for n in names))
-        else:
-            cell = check_cell(raw, region, directory)
-        by_row.setdefault(id(ref.row), {})[ref.field] = cell
-        for name in cell.names:
-            problem = _name_problem(name, ref, file)
-            if problem:
-                problems.append(problem)
-        where = ref.where(file)
-        label = FIELD_ZH[ref.field]
-        for text in cell.split:
-            problems.append(Problem("unit-split", f"{label}“{text}”是多个单位名称连写，应分开",
-                                    severity="warning", value=text, suggestion="、".join(split_units(text)), **where))
-        for text in cell.broken:
-            problems.append(Problem("unit-broken-line", f"{label}“{text}”被断行拆开", severity="info",
-                                    value=raw, suggestion=text, **where))
-        if cell.separators:
-            problems.append(Problem("unit-separator", f"{label}中单位之间应以顿号“、”或换行分隔，不留空格",
-                                    severity="info", value=raw, suggestion=cell.fixed, **where))
-        seen: dict[str, str] = {}
-        for name in cell.names:
-            key = name_key(name.canonical or name.input)
-            if key in seen:
-                problems.append(Problem("unit-duplicate", f"{label}中“{name.input}”重复", severity="warning",
-                                        value=raw, **where))
-            seen[key] = name.input
-        if cell.changed and raw.strip():
-            fixes.append(Fix(ref.sheet, ref.cell, ref.line, ref.row.seq, label, raw, cell.fixed))
-    for ref in _cells(ledger):
-        if ref.field != "resp":
-            continue
-        cells = by_row[id(ref.row)]
-        lead = {name_key(n.canonical or n.input) for n in cells["lead"].names}
-        for name in cells["resp"].names:
-            if name_key(name.canonical or name.input) in lead:
-                problems.append(Problem(
-                    "unit-lead-and-responsible", f"“{name.canonical or name.input}”同时列为牵头单位和责任单位",
-                    severity="warning", value=name.input, **ref.where(file)))
-    return problems, fixes, learned
+    letters = {}
+    for fld in FIELD_ZH:
+        col = ledger.columns.get(fld)
+        letters[fld] = column_letter(col + 1) if col is not None else None
+    # A cell's findings by (field, text): one district writes the same few unit cells in row after row.
+    findings: dict[tuple[str, str], tuple] = {}
+    for row in ledger.rows:
+        # Per field, each name as (key, name as the check reads it, name as written): what the lead and
+        # responsible cells share is found from these.
+        cells: dict[str, tuple] = {}
+        for fld in FIELD_ZH:
+            raw = _raw(row, fld)
+            if learned:
+                keys, keyed = _keyed(raw)
+                if spellings.keys().isdisjoint(keys):
+                    cells[fld] = keyed
+                    continue  # nothing the learned spellings flag: the common case, kept cheap
+            found = findings.get((fld, raw))
+            if found is None:
+                if learned:
+                    names = [spellings.get(key) or NameCheck(n, "ok", n) for key, n, _ in keyed]
+                    cell = CellCheck(raw, names, "\n".join(n.input for n in names) if "\n" in raw
+                                     else "、".join(n.input for n in names))
+                else:
+                    cell = check_cell(raw, region, directory)
+                found = findings[(fld, raw)] = (*_cell_findings(cell, raw, FIELD_ZH[fld]), cell.fixed)
+            cells[fld], unlocated, changed, fixed = found
+            if unlocated or changed:
+                ref = _CellRef(row, fld, row.origin.sheet, letters[fld])
+                cell_ref = ref.cell
+                line = None if cell_ref else row.origin.line
+                problems.extend(Problem(type_, message, severity, file, ref.sheet, cell_ref, line, value, suggestion)
+                                for type_, message, severity, value, suggestion in unlocated)
+                if changed:
+                    fixes.append(Fix(ref.sheet, cell_ref, row.origin.line, row.seq, FIELD_ZH[fld], raw, fixed))
+        if cells["resp"] and cells["lead"]:
+            lead = {key for key, _, _ in cells["lead"]}
+            for key, shown, written in cells["resp"]:
+                if key in lead:
+                    both.append(Problem(
+                        "unit-lead-and-responsible", f"“{shown}”同时列为牵头单位和责任单位", severity="warning",
+                        value=written, **_CellRef(row, "resp", row.origin.sheet, letters["resp"]).where(file)))
+    return problems + both, fixes, learned
 
 
 def _target_problems(ledger: Ledger, period: tuple[int, int] = (2024, 2027)) -> list[Problem]:

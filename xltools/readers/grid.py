@@ -45,9 +45,13 @@ _HEADING_START = set("一二三四五六七八九十（(")
 _GOAL_LABEL = re.compile(r"^(\d{4})年(?:度)?(?:工作|主要)?目标$")
 _YEAR_IN_SECTION = re.compile(r"目标")
 _NOTE_IN_HEADER = re.compile(r"[（(][^（()）]*[）)]")
+# Headers of a column of targets ("年内完成93个"): it is read as the 目标 column, its targets parsed.
+TARGET_WORDS = {"目标", "工作目标", "量化目标", "目标任务", "任务目标", "年度目标", "年度工作目标", "主要目标",
+                "具体目标", "预期目标", "目标值", "量化指标", "目标要求"}
+TARGET_COLUMN = "目标"  # the name a column of targets is kept under (filler writes it so)
 # Reporting columns offices add: words of a header row besides the fields above.
-REPORT_WORDS = {"目标", "工作目标", "量化目标", "完成时限", "时间节点", "完成时间", "进展情况", "完成情况", "备注",
-                "责任人", "联系人", "任务键", "对应市级任务序号"}
+REPORT_WORDS = TARGET_WORDS | {"完成时限", "时间节点", "完成时间", "进展情况", "完成情况", "备注", "责任人", "联系人",
+                               "任务键", "对应市级任务序号"}
 
 
 @dataclass
@@ -84,6 +88,12 @@ def header_field(text: str) -> str | None:
         if key.startswith(word):
             return field
     return None
+
+
+def is_target_header(text: str) -> bool:
+    """Whether a header names the column of targets: 目标, 工作目标, 量化目标（2025年）…"""
+    key = fold(text)
+    return key in TARGET_WORDS or _NOTE_IN_HEADER.sub("", key).rstrip(":：") in TARGET_WORDS
 
 
 def _is_header_word(text: str) -> bool:
@@ -242,6 +252,10 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
     header_cells = [fold(c) for c in header_texts]
     header_rows = {tuple(fold(c) for c in rows[r] if c and c.strip()) for r in range(header_start, header_at + 1)}
     extra_cols = {i: h for i, h in enumerate(header_cells) if h and i not in columns.values()}
+    if TARGET_COLUMN not in extra_cols.values():  # a column of targets under another name (工作目标): its targets
+        at = next((i for i, h in extra_cols.items() if is_target_header(h)), None)  # are read as 目标's are
+        if at is not None:
+            extra_cols[at] = TARGET_COLUMN
     ledger.columns.update({h: i for i, h in extra_cols.items()})  # reporting columns by header text
 
     section = subsection = ""

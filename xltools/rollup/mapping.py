@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 
 from ..model import Ledger, TaskRow
-from ..text import fold
+from ..text import fold, fold_all
 
 MAP_AT = 0.25  # below this best score a row is left unmapped (seeds: 住房以旧换新 0.23, 垃圾转运 → 环卫 0.26)
 ALSO_AT = 0.72  # a further city task is mapped too when it scores at least this share of the best
@@ -89,6 +89,7 @@ class CityIndex:
             self._pair_col = np.full(width * width, -1, dtype=np.int32)
             self._pair_col[self._pairs] = np.arange(len(grams), dtype=np.int32)
         self._decided: dict[tuple, tuple[tuple[int, ...], float, str]] = {}
+        _noise_at()  # here, so that forked workers share it
 
     def scores(self, row: TaskRow) -> np.ndarray:
         """The cosine of ``row`` with each city task."""
@@ -141,7 +142,7 @@ class CityIndex:
         """(city seqs, confidence, method) for each row of one district file. The file's own numbers count only
         when it follows the city's numbering: it carries the city's keys, or its numbers and names agree with
         the city's (a district's task 5 is not the city's task 5 because both are fifth)."""
-        file = _File(self, rows)
+        file = _File(self, rows, city_keys)
         own_numbers = city_keys or self._follows(file)
         return [file.match(i, city_keys, own_numbers) for i in range(len(rows))]
 
@@ -182,18 +183,56 @@ class CityIndex:
         return tuple(sorted(chosen)), best, "similarity"
 
 
+_NOISE_AT: np.ndarray | None = None
+
+
+def _noise_at() -> np.ndarray:
+    """Whether ``_NOISE`` takes each code point: one regex pass over them all, once per process (~30 ms)."""
+    global _NOISE_AT
+    if _NOISE_AT is None:
+        every = np.arange(0x110000, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+        kept = _NOISE.sub("", every).encode("utf-32-le", "surrogatepass")
+        noise = np.ones(0x110000, dtype=bool)
+        noise[np.frombuffer(kept, dtype=np.uint32)] = False
+        _NOISE_AT = noise
+    return _NOISE_AT
+
+
+def _denoised(texts: list[str]) -> list[str]:
+    """``_NOISE`` taken out of each text, all at once: their characters looked up in one array."""
+    joined = "\0".join(texts)
+    if not texts or joined.count("\0") != len(texts) - 1:
+        return [_NOISE.sub("", t) for t in texts]
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    kept = points[~_noise_at()[points] | (points == 0)]  # the NULs between texts kept
+    return kept.tobytes().decode("utf-32-le", "surrogatepass").split("\0")
+
+
 class _File:
     """One district file's rows while they are mapped: their texts, and their scores once any row needs them
     (one matrix for the file, shared by ``follows_numbering`` and the mapping itself)."""
 
-    def __init__(self, index: CityIndex, rows: list[TaskRow]):
-        self.index, self.rows = index, rows
-        self._texts: list[tuple[str, str] | None] = [None] * len(rows)  # made when needed: keyed rows need none
+    def __init__(self, index: CityIndex, rows: list[TaskRow], city_keys: bool = False):
+        self.index, self.rows, self.city_keys = index, rows, city_keys
+        self._texts: list[tuple[str, str] | None] | None = None  # made when needed: keyed rows need none
+        self._clean_tasks: list[str] | None = None
         self._scores: np.ndarray | None = None
+        self._found: dict[tuple, tuple[list[int], float, str]] = {}
+
+    def _keyed(self, row: TaskRow) -> int | None:
+        key = row.extra.get("任务键") if self.city_keys else None
+        return int(key) if key and key.isdigit() and int(key) in self.index.by_seq else None
 
     def text(self, i: int) -> tuple[str, str]:
         """Row i's folded name and its content without figures and Latin letters: rows that differ only in those
         (the same template in many districts) are decided once."""
+        if self._texts is None:  # every row that needs one at once (keyed rows do not): a few passes in all
+            need = [j for j, row in enumerate(self.rows) if self._keyed(row) is None]
+            folded = fold_all([t for j in need for t in (self.rows[j].task, self.rows[j].content)])
+            tasks, contents = folded[0::2], _denoised(folded[1::2])
+            self._texts = [None] * len(self.rows)
+            for j, task, content in zip(need, tasks, contents, strict=True):
+                self._texts[j] = (task, content)
         if self._texts[i] is None:
             row = self.rows[i]
             self._texts[i] = (fold(row.task), _NOISE.sub("", fold(row.content)))
@@ -202,14 +241,22 @@ class _File:
     def scores(self, i: int) -> np.ndarray:
         if self._scores is None:
             texts = [self.text(j) for j in range(len(self.rows))]
-            self._scores = self.index._score_texts([(_NOISE.sub("", task), content) for task, content in texts])
+            tasks = _denoised([task for task, _ in texts])
+            self._scores = self.index._score_texts([(task, content) for task, (_, content) in zip(tasks, texts)])
         return self._scores[i]
 
     def match(self, i: int, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
+        found = self._found.get((i, city_keys, own_numbers))
+        if found is None:
+            found = self._found[(i, city_keys, own_numbers)] = self._match(i, city_keys, own_numbers)
+        seqs, confidence, method = found
+        return list(seqs), confidence, method
+
+    def _match(self, i: int, city_keys: bool, own_numbers: bool) -> tuple[tuple[int, ...], float, str]:
         index, row = self.index, self.rows[i]
         key = row.extra.get("任务键")
         if city_keys and key and key.isdigit() and int(key) in index.by_seq:
-            return [int(key)], 1.0, "key"
+            return (int(key),), 1.0, "key"
         cache_key = (row.seq if own_numbers else None, *self.text(i))
         found = index._decided.get(cache_key)
         if found is None:
@@ -217,5 +264,4 @@ class _File:
             if len(index._decided) >= _CACHE_MAX:
                 index._decided.clear()
             index._decided[cache_key] = found
-        seqs, confidence, method = found
-        return list(seqs), confidence, method
+        return found

@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import XltoolsError
 from ..limits import LimitExceeded, configure, current, rss_mb
@@ -32,6 +32,9 @@ from ..model import Ledger
 from ..problems import Problem
 from ..returned import is_distributed, quiet_blank_rows
 from .model import ROLLUP_FORMAT, Received
+
+if TYPE_CHECKING:
+    from ..units.learn import Tally
 
 log = logging.getLogger(__name__)
 
@@ -166,45 +169,64 @@ class Checked(NamedTuple):
     row_targets: list  # per ledger row: the Targets in its text
     goal_targets: list  # per goal
     row_maps: list  # per ledger row: (city seqs, confidence, method)
+    failed: bool = False  # checking raised: these are all there is
+
+
+UNITS_LATER = object()  # ``check_ledger``'s spellings when they are not learned yet: the unit names wait
 
 
 def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | None = None,
-                 spellings: dict | None = None) -> Checked:
+                 spellings: dict | None = None, rest: Checked | None = None) -> Checked:
     """Validate one district's ledger, parse its targets and map its rows to city tasks.
 
     ``spellings``: for a district the unit directory does not list, the spellings learned across all
-    districts that occur in this one (a typo is a typo anywhere, and so is 区住建局 where other districts
-    write 区住房城乡建设局); the variants of one name (区发展改革局 / 区发展和改革局) are learned from this
-    district alone, since districts name their departments differently.
+    districts (a typo is a typo anywhere, and so is 区住建局 where other districts write 区住房城乡建设局);
+    the variants of one name (区发展改革局 / 区发展和改革局) are learned from this district alone, since
+    districts name their departments differently. ``UNITS_LATER``: all but the unit names, which are checked
+    by a second call with the spellings and this ``rest`` (a worker checks the rest while they are learned).
     """
     from ..target_text import checked_ledger_targets
+
+    if rest is None:
+        problems: list[Problem] = []
+        row_maps: list = []
+        if region is not None and _CITY_INDEX is not None:
+            city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
+            row_maps = _CITY_INDEX.map_rows(ledger.rows, city_keys)
+        if is_distributed(ledger):
+            problems.extend(_returned(ledger, name, row_maps))
+        results, target_problems = checked_ledger_targets(ledger)
+        problems.extend(target_problems)
+        by_item = {id(item): result for item, result in results}
+        row_targets = [by_item[id(r)].targets if id(r) in by_item else [] for r in ledger.rows]
+        goal_targets = [by_item[id(g)].targets if id(g) in by_item else [] for g in ledger.goals]
+        rest = Checked(problems, row_targets, goal_targets, row_maps)
+    if spellings is UNITS_LATER:
+        return rest
+    problems = _unit_problems(ledger, region, units, spellings) + rest.problems
+    for p in problems:
+        p.file = name
+    return rest._replace(problems=problems)
+
+
+def _unit_problems(ledger: Ledger, region: str | None, units: str | None, spellings: dict | None) -> list[Problem]:
+    from ..units.directory import name_key
     from ..units.learn import learn_spellings
     from ..validation import check_units
 
-    problems: list[Problem] = []
-    row_maps: list = []
-    if region is not None:
-        units_dir = directory(units)
-        if units_dir.has_region(region):
-            problems.extend(check_units(ledger, units_dir, region)[0])
-        else:
-            own = learn_spellings(ledger.unit_names(), typos=False)  # a typo is judged across districts
-            learned = {**(spellings or {}), **own}
-            if learned:  # nothing to flag in most districts: the common case, kept cheap
-                problems.extend(check_units(ledger, units_dir, region, spellings=learned)[0])
-        if _CITY_INDEX is not None:
-            city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
-            row_maps = _CITY_INDEX.map_rows(ledger.rows, city_keys)
-    if is_distributed(ledger):
-        problems.extend(_returned(ledger, name, row_maps))
-    results, target_problems = checked_ledger_targets(ledger)
-    problems.extend(target_problems)
-    by_item = {id(item): result for item, result in results}
-    row_targets = [by_item[id(r)].targets if id(r) in by_item else [] for r in ledger.rows]
-    goal_targets = [by_item[id(g)].targets if id(g) in by_item else [] for g in ledger.goals]
-    for p in problems:
-        p.file = name
-    return Checked(problems, row_targets, goal_targets, row_maps)
+    if region is None:
+        return []
+    units_dir = directory(units)
+    if units_dir.has_region(region):
+        return check_units(ledger, units_dir, region)[0]
+    names = ledger.unit_names()
+    own = learn_spellings(names, typos=False)  # a typo is judged across districts
+    across = {key: spellings[key] for key in {name_key(n) for n in set(names)} if key in spellings} \
+        if spellings else {}
+    learned = {**across, **own}
+    if not learned:  # nothing to flag in most districts: the common case, kept cheap
+        return []
+    return check_units(ledger, units_dir, region, spellings=learned)[0]
 
 
 def _returned(ledger: Ledger, name: str, row_maps: list) -> list[Problem]:
@@ -232,46 +254,31 @@ def directory_regions() -> list[str]:
     return sorted({r for d in _DIRECTORY.values() for r in d.region_names()})
 
 
-def rare_spellings(names_by_file: list[list[str]]) -> dict[int, dict]:
-    """Spellings learned across all districts the unit directory does not list.
-
-    ``names_by_file``: the unit names of each file read (``learner_names``); returns file index → the rare
-    spellings and short forms found in that file (``learn_across``; the variants of a name are judged per
-    district, in ``check_ledger``).
-    """
-    from ..units.directory import name_key
-    from ..units.learn import learn_across
-
-    learners = [(i, names) for i, names in enumerate(names_by_file) if names]
-    if not learners:
-        return {}
-    rare = learn_across(names for _, names in learners)
-    out = {}
-    for i, names in learners:
-        mine = {k: rare[k] for k in {name_key(n) for n in names} if k in rare}
-        if mine:
-            out[i] = mine
-    return out
-
-
 def learner_names(rec: Received, units: str | None) -> list[str]:
-    """What the parent needs of a file between the phases: its unit names when its district's spellings are
-    learned (the unit directory does not list it), else nothing."""
+    """What learning spellings across districts needs of a file: its unit names when its district's spellings
+    are learned (the unit directory does not list it), else nothing."""
     learner = rec.ledger is not None and rec.region and not directory(units).has_region(rec.region)
     return rec.ledger.unit_names() if learner else []
 
 
-def _check(rec: Received, units: str | None, spellings: dict | None) -> Checked | None:
-    """Check one file's ledger; a checking bug becomes a problem on the file, which is kept all the same."""
-    if rec.ledger is None:
-        return None
+def _tallied(tally: Tally, rec: Received, units: str | None) -> None:
+    names = learner_names(rec, units)
+    if names:
+        tally.add(names)
+
+
+def _check(rec: Received, units: str | None, spellings, rest: Checked | None = None) -> Checked | None:
+    """Check one file's ledger (``check_ledger``'s ``spellings`` and ``rest``); a checking bug becomes a problem
+    on the file, which is kept all the same."""
+    if rec.ledger is None or (rest is not None and rest.failed):
+        return rest
     try:
-        return check_ledger(rec.ledger, rec.region, rec.name, units, spellings)
+        return check_ledger(rec.ledger, rec.region, rec.name, units, spellings, rest)
     except Exception as exc:
         log.exception("checking %s failed", rec.name)
         problem = Problem("check-failed", f"核对出错：{type(exc).__name__}: {exc}", severity="error",
                           file=rec.name, suggestion="文件已读取并保留；请将此问题报告给 xltools 维护人员")
-        return Checked([problem], [], [], [([], 0.0, "none") for _ in rec.ledger.rows])
+        return Checked([problem], [], [], [([], 0.0, "none") for _ in rec.ledger.rows], True)
 
 
 def _apply(rec: Received, checked: Checked | None) -> Received:
@@ -329,9 +336,12 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
     """A worker: reads the chunks it takes from the shared queue, keeps what it read, checks it when told.
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
-    Messages to the parent: ("read", [(index, learner_names)]),
-    ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds).
+    Messages to the parent: ("read", (files read, their unit names tallied: ``Tally``)),
+    ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds). From it: ("read",),
+    ("check",) then ("spellings", the spellings learned across districts), ("stop",).
     """
+    from ..units.learn import Tally
+
     _die_with_parent(parent)
     if limits is not None:  # a spawned worker does not inherit the parent's configuration
         configure(limits)
@@ -344,21 +354,37 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
             start = time.process_time()
             if command[0] == "read":
                 while (chunk := chunks.get()) is not None:
-                    out = []
+                    tally = Tally()  # a chunk's names counted here: the parent only adds the counts up
                     for i in chunk:
                         rec = read_file(*items[i])
                         held[i] = pickle.dumps(rec, pickle.HIGHEST_PROTOCOL)
-                        out.append((i, learner_names(rec, units)))
-                    conn.send(("read", out))
+                        _tallied(tally, rec, units)
+                    conn.send(("read", (len(chunk), tally)))
             elif command[0] == "check":
-                spellings, batch = command[1], []
+                # The spellings learned across districts follow in a message of their own; until they come,
+                # files are checked but for their unit names (pending), which are checked once they are here.
+                spellings, batch, pending = UNITS_LATER, [], []
                 for i in sorted(held):
+                    if spellings is UNITS_LATER and conn.poll():
+                        spellings = conn.recv()[1]
                     blob = held.pop(i)
-                    batch.append((i, blob, _check(pickle.loads(blob), units, spellings.get(i))))
-                    if len(batch) == BATCH:
+                    rec = pickle.loads(blob)
+                    if spellings is UNITS_LATER:
+                        pending.append((i, blob, rec, _check(rec, units, UNITS_LATER)))
+                        continue
+                    for j, pending_blob, pending_rec, rest in pending:
+                        batch.append((j, pending_blob, _check(pending_rec, units, spellings, rest)))
+                    pending = []
+                    batch.append((i, blob, _check(rec, units, spellings)))
+                    if len(batch) >= BATCH:
                         conn.send(("checked", batch))
                         batch = []
                         _release_memory()
+                if pending:
+                    spellings = conn.recv()[1]
+                    batch += [(j, b, _check(r, units, spellings, rest)) for j, b, r, rest in pending]
+                elif spellings is UNITS_LATER:
+                    conn.recv()  # the spellings: no file held here needs them
                 if batch:
                     conn.send(("checked", batch))
             else:
@@ -385,8 +411,9 @@ def _check_memory(pids: list[int]) -> None:
 class Workers:
     """The worker processes of one consolidation (or this process, for a few files), phase by phase.
 
-    ``read(items)`` reads every file; each worker keeps the ledgers it read, and sends the parent only
-    the unit names of districts whose spellings are learned. ``check()`` learns spellings across all districts, has each worker
+    ``read(items)`` reads every file; each worker keeps the ledgers it read, and sends the parent only the
+    unit names of districts whose spellings are learned, counted per chunk (``Tally``), which the parent adds
+    up as they come. ``check()`` learns spellings across all districts from those counts, has each worker
     check the files it holds, and gathers every ``Received`` into the parent, in the order of ``items``.
     ``cpu`` holds the CPU seconds of each phase, the parent's and the workers' together.
     """
@@ -403,7 +430,8 @@ class Workers:
         self.conns: list = []
         self.child_ends: list = []
         self.held: dict[int, Received] = {}  # in this process, when not parallel
-        self.names: list[list[str]] = []  # per file, for learning spellings (see ``learner_names``)
+        self.tally = None  # the unit names of every file whose spellings are learned (``learner_names``)
+        self.count = 0  # files read
         # What every worker needs, loaded here (and inherited where workers fork): the modules and the directory.
         from .. import target_text, validation  # noqa: F401
         from ..readers import workbook  # noqa: F401
@@ -454,12 +482,17 @@ class Workers:
             self.procs.append(proc)
             self.conns.append(mine)
 
-    def _gather(self, command: tuple, on_message) -> float:
-        """Send ``command`` to every worker; hand each message to ``on_message`` until all are done."""
+    def _gather(self, command: tuple, on_message, then=None) -> float:
+        """Send ``command`` to every worker, and then what ``then()`` returns, if given (made while the workers
+        are at work); hand each message to ``on_message`` until all are done."""
         from multiprocessing.connection import Connection, wait
 
         for conn in self.conns:
             conn.send(command)
+        if then is not None:
+            more = then()
+            for conn in self.conns:
+                conn.send(more)
         busy, cpu = set(self.conns), 0.0
         proc_of = {proc.sentinel: (proc, conn) for proc, conn in zip(self.procs, self.conns, strict=True)}
         pids = [proc.pid for proc in self.procs]
@@ -485,22 +518,25 @@ class Workers:
 
     def read(self, items: list[tuple]) -> None:
         """Phase 1: items are (path, name, received, version, expected regions)."""
+        from ..units.learn import Tally
+
         start = time.process_time()
-        self.names = [[] for _ in items]
+        self.count = len(items)
+        self.tally = Tally()
         workers_cpu = 0.0
         if not self.parallel:
             _init_worker(self.city, self.units, in_worker=False)
             for i, item in enumerate(items):
                 self.held[i] = rec = read_file(*item)
-                self.names[i] = learner_names(rec, self.units)
+                _tallied(self.tally, rec, self.units)
                 self._tick(1)
         else:
             self._start(items)
 
-            def on_read(kind, names):
-                for i, file_names in names:
-                    self.names[i] = file_names
-                self._tick(len(names))
+            def on_read(kind, payload):
+                files, tally = payload
+                self.tally.merge(tally)  # while the workers go on reading
+                self._tick(files)
 
             workers_cpu = self._gather(("read",), on_read)
         self.cpu["read"] = time.process_time() - start + workers_cpu
@@ -508,14 +544,18 @@ class Workers:
     def check(self) -> list[Received]:
         """Phase 2: check every file where it was read and gather them all here, in the order read."""
         start = time.process_time()
-        spellings = rare_spellings(self.names)
-        received: list[Received | None] = [None] * len(self.names)
-        self.names = []  # not needed again
+        tally, self.tally = self.tally, None
+
+        def learned() -> dict:
+            return tally.learn() if tally else {}
+
+        received: list[Received | None] = [None] * self.count
         workers_cpu = 0.0
         if not self.parallel:
+            spellings = learned()
             for i in sorted(self.held):
                 rec = self.held.pop(i)
-                received[i] = _apply(rec, _check(rec, self.units, spellings.get(i)))
+                received[i] = _apply(rec, _check(rec, self.units, spellings))
                 self._tick(1)
         else:
             def on_checked(kind, batch):
@@ -523,6 +563,7 @@ class Workers:
                     received[i] = _apply(pickle.loads(blob), checked)
                 self._tick(len(batch))
 
-            workers_cpu = self._gather(("check", spellings), on_checked)
+            # The workers check all but the unit names while the spellings are learned here.
+            workers_cpu = self._gather(("check",), on_checked, then=lambda: ("spellings", learned()))
         self.cpu["check"] = time.process_time() - start + workers_cpu
         return received

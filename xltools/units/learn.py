@@ -114,16 +114,18 @@ def _short_forms(keys: Iterable[str], variants: bool = True) -> dict[str, list[s
 def _spellings(names: Iterable[str]) -> dict[str, dict[str, int]]:
     """name key → how often each written form of it occurs."""
     forms: dict[str, dict[str, int]] = {}
-    for n in names:
+    for n, count in Counter(names).items():  # a name is keyed once, however often it is written
         if n:
             mine = forms.setdefault(name_key(n), {})
-            mine[n] = mine.get(n, 0) + 1
+            mine[n] = mine.get(n, 0) + count
     return forms
 
 
 def _usual(forms: dict[str, int]) -> str:
     # The most frequent written form (on a tie the one written as its key: no stray spaces), not the first
     # seen: that depends on the order the files were read in, and a rebuild reads them in another order.
+    if len(forms) == 1:
+        return next(iter(forms))
     return min(forms, key=lambda form: (-forms[form], name_key(form) != form, form))
 
 
@@ -167,6 +169,53 @@ def learn_spellings(names: Iterable[str], typos: bool = True) -> dict[str, NameC
     return dict(sorted(found.items()))  # in no order the files were read in
 
 
+class Tally:
+    """How often each name key is written, in how many districts, and in which forms: built district by
+    district where the files are read, merged in the parent (counts add up, so the order does not matter)."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.districts: Counter = Counter()
+        self.forms: dict[str, dict[str, int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def add(self, names: Iterable[str]) -> None:
+        """One district's names."""
+        for key, mine in _spellings(names).items():
+            self._add(key, sum(mine.values()), 1, mine)
+
+    def merge(self, other: Tally) -> None:
+        for key, mine in other.forms.items():
+            self._add(key, other.counts[key], other.districts[key], mine)
+
+    def _add(self, key: str, count: int, districts: int, mine: dict[str, int]) -> None:
+        self.counts[key] += count
+        self.districts[key] += districts
+        theirs = self.forms.get(key)
+        if theirs is None:
+            self.forms[key] = dict(mine)
+        else:
+            for form, n in mine.items():
+                theirs[form] = theirs.get(form, 0) + n
+
+    def learn(self) -> dict[str, NameCheck]:
+        """``learn_across`` of the districts added."""
+        counts, districts = self.counts, self.districts
+        spelled = {key: _usual(c) for key, c in self.forms.items()}
+        found: dict[str, NameCheck] = {}
+        for key, longs in _short_forms(counts, variants=False).items():
+            best = max(longs, key=lambda k: (districts[k], counts[k], len(k)))
+            found[key] = NameCheck(
+                spelled[key], "alias", spelled[best], [spelled[best]],
+                message=f"“{spelled[key]}”是简称，{districts[best]}个区县写作“{spelled[best]}”，应写全称")
+        _typos(counts, spelled, found)
+        for check in found.values():
+            check.learned = True
+        return dict(sorted(found.items()))  # in no order the files were read in
+
+
 def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]:
     """Spellings learned across districts: rare typos, and short forms one district uses for a unit another
     district writes in full (区住建局 where others write 区住房城乡建设局).
@@ -174,30 +223,10 @@ def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]
     The suggestion is the long form most districts write. A name one district writes differently from
     another only by its official wording (区发展改革局 / 区发展和改革局) is not flagged here.
     """
-    counts: Counter = Counter()
-    districts: Counter = Counter()
-    forms: dict[str, dict[str, int]] = {}
+    tally = Tally()
     for names in names_by_district:
-        for key, mine in _spellings(names).items():
-            counts[key] += sum(mine.values())
-            districts[key] += 1
-            if key in forms:
-                theirs = forms[key]
-                for form, n in mine.items():
-                    theirs[form] = theirs.get(form, 0) + n
-            else:
-                forms[key] = mine
-    spelled = {key: _usual(c) for key, c in forms.items()}
-    found: dict[str, NameCheck] = {}
-    for key, longs in _short_forms(counts, variants=False).items():
-        best = max(longs, key=lambda k: (districts[k], counts[k], len(k)))
-        found[key] = NameCheck(
-            spelled[key], "alias", spelled[best], [spelled[best]],
-            message=f"“{spelled[key]}”是简称，{districts[best]}个区县写作“{spelled[best]}”，应写全称")
-    _typos(counts, spelled, found)
-    for check in found.values():
-        check.learned = True
-    return dict(sorted(found.items()))  # in no order the files were read in
+        tally.add(names)
+    return tally.learn()
 
 
 def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]) -> None:
