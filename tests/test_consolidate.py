@@ -399,6 +399,27 @@ def test_workers_started_by_spawn_as_on_windows(tmp_path, monkeypatch):
     assert len(spawned.mappings) == 9 * 60
 
 
+def test_what_workers_send_becomes_objects_once_they_have_ended(tmp_path, monkeypatch):
+    """Issue 13: the workers' memory and every district's rows in objects are never held at the same time."""
+    import multiprocessing
+
+    import xltools.rollup.reading as reading
+
+    _nine_districts(tmp_path / "inbox")
+    inline = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=1, use_archive=False))
+    apply, alive = reading._apply, []
+
+    def watched(rec, checked):
+        alive.append(len(multiprocessing.active_children()))
+        return apply(rec, checked)
+
+    monkeypatch.setattr(reading, "_apply", watched)
+    parallel = consolidate(CITY, tmp_path / "inbox", None, options(tmp_path, workers=2, use_archive=False))
+    assert len(alive) == 9 and set(alive) == {0}
+    assert parallel.summary() == inline.summary()
+    assert [p.message for p in parallel.problems] == [p.message for p in inline.problems]
+
+
 def test_a_districts_target_problems_are_located_as_validate_locates_them(tmp_path):
     from xltools.target_text import check_ledger_targets
 

@@ -6,6 +6,8 @@ the unit directory, or against spellings learned from every district, known only
 its targets are parsed, and its rows are mapped to city tasks. The same worker processes serve both
 phases: each keeps the files it read (pickled, a third of the objects' memory) and checks those, so no
 ledger crosses between processes twice; fewer than ``PARALLEL_FROM`` files are done in this process.
+The parent keeps what the workers send as bytes and makes objects of it once they have ended: the workers'
+memory (what they held, their caches) and every district's rows in objects are never held at the same time.
 
 The parent keeps every row of every district, so while the phases run it pauses Python's cyclic
 garbage collector (``paused_gc``): rows hold no reference cycles, and each full collection would walk
@@ -294,6 +296,10 @@ def _apply(rec: Received, checked: Checked | None) -> Received:
 BATCH = 16  # files per message between a worker and the parent
 
 
+def _pickled(checked: Checked | None) -> bytes:
+    return pickle.dumps(checked, pickle.HIGHEST_PROTOCOL)
+
+
 def _malloc_trim():
     """glibc's malloc_trim: gives freed heap memory back to the system (free() alone keeps it for reuse)."""
     if not sys.platform.startswith("linux"):
@@ -337,7 +343,7 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
 
     What it read is kept pickled (a third of the memory of the objects, and sent to the parent as it is).
     Messages to the parent: ("read", (files read, their unit names tallied: ``Tally``)),
-    ("checked", [(index, pickled Received, Checked)]), ("done", CPU seconds). From it: ("read",),
+    ("checked", [(index, pickled Received, pickled Checked)]), ("done", CPU seconds). From it: ("read",),
     ("check",) then ("spellings", the spellings learned across districts), ("stop",).
     """
     from ..units.learn import Tally
@@ -373,16 +379,16 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
                         pending.append((i, blob, rec, _check(rec, units, UNITS_LATER)))
                         continue
                     for j, pending_blob, pending_rec, rest in pending:
-                        batch.append((j, pending_blob, _check(pending_rec, units, spellings, rest)))
+                        batch.append((j, pending_blob, _pickled(_check(pending_rec, units, spellings, rest))))
                     pending = []
-                    batch.append((i, blob, _check(rec, units, spellings)))
+                    batch.append((i, blob, _pickled(_check(rec, units, spellings))))
                     if len(batch) >= BATCH:
                         conn.send(("checked", batch))
                         batch = []
                         _release_memory()
                 if pending:
                     spellings = conn.recv()[1]
-                    batch += [(j, b, _check(r, units, spellings, rest)) for j, b, r, rest in pending]
+                    batch += [(j, b, _pickled(_check(r, units, spellings, rest))) for j, b, r, rest in pending]
                 elif spellings is UNITS_LATER:
                     conn.recv()  # the spellings: no file held here needs them
                 if batch:
@@ -443,19 +449,23 @@ class Workers:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
+        self._stop(failed=exc_type is not None)
+
+    def _stop(self, failed: bool = False) -> None:
         for conn in self.conns:
             try:
                 conn.send(("stop",))
             except OSError:
                 pass  # that worker has ended already
         for proc in self.procs:
-            if exc_type is not None:
+            if failed:
                 proc.terminate()  # the run has failed: whatever a worker is doing is not wanted
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
         for conn in self.conns + self.child_ends:
             conn.close()
+        self.procs, self.conns, self.child_ends = [], [], []
 
     def _tick(self, n: int) -> None:
         self.done += n
@@ -558,12 +568,24 @@ class Workers:
                 received[i] = _apply(rec, _check(rec, self.units, spellings))
                 self._tick(1)
         else:
+            # What the workers send is kept as it came, a third of the memory of the objects, and made into
+            # objects only once the workers have ended: the workers' memory (their caches, and what they held)
+            # and every district's rows are never held at once.
+            blobs: list[tuple[bytes, bytes] | None] = [None] * self.count
+
             def on_checked(kind, batch):
                 for i, blob, checked in batch:
-                    received[i] = _apply(pickle.loads(blob), checked)
+                    blobs[i] = (blob, checked)
                 self._tick(len(batch))
 
             # The workers check all but the unit names while the spellings are learned here.
             workers_cpu = self._gather(("check",), on_checked, then=lambda: ("spellings", learned()))
+            self._stop()
+            for i, (blob, checked) in enumerate(blobs):
+                blobs[i] = None  # each file's bytes freed as its objects are made
+                received[i] = _apply(pickle.loads(blob), pickle.loads(checked))
+                if i % 256 == 255:
+                    _check_memory([])
+            _release_memory()
         self.cpu["check"] = time.process_time() - start + workers_cpu
         return received
