@@ -279,3 +279,29 @@ def test_a_returned_distributed_workbook_is_marked_in_place_without_repeating_it
     before, after = load_workbook(path), load_workbook(out)
     assert after["工作台账"].protection.sheet == before["工作台账"].protection.sheet
     assert _values(path) == {k: v for k, v in _values(out).items() if k != PROBLEMS_SHEET}
+
+
+def test_many_districts_feedback_is_written_by_workers_as_in_one_process(tmp_path):
+    """From PARALLEL_FROM workbooks on, worker processes write the feedback: the same workbooks as one process."""
+    import sys
+
+    import xltools.feedback as feedback
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import gen_freeform
+
+    inbox = tmp_path / "inbox"
+    gen_freeform.generate(inbox, feedback.PARALLEL_FROM + 2, seed=3)
+    rollups = {}
+    for workers in (1, 2):
+        rollups[workers] = consolidate(CITY, inbox, tmp_path / f"汇总{workers}.xlsx", ConsolidateOptions(
+            use_archive=False, workers=workers, feedback=str(tmp_path / f"反馈{workers}")))
+    one, two = rollups[1].feedback, rollups[2].feedback
+    assert len(one) == feedback.PARALLEL_FROM + 2 and [p.name for p in one] == [p.name for p in two]
+    for a, b in zip(one, two, strict=True):
+        assert _values(a) == _values(b), a.name
+        assert _marks(a) == _marks(b), a.name
+    assert (tmp_path / "反馈2" / feedback.MANIFEST_NAME).is_file()
+    # what a district reads: its own rows marked and listed
+    wb = load_workbook(two[0])
+    assert "问题清单" in wb.sheetnames and wb["问题清单"].max_row > 1

@@ -253,7 +253,8 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
             from ..feedback import write_feedback
 
             rollup.feedback = write_feedback(rollup, options.feedback, options.units,
-                                             inbox=None if files is not None else Path(inbox), archive=archive_root)
+                                             inbox=None if files is not None else Path(inbox), archive=archive_root,
+                                             workers=options.workers)
             clock.lap("feedback")
     finally:
         if archive is not None:
