@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import marks
-from .errors import UnreadableInput, XltoolsError
+from .errors import UnreadableInput, XltoolsError, os_error_zh
 from .problems import Problem, group_problems
 from .validation import FIXES_COLUMNS, FIXES_SHEET
 
@@ -65,10 +65,8 @@ def dispatch(tag: str, book=None, path: str | None = None, path_hex: str | None 
             log.error("%s: %s", tag, exc)
             ui.alert(f"未能完成：{exc.message_zh}", critical=True)
         except OSError as exc:
-            from .cli import _os_error_zh
-
             log.error("%s: %s", tag, exc, exc_info=True)
-            ui.alert(f"未能完成：{_os_error_zh(exc)}。请关闭占用该文件的程序或另选位置后重试。", critical=True)
+            ui.alert(f"未能完成：{os_error_zh(exc)}。请关闭占用该文件的程序或另选位置后重试。", critical=True)
         except Exception as exc:  # the clerk sees what to do, never a traceback
             log.exception("%s: internal error: %s", tag, exc)
             ui.alert(f"内部错误，未能完成（工作簿没有被改动）。请把日志文件 {log_path()} 发给维护人员。", critical=True)
@@ -179,11 +177,11 @@ def _ledger_or_stop(book):
 
 def directory_path() -> Path:
     """The unit directory the checks use: ``$XLTOOLS_UNITS``, else the bundled one (``--units``' default)."""
-    from .units.directory import PACKAGE_DIRECTORY, REPO_DIRECTORY
+    from .units.directory import default_directory_path
 
     if os.environ.get("XLTOOLS_UNITS"):
         return Path(os.environ["XLTOOLS_UNITS"])
-    return REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY
+    return default_directory_path()
 
 
 def _directory():
@@ -683,33 +681,16 @@ def lookup_unit(ui: Excel, path: Path | None = None) -> None:
     if not names:
         ui.alert("请先选中写有单位名称的单元格，再点“查询所选单位”。")
         return
+    from .units import check_name, describe_check
+
     region = _region_of(book)
     if not region:
         ui.alert("无法判断当前台账属于哪个地区：请在台账标题中写明地区（如“章丘区……工作台账”）后再查询。")
         return
     directory = _directory()
-    lines = [describe_unit(name, region, directory) for name in names[:20]]
+    lines = [describe_check(check_name(name, region, directory)) for name in names[:20]]
     more = f"\n……（共选中 {len(names)} 个单元格，只列出前 20 个）" if len(names) > 20 else ""
     ui.alert(f"{region}单位名录查询：\n" + "\n".join(lines) + more)
-
-
-def describe_unit(name: str, region: str, directory) -> str:
-    """One line as ``xltools units check`` prints it: status, canonical name, suggestions, message, parts."""
-    from .cli import STATUS_ZH
-    from .units import check_name
-
-    result = check_name(name, region, directory)
-
-    def line(r) -> str:
-        return (f"{r.input}：{STATUS_ZH[r.status]}"
-                + (f" → {r.canonical}" if r.canonical and r.canonical != r.input else "")
-                + (f"（建议：{'、'.join(r.suggestions)}）" if r.suggestions else ""))
-
-    out = [line(result)]
-    if result.message:
-        out.append(f"  {result.message}")
-    out += [f"  {line(part)}" for part in result.parts]
-    return "\n".join(out)
 
 
 BUTTONS = (
@@ -776,8 +757,7 @@ def _cached_directory():
 @_udf
 def XLT_UNIT(cell, region):  # noqa: N802 - Excel function names are upper case
     """=XLT_UNIT(单元格, "地区") → the canonical unit name, or what is wrong with it, in Chinese."""
-    from .cli import STATUS_ZH
-    from .units import check_name
+    from .units import STATUS_ZH, check_name
 
     text = "" if cell is None else str(cell).strip()
     if not text:

@@ -7,19 +7,17 @@ This module never imports xlwings.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import re
 import sys
 import unicodedata
-from pathlib import Path
 
 import click
 from click.formatting import wrap_text
 
 from . import __version__
-from .errors import XltoolsError
+from .errors import XltoolsError, os_error_zh
 from .problems import Report
 
 log = logging.getLogger("xltools")
@@ -206,7 +204,7 @@ def _report_failure(exc: BaseException, prog: str) -> int:
         # A file the library could not open or write (locked by Excel, no permission, a full disk): the
         # input or the place is unusable, not xltools broken.
         log.error("%s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
-        click.echo(f"错误：{_os_error_zh(exc)}", err=True)
+        click.echo(f"错误：{os_error_zh(exc)}", err=True)
         return 2
     if isinstance(exc, (click.Abort, KeyboardInterrupt, EOFError)):
         log.info("interrupted: %r", exc)
@@ -308,20 +306,6 @@ def _usage_zh(exc: click.UsageError) -> str:
     if m:
         return f"参数 {_quoted(m.group(1))} 需要 {m.group(2)} 个值"
     return message if _CJK.search(message) else "命令行用法有误"  # ours are Chinese already
-
-
-def _os_error_zh(exc: OSError) -> str:
-    name = Path(exc.filename).name if exc.filename else ""
-    where = f"：{name}" if name else ""
-    if isinstance(exc, FileNotFoundError):
-        return f"找不到文件{where}"
-    if isinstance(exc, IsADirectoryError):
-        return f"这是文件夹，不是文件{where}"
-    if isinstance(exc, PermissionError):
-        return f"没有权限读写该文件，或文件正被其他程序（如 Excel、WPS）打开{where}"
-    if exc.errno == errno.ENOSPC:
-        return f"磁盘空间不足{where}"
-    return f"无法读写文件{where}"
 
 
 def region_option(fn):
@@ -634,21 +618,13 @@ def units_check(name: str, region: str, units_path: str | None, as_json: bool) -
 
     退出码：0 规范名称或泛指，1 其他情况。
     """
-    from .units import check_name, load_directory
+    from .units import check_name, describe_check, load_directory
 
     result = check_name(name, region, load_directory(units_path))
     if as_json:
         _print_json(result.to_dict())
     else:
-        click.echo(f"{result.input}：{STATUS_ZH[result.status]}"
-                   + (f" → {result.canonical}" if result.canonical and result.canonical != result.input else "")
-                   + (f"（建议：{'、'.join(result.suggestions)}）" if result.suggestions else ""))
-        if result.message:
-            click.echo(f"  {result.message}")
-        for part in result.parts:
-            click.echo(f"  {part.input}：{STATUS_ZH[part.status]}"
-                       + (f" → {part.canonical}" if part.canonical and part.canonical != part.input else "")
-                       + (f"（建议：{'、'.join(part.suggestions)}）" if part.suggestions else ""))
+        click.echo(describe_check(result))
     sys.exit(0 if result.status in ("ok", "collective") else 1)
 
 
@@ -760,10 +736,6 @@ def addin_install(xlam: str | None, dry_run: bool) -> None:
         return
     for line in install(steps):
         click.echo(line)
-
-
-STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",
-             "collective": "泛指", "unknown": "不在名录中"}
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -231,6 +231,25 @@ def checker(directory: Directory) -> Checker:
     return found
 
 
+STATUS_ZH = {"ok": "规范", "alias": "简称/别称", "typo": "疑似错字", "split": "多个名称连写", "wrong_level": "层级不符",
+             "collective": "泛指", "unknown": "不在名录中"}
+
+
+def describe_check(result: NameCheck) -> str:
+    """A checked name as the clerk reads it (``xltools units check``, the add-in's 查询所选单位): its status,
+    canonical name and suggestions, the message, then each name of a cell holding several."""
+    def line(r: NameCheck) -> str:
+        return (f"{r.input}：{STATUS_ZH[r.status]}"
+                + (f" → {r.canonical}" if r.canonical and r.canonical != r.input else "")
+                + (f"（建议：{'、'.join(r.suggestions)}）" if r.suggestions else ""))
+
+    out = [line(result)]
+    if result.message:
+        out.append(f"  {result.message}")
+    out += [f"  {line(part)}" for part in result.parts]
+    return "\n".join(out)
+
+
 def check_name(name: str, region: str, directory: Directory) -> NameCheck:
     """One name (or several written together) → its classification; the ``units check`` door."""
     cell = check_cell(name, region, directory)

@@ -158,11 +158,16 @@ def _rows(workbook, sheet: str) -> list[list[str]]:
     return sheet_values(workbook, sheet)
 
 
+def default_directory_path() -> Path:
+    """The bundled directory: workbooks/units.xlsx in a checkout, else the package's copy."""
+    return REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY
+
+
 def load_directory(path: str | Path | None = None) -> Directory:
     """Read a unit directory workbook (default: the bundled workbooks/units.xlsx) and check it."""
     from ..readers.workbook import open_workbook
 
-    path = Path(path) if path else (REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY)
+    path = Path(path) if path else default_directory_path()
     if not path.is_file():
         raise UnreadableInput(f"{path}: no such unit directory", f"找不到单位名录：{path}")
     workbook = open_workbook(path)
