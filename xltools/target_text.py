@@ -355,13 +355,13 @@ def _task_of(item) -> tuple:
     return ("row", id(item))
 
 
-def consistency_problems(located: Iterable[tuple]) -> list[tuple[Problem, dict]]:
+def consistency_problems(located: Iterable[tuple]) -> list[tuple[Problem, object]]:
     """Problems across targets: one metric in different units (anywhere in the ledger), and bounds that
-    cannot all hold for one metric and year within one task. ``located`` gives each target with its location
-    and, optionally, its task (targets without one count as one task); each problem comes back with the
-    location of the target it is about. The same metric in two tasks is two goals, not a contradiction; the
+    cannot all hold for one metric and year within one task. ``located`` gives each target with where it is
+    (a location, or the row it is in) and, optionally, its task (targets without one count as one task); each
+    problem comes back with the ``where`` of the target it is about. The same metric in two tasks is two goals, not a contradiction; the
     plan's goals (task ``_GOALS``) hold across every task. Linear in the number of targets."""
-    by_metric: dict[tuple, list[tuple[Target, dict, object]]] = defaultdict(list)
+    by_metric: dict[tuple, list[tuple[Target, object, object]]] = defaultdict(list)
     for target, where, *task in located:
         if target.qualitative or not target.metric or target.value is None or target.unit is None:
             continue

@@ -96,12 +96,7 @@ def fold_all(texts: list[str]) -> list[str]:
     joined = "\0".join(texts)
     if not texts or joined.count("\0") != len(texts) - 1:
         return [fold(t) for t in texts]
-    if not (joined.isascii() or unicodedata.is_normalized("NFKC", joined)):
-        for ch in set(_FULL_WIDTH.findall(joined)):
-            joined = joined.replace(ch, _NARROWED[ch])
-        if not unicodedata.is_normalized("NFKC", joined):  # rare (Ⅳ, ①): only those texts recomposed
-            return [fold(t) for t in joined.split("\0")]
-    return "".join(joined.split()).split("\0")
+    return "".join(_nfkc(joined).split()).split("\0")
 
 
 def cn_number(text: str) -> int | None:

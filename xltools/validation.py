@@ -201,13 +201,12 @@ def check_units(ledger: Ledger, directory: Directory, region: str | None = None,
                 found = findings[(fld, raw)] = (*_cell_findings(cell, raw, FIELD_ZH[fld]), cell.fixed)
             cells[fld], unlocated, changed, fixed = found
             if unlocated or changed:
-                ref = _CellRef(row, fld, row.origin.sheet, letters[fld])
-                cell_ref = ref.cell
-                line = None if cell_ref else row.origin.line
-                problems.extend(Problem(type_, message, severity, file, ref.sheet, cell_ref, line, value, suggestion)
+                where = _CellRef(row, fld, row.origin.sheet, letters[fld]).where(file)
+                problems.extend(Problem(type_, message, severity, value=value, suggestion=suggestion, **where)
                                 for type_, message, severity, value, suggestion in unlocated)
                 if changed:
-                    fixes.append(Fix(ref.sheet, cell_ref, row.origin.line, row.seq, FIELD_ZH[fld], raw, fixed))
+                    fixes.append(Fix(where["sheet"], where["cell"], row.origin.line, row.seq, FIELD_ZH[fld], raw,
+                                     fixed))
         if cells["resp"] and cells["lead"]:
             lead = {key for key, _, _ in cells["lead"]}
             for key, shown, written in cells["resp"]:

@@ -97,8 +97,7 @@ class CityIndex:
 
     def score_matrix(self, rows: list[TaskRow]) -> np.ndarray:
         """Scores of every row against every city task (len(rows) × tasks), in one product."""
-        texts = [(_NOISE.sub("", fold(r.task)), _NOISE.sub("", fold(r.content))) for r in rows]
-        return self._score_texts(texts)
+        return _File(self, rows).matrix()
 
     def _score_texts(self, texts: list[tuple[str, str]]) -> np.ndarray:
         out = np.zeros((len(texts), len(self.rows)))
@@ -215,7 +214,6 @@ class _File:
     def __init__(self, index: CityIndex, rows: list[TaskRow], city_keys: bool = False):
         self.index, self.rows, self.city_keys = index, rows, city_keys
         self._texts: list[tuple[str, str] | None] | None = None  # made when needed: keyed rows need none
-        self._clean_tasks: list[str] | None = None
         self._scores: np.ndarray | None = None
         self._found: dict[tuple, tuple[list[int], float, str]] = {}
 
@@ -238,12 +236,16 @@ class _File:
             self._texts[i] = (fold(row.task), _NOISE.sub("", fold(row.content)))
         return self._texts[i]
 
-    def scores(self, i: int) -> np.ndarray:
+    def matrix(self) -> np.ndarray:
+        """Every row's scores against every city task (the task names without figures and Latin letters too)."""
         if self._scores is None:
             texts = [self.text(j) for j in range(len(self.rows))]
             tasks = _denoised([task for task, _ in texts])
             self._scores = self.index._score_texts([(task, content) for task, (_, content) in zip(tasks, texts)])
-        return self._scores[i]
+        return self._scores
+
+    def scores(self, i: int) -> np.ndarray:
+        return self.matrix()[i]
 
     def match(self, i: int, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
         found = self._found.get((i, city_keys, own_numbers))
