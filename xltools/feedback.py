@@ -145,16 +145,14 @@ def _init_worker(directory, parent: int) -> None:
 
 def _write_all(jobs: list[tuple], directory, workers: int | None) -> list[Path]:
     """Write every feedback workbook, in order; in worker processes when there are enough of them."""
-    workers = min(workers or min(8, os.cpu_count() or 1), len(jobs))
+    from .rollup.reading import start_context, worker_count
+
+    workers = worker_count(workers, len(jobs))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         return [_write_one(job, directory) for job in jobs]
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork where there is one: the modules and the directory are in memory already; spawn elsewhere.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_init_worker,
                              initargs=(directory, os.getpid())) as pool:
         return list(pool.map(_write_one, jobs, chunksize=4))
 

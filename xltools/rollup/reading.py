@@ -321,6 +321,19 @@ def _release_memory() -> None:
         _TRIM(0)
 
 
+def worker_count(requested: int | None, jobs: int) -> int:
+    """How many worker processes: as asked, else the CPU count (at most 8), and never more than the jobs."""
+    return min(requested or min(8, os.cpu_count() or 1), max(1, jobs))
+
+
+def start_context():
+    """The multiprocessing context workers start in: fork where there is one (the modules and data loaded
+    already are inherited), else spawn; ``START_METHOD`` overrides (tests)."""
+    import multiprocessing as mp
+
+    return mp.get_context(START_METHOD or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+
+
 def _die_with_parent(parent: int) -> None:
     """A worker ends when its parent does, even killed with SIGKILL (Linux: PR_SET_PDEATHSIG). Elsewhere a
     worker ends when its pipe to the parent closes (``_worker_main``)."""
@@ -426,7 +439,7 @@ class Workers:
 
     def __init__(self, city: Ledger | None, units: str | None, workers: int | None, total: int, progress=None):
         self.city, self.units = city, units
-        self.workers = min(workers or min(8, os.cpu_count() or 1), max(1, total))
+        self.workers = worker_count(workers, total)
         self.total = total
         self.progress = progress or (lambda done, total: None)
         self.done = 0
@@ -472,9 +485,7 @@ class Workers:
         self.progress(self.done, 2 * self.total)
 
     def _start(self, items: list[tuple]) -> None:
-        import multiprocessing as mp
-
-        ctx = mp.get_context(START_METHOD or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+        ctx = start_context()
         self.chunks = chunks = ctx.Queue()  # kept: a spawned worker opens it after this method has returned
         size = max(1, min(32, len(items) // (self.workers * 8)))
         for at in range(0, len(items), size):
