@@ -187,6 +187,10 @@ def test_missing_sources_and_problems(written):
     ]
     assert ws["C2"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ws.column_dimensions["L"].hidden  # 代码: for programs, not printed
+    # the text columns wrap, as in validate's list: a long 问题类型 (市级任务行被删除) is not cut off in print
+    from xltools.marks import WRAPPED
+
+    assert {c.column - 1 for c in ws[2] if c.alignment.wrap_text} == WRAPPED
 
 
 def test_charts_are_in_the_package(written):

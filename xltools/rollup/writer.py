@@ -1042,7 +1042,9 @@ class _Writer:
         columns = problem_columns()
         self.header(ws, 0, columns, hidden=(CODE_COLUMN,))
         plain, wrap, left = self.fmt(align="center"), self.fmt(wrap=True), self.fmt()
-        base = [plain, left, None, left, wrap, wrap, wrap, wrap, left, plain, plain, left]
+        # The text columns wrap as in validate's list (marks.WRAPPED); 严重程度 takes its severity's fill.
+        base = [wrap if c in WRAPPED else plain if c in (0, 9, 10) else left for c in range(len(columns))]
+        base[2] = None
         styles = {s: _Style([f if f is not None else self.fmt(align="center", fill=FILLS[s]) for f in base])
                   for s in SEVERITIES}
         texts = sorted(WRAPPED)
