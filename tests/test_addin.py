@@ -731,3 +731,38 @@ def test_path_hex_carries_a_chinese_path_as_vba_writes_it(tmp_path):
     path = tmp_path / "济南 市" / "收件箱😀.xlsx"
     assert bytes.fromhex(_hex(path)).decode("utf-16-be") == str(path)
     assert json.dumps(_hex(path)).isascii()
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", "libreoffice"])
+def test_check_units_on_a_district_file_as_offices_send_it(saved_by, tmp_path, monkeypatch):
+    """A district's own workbook: title and signed preamble, a two-row merged header in another column order,
+    bands in 序号/重点任务, units separated by spaces, a note and a signature under the table, a unit typed as
+    =HYPERLINK(…) — and the same saved again by LibreOffice. The button marks exactly the cells validate finds
+    there, at the cells of this sheet, and changes nothing else; the typed formula stays text."""
+    from districts import saved_by_libreoffice, two_row_header
+
+    from xltools import extract
+
+    path = two_row_header(extract(ZHANGQIU), tmp_path / "章丘区_台账.xlsx", "章丘区")
+    wb = load_workbook(path)
+    ws = wb["台账"]
+    unit_col = next(c.column for c in ws[4] if c.value == "牵头单位")
+    first = next(r for r in range(5, ws.max_row) if isinstance(ws.cell(r, 1).value, int))
+    set_text(ws.cell(first, unit_col), '=HYPERLINK("http://x.example","区发展改革局")')
+    wb.save(path)
+    if saved_by == "libreoffice":
+        if not shutil.which("soffice"):
+            pytest.skip("LibreOffice is not installed")
+        path = saved_by_libreoffice(path, ".xlsx", tmp_path / "lo")
+    before = load_workbook(path)
+    wb, alerts, _actions = press(monkeypatch, path, "check_units")
+    expected = [p for p in validate(path).report if not p.type.startswith("target-")]
+    cells = {p.cell for p in expected if p.cell and p.sheet == "台账"}
+    assert f"{get_column_letter(unit_col)}{first}" in cells and len(cells) > 5
+    old, new = _snapshot(before), _snapshot(wb)
+    assert {k for k in old if old[k] != new.get(k)} == {("台账", c) for c in cells}
+    assert wb["台账"].cell(first, unit_col).value == '=HYPERLINK("http://x.example","区发展改革局")'
+    assert wb["台账"].cell(first, unit_col).data_type == "s"
+    assert "单位名称校验完成" in alerts[0]
+    listed = {r[9] for r in _list_rows(wb[PROBLEMS_SHEET])}
+    assert f"{get_column_letter(unit_col)}{first}" in listed
