@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain, repeat
 
 from rapidfuzz import fuzz
 
@@ -14,6 +15,7 @@ METRIC_AT = 0.6  # metric similarity at which a district figure counts for a cit
 _SCOPE = re.compile(r"^(全市|全区|全县|市级|区级|各区县|累计|新增|建成|实现|完成|达到|培育|建设|新建)+")
 
 
+@lru_cache(maxsize=200_000)
 def _metric(text: str | None) -> str:
     return _SCOPE.sub("", fold(text or ""))
 
@@ -37,56 +39,68 @@ def _narrower(city: str | None, district: str | None) -> bool:
     return bool(b) and a != b and b in a
 
 
-def _fits(city, district) -> float:
-    if district.qualitative or district.value is None or district.unit != city.unit or district.kind != city.kind:
-        return 0.0
-    if city.year is not None and district.year is not None and city.year != district.year:
-        return 0.0
-    if city.per_year != district.per_year:
-        return 0.0
-    if city.unit != "%" and city.kind == "level" and _narrower(city.metric, district.metric):
-        return 0.0  # a district's count of all such projects is not part of the city's narrower sum
-    score = _alike(city.metric, district.metric)
-    return score if score >= METRIC_AT else 0.0
+class _Best:
+    """A city target's figure from a district's targets: the value of the one that fits it best (the first of
+    equals), None when none fits. A metric's fit is worked out once per city target: districts repeat a few
+    hundred metrics."""
 
+    def __init__(self, city):
+        self.city = city
+        self._by_metric: dict[str | None, float] = {}
+        self._test = city.unit, city.kind, city.year, city.per_year, self._by_metric
 
-def _best(city, candidates) -> float | int | None:
-    scored = [(_fits(city, t), t) for t in candidates if t.unit == city.unit]
-    scored = [x for x in scored if x[0] > 0]
-    return max(scored, key=lambda x: x[0])[1].value if scored else None
+    def __call__(self, candidates) -> float | int | None:
+        unit, kind, year, per_year, by_metric = self._test
+        best, value = 0.0, None
+        for t in candidates:
+            if t.unit != unit or t.kind != kind or t.qualitative or t.value is None or t.per_year != per_year:
+                continue
+            if year is not None and t.year is not None and year != t.year:
+                continue
+            score = by_metric.get(t.metric)
+            if score is None:
+                score = by_metric[t.metric] = self._fits(t.metric)
+            if score > best:
+                best, value = score, t.value
+        return value
+
+    def _fits(self, metric: str | None) -> float:
+        """The fit of a district target of this metric that has the city target's unit, kind, year."""
+        city = self.city
+        if city.unit != "%" and city.kind == "level" and _narrower(city.metric, metric):
+            return 0.0  # a district's count of all such projects is not part of the city's narrower sum
+        score = _alike(city.metric, metric)
+        return score if score >= METRIC_AT else 0.0
 
 
 def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: list[Received],
                     mappings: list[Mapping]) -> list[TargetComparison]:
     """One comparison per numeric city target (task rows and 工作目标), with each district's figure."""
     regions = [r.region for r in received if r.region and r.ledger is not None]
-    by_region_seq: dict[tuple[str, int], list] = {}
-    row_index = {}
+    targets_of: dict[int, list] = {}
     for r in received:
-        if r.ledger is None:
-            continue
-        for i, row in enumerate(r.ledger.rows):
-            row_index[id(row)] = (r, i)
+        if r.ledger is not None:  # a row past the targets read has none
+            targets_of.update(zip(map(id, r.ledger.rows), chain(r.row_targets, repeat(None))))
+    # city seq → region → the targets of each district row mapped to it, for the city tasks with a numeric
+    # target (a row without targets adds nothing)
+    by_seq: dict[int, dict[str, list]] = {row.seq: {} for row, targets in zip(city_ledger.rows, city_row_targets)
+                                          if any(not t.qualitative and t.value is not None for t in targets)}
     for m in mappings:
-        found = row_index.get(id(m.row))
-        if not found:
-            continue
-        rec, i = found
-        targets = rec.row_targets[i] if i < len(rec.row_targets) else []
         for seq in m.city_seqs:
-            by_region_seq.setdefault((m.region, seq), []).append(targets)
+            if (by_region := by_seq.get(seq)) is not None and (targets := targets_of.get(id(m.row))):
+                by_region.setdefault(m.region, []).append(targets)
     out: list[TargetComparison] = []
     for row, targets in zip(city_ledger.rows, city_row_targets):
+        by_region = by_seq.get(row.seq, {})
         for t in targets:
             if t.qualitative or t.value is None:
                 continue
-            comp = _comparison(row.seq, row.task, t)
-            for region in regions:
-                values = [v for ts in by_region_seq.get((region, row.seq), []) if (v := _best(t, ts)) is not None]
-                if values:
-                    comp.districts[region] = sum(values) if comp.summable else values[0]
-                else:
-                    comp.missing.append(region)
+            comp, best = _comparison(row.seq, row.task, t), _Best(t)
+            found = {}
+            for region, lists in by_region.items():
+                if values := [v for ts in lists if (v := best(ts)) is not None]:
+                    found[region] = sum(values) if comp.summable else values[0]
+            _add(comp, regions, found)
             out.append(comp)
     goals_by_region = {r.region: [t for ts in r.goal_targets for t in ts] for r in received
                        if r.region and r.ledger is not None}
@@ -94,15 +108,21 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
         for t in targets:
             if t.qualitative or t.value is None:
                 continue
-            comp = _comparison(None, f"{goal.year or ''}年工作目标", t)
-            for region in regions:
-                value = _best(t, goals_by_region.get(region, []))
-                if value is None:
-                    comp.missing.append(region)
-                else:
-                    comp.districts[region] = value
+            comp, best = _comparison(None, f"{goal.year or ''}年工作目标", t), _Best(t)
+            _add(comp, regions, {region: best(ts) for region, ts in goals_by_region.items()})
             out.append(comp)
     return out
+
+
+def _add(comp: TargetComparison, regions: list[str], found: dict) -> None:
+    """Each region's figure, in the order of ``regions``, or the region as missing one."""
+    districts, missing = comp.districts, comp.missing
+    for region in regions:
+        value = found.get(region)
+        if value is None:
+            missing.append(region)
+        else:
+            districts[region] = value
 
 
 def _comparison(seq, task, t) -> TargetComparison:

@@ -104,27 +104,33 @@ class CityIndex:
         if not texts or not self.vocab:
             return out
         # Task twice, then content, each piece ended by NUL (never in a cleaned text, and no city character):
-        # a pair with a NUL in it is no bigram, and the NULs before a pair count its row (three pieces per row).
+        # a pair with a NUL in it is no bigram.
         text = "".join(f"{task}\0{task}\0{content}\0" for task, content in texts)
         points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)  # any str at all
         cols = self._columns(self._char_no[points].astype(np.int64))
         known = cols >= 0
-        row_of = (np.cumsum(points == 0)[:-1] // 3)[known]
+        row_of = np.repeat(np.arange(len(texts)), [2 * len(task) + len(content) + 3 for task, content in texts])
         n_grams = len(self.vocab)
-        cells, counts = np.unique(row_of * n_grams + cols[known], return_counts=True)
-        if not len(cells):
+        # (row, gram) cells and their counts, as np.unique gives them: sorted, and the same cells in a run
+        found = np.sort(row_of[:-1][known] * n_grams + cols[known])
+        if not len(found):
             return out
+        first = np.empty(len(found), dtype=bool)
+        first[0] = True
+        np.not_equal(found[1:], found[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        cells, counts = found[at], np.diff(at, append=len(found))
         row_ids, gram_ids = cells // n_grams, cells % n_grams
         weights = (1 + np.log(counts)) * self.idf[gram_ids]
         norms = np.sqrt(np.bincount(row_ids, weights * weights, minlength=len(texts)))
-        # The product with the city's matrix: each (row, gram, weight) meets the city tasks that have the gram,
-        # and the products are summed per (row, task).
-        starts, lengths = self._gram_start[gram_ids], self._gram_count[gram_ids]
-        of = np.repeat(np.arange(len(gram_ids)), lengths)
-        at = np.arange(len(of)) - np.repeat(np.cumsum(lengths) - lengths, lengths) + starts[of]
+        # The product with the city's matrix: each (row, gram, weight) meets the city tasks that have the gram
+        # (_gram_task[s:e]), and the products are summed per (row, task), in the order of the grams.
+        lengths = self._gram_count[gram_ids]
+        ends = np.cumsum(lengths)
+        at = np.arange(ends[-1]) + np.repeat(self._gram_start[gram_ids] - (ends - lengths), lengths)
         tasks = len(self.rows)
-        out = np.bincount(row_ids[of] * tasks + self._gram_task[at],
-                          weights=weights[of] * self._gram_weight[at], minlength=len(texts) * tasks)
+        out = np.bincount(np.repeat(row_ids * tasks, lengths) + self._gram_task[at],
+                          weights=np.repeat(weights, lengths) * self._gram_weight[at], minlength=len(texts) * tasks)
         out = out.reshape(len(texts), tasks)
         return out / np.where(norms == 0, 1.0, norms)[:, None]
 
@@ -142,8 +148,15 @@ class CityIndex:
         when it follows the city's numbering: it carries the city's keys, or its numbers and names agree with
         the city's (a district's task 5 is not the city's task 5 because both are fifth)."""
         file = _File(self, rows, city_keys)
-        own_numbers = city_keys or self._follows(file)
-        return [file.match(i, city_keys, own_numbers) for i in range(len(rows))]
+        everyone = range(len(rows))
+        own_numbers = city_keys
+        if not city_keys:
+            # Every row as if unnumbered first, scored in one batch: what _follows needs, and the mapping itself
+            # of the unnumbered rows (of them all when the numbers do not count).
+            file.decide(everyone, False, False)
+            own_numbers = self._follows(file)
+        file.decide(everyone, city_keys, own_numbers)
+        return file.decided(city_keys, own_numbers)
 
     def follows_numbering(self, rows: list[TaskRow]) -> bool:
         """Whether most numbered rows fit the city task of the same number, by name or by text."""
@@ -153,33 +166,51 @@ class CityIndex:
         numbered = [i for i, r in enumerate(file.rows) if r.seq is not None]
         if len(numbered) < FOLLOWS_MIN_ROWS:
             return False
-        agree = sum(1 for i in numbered
-                    if file.rows[i].seq in self.by_seq and file.rows[i].seq in file.match(i)[0])
+        file.decide(numbered, False, False)
+        found, rows = file._found, file.rows
+        agree = sum(1 for i in numbered if rows[i].seq in self.by_seq and rows[i].seq in found[i, False, False][0])
         return agree >= FOLLOWS_SHARE * len(numbered)
 
     def match(self, row: TaskRow, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
         """(city seqs, confidence, method) for one district row; its number counts with ``own_numbers``."""
         return _File(self, [row]).match(0, city_keys, own_numbers)
 
-    def _decide(self, seq: int | None, task: str, content: str, scores) -> tuple[tuple[int, ...], float, str]:
-        """The mapping of a row (its number if it counts, folded name, cleaned content) from its scores.
-
-        ``scores`` is called only when the name does not decide."""
-        named = self.by_name.get(task, [])
-        if len(named) == 1 and (seq is None or seq == named[0] or len(content) < 5):  # fewer than 4 bigrams
+    def _by_name(self, seq: int | None, task: str, content: str) -> tuple[tuple[int, ...], float, str] | None:
+        """The mapping of a row (its number if it counts, folded name, cleaned content) when its name decides."""
+        named = self.by_name.get(task)
+        if named and len(named) == 1 and (seq is None or seq == named[0] or len(content) < 5):  # < 4 bigrams
             return tuple(named), NAME_CONFIDENCE, "name"
-        scores = scores()
-        if named:  # the name fits several city tasks, or fits one under another number: the text decides
-            best = max(named, key=lambda s: scores[self.seqs.index(s)])
-            return (best,), max(NAME_CONFIDENCE - 0.05, float(scores[self.seqs.index(best)])), "name"
-        order = np.argsort(-scores)
-        best = float(scores[order[0]]) if len(order) else 0.0
-        if best < MAP_AT:
-            return (), best, "none"
-        chosen = [self.seqs[i] for i in order[scores[order] >= max(MAP_AT, ALSO_AT * best)]]
-        if seq is not None and seq in self.by_seq and seq in chosen:
-            return (seq, *(s for s in chosen if s != seq)), best, "seq"
-        return tuple(sorted(chosen)), best, "similarity"
+        return None
+
+    def _by_scores(self, keys: list[tuple], scores: np.ndarray) -> list[tuple[tuple[int, ...], float, str]]:
+        """The mappings of rows the name does not decide (see ``_by_name``), from their scores (a row each).
+
+        The best score and the tasks near it are found for all rows at once; a row's tasks in order of score
+        (argsort) are needed only when its own number leads two or more others."""
+        if not scores.shape[1]:
+            return [((), 0.0, "none") for _ in keys]
+        best = scores.max(axis=1)
+        near_row, near_task = np.nonzero(scores >= np.maximum(MAP_AT, ALSO_AT * best)[:, None])
+        ends = np.cumsum(np.bincount(near_row, minlength=len(keys))).tolist()
+        near_task = near_task.tolist()
+        out = []
+        for k, ((seq, task, _), row, top) in enumerate(zip(keys, scores, best.tolist(), strict=True)):
+            named = self.by_name.get(task)
+            if named:  # the name fits several city tasks, or fits one under another number: the text decides
+                pick = max(named, key=lambda s: row[self.seqs.index(s)])
+                out.append(((pick,), max(NAME_CONFIDENCE - 0.05, float(row[self.seqs.index(pick)])), "name"))
+            elif top < MAP_AT:
+                out.append(((), top, "none"))
+            else:
+                seqs = [self.seqs[i] for i in near_task[ends[k - 1] if k else 0:ends[k]]]
+                if seq is not None and seq in self.by_seq and seq in seqs:
+                    if len(seqs) > 2:  # the others in order of score, ties as argsort leaves them
+                        order = np.argsort(-row)
+                        seqs = [self.seqs[i] for i in order[row[order] >= max(MAP_AT, ALSO_AT * top)]]
+                    out.append(((seq, *(s for s in seqs if s != seq)), top, "seq"))
+                else:
+                    out.append((tuple(sorted(seqs)), top, "similarity"))
+        return out
 
 
 _NOISE_AT: np.ndarray | None = None
@@ -209,13 +240,15 @@ def _denoised(texts: list[str]) -> list[str]:
 
 class _File:
     """One district file's rows while they are mapped: their texts, and their scores once any row needs them
-    (one matrix for the file, shared by ``follows_numbering`` and the mapping itself)."""
+    (rows scored in batches, each row once, shared by ``follows_numbering`` and the mapping itself)."""
 
     def __init__(self, index: CityIndex, rows: list[TaskRow], city_keys: bool = False):
         self.index, self.rows, self.city_keys = index, rows, city_keys
         self._texts: list[tuple[str, str] | None] | None = None  # made when needed: keyed rows need none
-        self._scores: np.ndarray | None = None
-        self._found: dict[tuple, tuple[list[int], float, str]] = {}
+        self._scores: np.ndarray | None = None  # rows × city tasks, a row filled when first needed
+        self._scored: list[bool] = []
+        # (row, city_keys, own_numbers) → mapping; own_numbers only for a numbered row (else the same mapping)
+        self._found: dict[tuple[int, bool, bool], tuple[tuple[int, ...], float, str]] = {}
 
     def _keyed(self, row: TaskRow) -> int | None:
         key = row.extra.get("任务键") if self.city_keys else None
@@ -225,8 +258,11 @@ class _File:
         """Row i's folded name and its content without figures and Latin letters: rows that differ only in those
         (the same template in many districts) are decided once."""
         if self._texts is None:  # every row that needs one at once (keyed rows do not): a few passes in all
-            need = [j for j, row in enumerate(self.rows) if self._keyed(row) is None]
-            folded = fold_all([t for j in need for t in (self.rows[j].task, self.rows[j].content)])
+            need = range(len(self.rows))
+            if self.city_keys:
+                need = [j for j in need if self._keyed(self.rows[j]) is None]
+            rows = self.rows
+            folded = fold_all([t for j in need for t in (rows[j].task, rows[j].content)])
             tasks, contents = folded[0::2], _denoised(folded[1::2])
             self._texts = [None] * len(self.rows)
             for j, task, content in zip(need, tasks, contents, strict=True):
@@ -238,32 +274,74 @@ class _File:
 
     def matrix(self) -> np.ndarray:
         """Every row's scores against every city task (the task names without figures and Latin letters too)."""
-        if self._scores is None:
-            texts = [self.text(j) for j in range(len(self.rows))]
-            tasks = _denoised([task for task, _ in texts])
-            self._scores = self.index._score_texts([(task, content) for task, (_, content) in zip(tasks, texts)])
+        self._score(range(len(self.rows)))
         return self._scores
 
+    def scores_of(self, rows: list[int]) -> np.ndarray:
+        """The scores of the given rows (a row each), scoring only those not scored yet."""
+        self._score(rows)
+        return self._scores[rows]
+
+    def _score(self, rows) -> None:
+        """Scores the rows not scored yet, in one product: a row scores the same in any batch."""
+        if self._scores is None:
+            self._scores = np.zeros((len(self.rows), len(self.index.rows)))
+            self._scored = [False] * len(self.rows)
+        missing = [j for j in rows if not self._scored[j]]
+        if missing:
+            texts = [self.text(j) for j in missing]
+            tasks = _denoised([task for task, _ in texts])
+            self._scores[missing] = self.index._score_texts([(t, c) for t, (_, c) in zip(tasks, texts)])
+            for j in missing:
+                self._scored[j] = True
+
     def scores(self, i: int) -> np.ndarray:
-        return self.matrix()[i]
+        return self.scores_of([i])[0]
 
     def match(self, i: int, city_keys: bool = False, own_numbers: bool = False) -> tuple[list[int], float, str]:
-        found = self._found.get((i, city_keys, own_numbers))
-        if found is None:
-            found = self._found[(i, city_keys, own_numbers)] = self._match(i, city_keys, own_numbers)
-        seqs, confidence, method = found
+        self.decide([i], city_keys, own_numbers)
+        seqs, confidence, method = self._found[i, city_keys, own_numbers and self.rows[i].seq is not None]
         return list(seqs), confidence, method
 
-    def _match(self, i: int, city_keys: bool, own_numbers: bool) -> tuple[tuple[int, ...], float, str]:
-        index, row = self.index, self.rows[i]
-        key = row.extra.get("任务键")
-        if city_keys and key and key.isdigit() and int(key) in index.by_seq:
-            return (int(key),), 1.0, "key"
-        cache_key = (row.seq if own_numbers else None, *self.text(i))
-        found = index._decided.get(cache_key)
-        if found is None:
-            found = index._decide(*cache_key, lambda: self.scores(i))
-            if len(index._decided) >= _CACHE_MAX:
-                index._decided.clear()
-            index._decided[cache_key] = found
-        return found
+    def decided(self, city_keys: bool, own_numbers: bool) -> list[tuple[list[int], float, str]]:
+        """Every row's mapping, once ``decide`` has made it."""
+        found = self._found
+        return [(list(seqs), confidence, method) for seqs, confidence, method in
+                (found[i, city_keys, own_numbers and row.seq is not None] for i, row in enumerate(self.rows))]
+
+    def decide(self, rows, city_keys: bool, own_numbers: bool) -> None:
+        """Map the given rows: by key, else by an earlier decision on the same text, else by name, else by the
+        scores of all the rows left, in one batch."""
+        index, found, decided = self.index, self._found, self.index._decided
+        pending: list[tuple[int, tuple, tuple]] = []  # (row, its key in found, its key in decided)
+        for i in rows:
+            row = self.rows[i]
+            own = own_numbers and row.seq is not None
+            if (i, city_keys, own) in found:
+                continue
+            if city_keys:
+                key = row.extra.get("任务键")
+                if key and key.isdigit() and int(key) in index.by_seq:
+                    found[i, city_keys, own] = (int(key),), 1.0, "key"
+                    continue
+            cache_key = (row.seq if own else None, *self.text(i))
+            result = decided.get(cache_key)
+            if result is None:
+                result = index._by_name(*cache_key)
+                if result is None:
+                    pending.append((i, (i, city_keys, own), cache_key))
+                    continue
+                _remember(decided, cache_key, result)
+            found[i, city_keys, own] = result
+        if pending:
+            scores = self.scores_of([i for i, _, _ in pending])
+            for (_, at, cache_key), result in zip(pending, index._by_scores([k for _, _, k in pending], scores),
+                                                  strict=True):
+                found[at] = result
+                _remember(decided, cache_key, result)
+
+
+def _remember(decided: dict, key: tuple, result: tuple) -> None:
+    if len(decided) >= _CACHE_MAX:  # a worker's memory stays bounded however many files it maps
+        decided.clear()
+    decided[key] = result
