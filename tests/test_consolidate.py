@@ -152,6 +152,49 @@ def test_a_resubmission_is_a_new_version_and_the_latest_is_used(tmp_path):
     assert again.received[0].version == 2
 
 
+def test_versions_follow_the_time_received_whatever_order_the_files_are_read_in(tmp_path):
+    """The revision (read first: its name sorts first) was received after the original: it is version 2, and
+    each file's version is the archive's once every file is in (one transaction for them all)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    revised, original = inbox / "章丘区_a_修订稿.xlsx", inbox / "章丘区_b_原稿.xlsx"
+    fill(ZHANGQIU, original)
+    plan = tmp_path / "章丘区_修订.txt"
+    plan.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
+    fill(plan, revised)
+    now = time.time()
+    _touch(original, now - 3600)
+    _touch(revised, now)
+    opts = options(tmp_path)
+    rollup = consolidate(CITY, inbox, None, opts)
+    assert [(r.name, r.version) for r in rollup.received] == [("章丘区_a_修订稿.xlsx", 2)]
+    assert [(r.name, r.version) for r in rollup.superseded] == [("章丘区_b_原稿.xlsx", 1)]
+    with Archive(opts.archive) as archive:
+        assert [(v.name, v.version) for v in archive.versions("章丘区")] == [("章丘区_b_原稿.xlsx", 1),
+                                                                              ("章丘区_a_修订稿.xlsx", 2)]
+
+
+def test_a_batch_of_submissions_is_one_commit(tmp_path):
+    from datetime import datetime
+
+    files = []
+    for i, plan in enumerate((SHIZHONG, ZHANGQIU) * 3):
+        path = tmp_path / f"{i}.txt"
+        path.write_text(plan.read_text(encoding="utf-8") + f"\n{i}", encoding="utf-8")
+        files.append(path)
+    with Archive(tmp_path / "archive") as archive:
+        commits = []
+        archive.db.set_trace_callback(lambda sql: commits.append(sql) if sql.upper().startswith("COMMIT") else None)
+        with archive.batch():
+            for i, path in enumerate(files):
+                archive.submit(path, f"区{i % 2}", datetime(2025, 1, 1, 9, 0, i))
+            assert commits == []
+        assert len(commits) == 1
+        assert [v.version for v in archive.versions("区1")] == [1, 2, 3]
+        archive.submit(files[0], "区2", datetime(2025, 1, 2))  # outside a batch: each write committed at once
+        assert len(commits) == 1 + 3
+
+
 def test_unknown_region_is_a_problem_not_a_guess(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -20,7 +20,6 @@ import errno
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, sha256 TEXT NOT NULL REFERENCES objects(sha256),
     region TEXT, name TEXT NOT NULL, received TEXT NOT NULL, version INTEGER NOT NULL,
     UNIQUE (sha256, region));
+CREATE INDEX IF NOT EXISTS submissions_by_region ON submissions (region, received, id);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, created TEXT NOT NULL, city_sha256 TEXT NOT NULL, city_name TEXT NOT NULL,
     options TEXT NOT NULL, output_sha256 TEXT);
@@ -113,6 +113,7 @@ class Archive:
     def __init__(self, root: str | Path | None = None, *, create: bool = True):
         self.root = Path(root) if root else default_root()
         self.db = None
+        self._batched = False
         index = self.root / INDEX
         if not create:
             if not index.is_file():
@@ -136,6 +137,28 @@ class Archive:
                 self.db.execute("UPDATE runs SET id = id WHERE 0")
             if not os.access(self.root / "objects", os.W_OK):
                 raise PermissionError(errno.EACCES, "not writable", str(self.root / "objects"))
+
+    @contextmanager
+    def batch(self):
+        """Submissions in one transaction: one commit (and its fsyncs) for a consolidation's files instead of
+        three a file (3,000 new files: 6.9 s). Killed part way, none of them is recorded; the copies already
+        made stay in ``objects`` unlisted, and the next run lists them (``store`` copies a file once)."""
+        with self._writing(), self.db:
+            self._batched = True
+            try:
+                yield self
+            finally:
+                self._batched = False
+
+    @contextmanager
+    def _transaction(self):
+        """A write: committed now, or with the batch it is part of."""
+        with self._writing():
+            if self._batched:
+                yield
+            else:
+                with self.db:
+                    yield
 
     @contextmanager
     def _writing(self, opening: str = ""):
@@ -200,9 +223,12 @@ class Archive:
                 # a killed run's copy from a live one's.
                 tmp = target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}.tmp")
                 try:
+                    digest = hashlib.sha256()  # of the bytes copied, as they are copied
                     with open(tmp, "wb") as copy:
-                        shutil.copyfileobj(source, copy, 1 << 20)
-                    copied = sha256_of(tmp)
+                        while block := source.read(1 << 20):
+                            digest.update(block)
+                            copy.write(block)
+                    copied = digest.hexdigest()
                     if copied == sha256:
                         os.chmod(tmp, 0o444)
                         os.replace(tmp, target)
@@ -212,7 +238,7 @@ class Archive:
             if copied != sha256:  # the file changed while we copied it
                 raise UnreadableInput(f"{path} changed while being archived",
                                       f"文件“{path.name}”在归档时被修改，请等文件保存完毕后重试")
-        with self._writing(), self.db:
+        with self._transaction():
             self.db.execute("INSERT OR IGNORE INTO objects VALUES (?, ?, ?)",
                             (sha256, target.stat().st_size, datetime.now().isoformat(timespec="seconds")))
         return sha256
@@ -225,7 +251,7 @@ class Archive:
                               "WHERE sha256 = ? AND region IS ?", (sha256, region)).fetchone()
         if row:
             return _submission(row)
-        with self._writing(), self.db:
+        with self._transaction():
             (count,) = self.db.execute("SELECT COUNT(*) FROM submissions WHERE region IS ?", (region,)).fetchone()
             self.db.execute("INSERT INTO submissions (sha256, region, name, received, version) VALUES (?, ?, ?, ?, ?)",
                             (sha256, region, name or path.name, received.isoformat(timespec="seconds"), count + 1))
@@ -236,7 +262,7 @@ class Archive:
         """Versions follow the time received, whatever order files were archived in."""
         rows = self.db.execute("SELECT id FROM submissions WHERE region IS ? ORDER BY received, id",
                                (region,)).fetchall()
-        with self._writing(), self.db:
+        with self._transaction():
             for version, (id_,) in enumerate(rows, start=1):
                 self.db.execute("UPDATE submissions SET version = ? WHERE id = ?", (version, id_))
 

@@ -79,10 +79,12 @@ def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
 
 def _versions(received: list[Received], archive) -> tuple[list[Received], list[Received]]:
     """Latest file per region in use; older ones (in this inbox or the archive) superseded."""
-    for rec in received:
-        if archive is not None:
-            sub = archive.submit(rec.path, rec.region, rec.received, rec.sha256, rec.name)
-            rec.version = sub.version
+    if archive is not None:
+        with archive.batch():
+            for rec in received:
+                archive.submit(rec.path, rec.region, rec.received, rec.sha256, rec.name)
+            for rec in received:  # once all are in: a file received earlier renumbers those submitted before it
+                rec.version = archive.submission(rec.sha256, rec.region).version
     by_region: dict[str | None, list[Received]] = {}
     for rec in received:
         by_region.setdefault(rec.region, []).append(rec)
