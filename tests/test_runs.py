@@ -88,6 +88,60 @@ def test_without_an_output_no_run_is_recorded_but_the_files_are_archived(tmp_pat
     assert listed.exit_code == 0 and "还没有汇总记录" in listed.output
 
 
+def test_files_are_archived_while_they_are_checked_and_a_failure_of_either_records_nothing(tmp_path, inbox,
+                                                                                            monkeypatch):
+    """The archive takes the files in while the workers check them; an archive that fails part way is the clean
+    error after the check, and a check that fails stops the archiving: in both, no submission is recorded."""
+    import threading
+
+    import xltools.archive as archive_module
+    import xltools.rollup.reading as reading
+
+    archive = tmp_path / "archive"
+    opts = ConsolidateOptions(regions=["市中区", "章丘区"], archive=str(archive))
+    real_submit, real_check = archive_module.Archive.submit, reading.Workers.check
+    during: list[str] = []
+
+    def check(self):
+        during.append(threading.current_thread().name)
+        started.wait(5)  # the archive is at work before the check is done
+        return real_check(self)
+
+    def submit(self, *args, **kwargs):
+        started.set()
+        during.append(threading.current_thread().name)
+        return real_submit(self, *args, **kwargs)
+
+    started = threading.Event()
+    monkeypatch.setattr(reading.Workers, "check", check)
+    monkeypatch.setattr(archive_module.Archive, "submit", submit)
+    consolidate(CITY, inbox, None, opts)
+    assert during[0] == "MainThread" and set(during[1:]) == {"xltools-archive"} and len(during) == 3
+
+    def full(self, *args, **kwargs):
+        raise OutputError("archive: disk full", "磁盘空间不足，无法写入归档")
+
+    fresh = tmp_path / "archive2"
+    monkeypatch.setattr(archive_module.Archive, "submit", full)
+    with pytest.raises(OutputError, match="disk full"):
+        consolidate(CITY, inbox, tmp_path / "汇总.xlsx", ConsolidateOptions(regions=["市中区"], archive=str(fresh)))
+    assert not (tmp_path / "汇总.xlsx").exists()
+
+    def broken(self):
+        started.wait(5)
+        raise RuntimeError("check failed")
+
+    started.clear()
+    monkeypatch.setattr(archive_module.Archive, "submit", submit)
+    monkeypatch.setattr(reading.Workers, "check", broken)
+    with pytest.raises(RuntimeError, match="check failed"):
+        consolidate(CITY, inbox, None, ConsolidateOptions(regions=["市中区"], archive=str(fresh)))
+    assert not any(t.name == "xltools-archive" for t in threading.enumerate())
+    for root in (fresh,):
+        with Archive(root, create=False) as store:
+            assert store.versions("市中区") == [] and store.versions("章丘区") == [] and store.runs() == []
+
+
 # ------------------------------------------------------------------------- missing archive or run
 
 

@@ -77,14 +77,54 @@ def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
     return directory(options.units).children(city.region) if city.region else []
 
 
+class _Archiving:
+    """A consolidation's files archived by a thread of its own while the workers check them (copying and
+    hashing let other threads run), all in one transaction (``Archive.batch``). ``join`` re-raises what failed;
+    ``stop`` abandons the batch (nothing recorded; the copies made stay for the next run)."""
+
+    def __init__(self, root: str | None, items: list[tuple], known: dict):
+        import threading
+
+        self.error: BaseException | None = None
+        self.stopping = threading.Event()
+        # In the order read, as before: versions follow the time received, and then the order submitted.
+        jobs = [(path, known[i].region, when, known[i].sha256, name)
+                for i, (path, name, when, *_rest) in enumerate(items) if not known[i].own_output]
+        self.thread = threading.Thread(target=self._run, args=(root, jobs), name="xltools-archive", daemon=True)
+        self.thread.start()
+
+    def _run(self, root: str | None, jobs: list[tuple]) -> None:
+        from ..archive import Archive
+
+        try:
+            with Archive(root) as archive, archive.batch():
+                for job in jobs:
+                    if self.stopping.is_set():
+                        raise _Stopped
+                    archive.submit(*job)
+        except BaseException as err:  # re-raised where the thread is joined
+            self.error = err
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None and not isinstance(self.error, _Stopped):
+            raise self.error
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
+class _Stopped(Exception):
+    pass
+
+
 def _versions(received: list[Received], archive) -> tuple[list[Received], list[Received]]:
-    """Latest file per region in use; older ones (in this inbox or the archive) superseded."""
+    """Latest file per region in use; older ones (in this inbox or the archive) superseded. With an archive,
+    the files are in it (``_Archiving``) and their versions are the archive's."""
     if archive is not None:
-        with archive.batch():
-            for rec in received:
-                archive.submit(rec.path, rec.region, rec.received, rec.sha256, rec.name)
-            for rec in received:  # once all are in: a file received earlier renumbers those submitted before it
-                rec.version = archive.submission(rec.sha256, rec.region).version
+        for rec in received:
+            rec.version = archive.submission(rec.sha256, rec.region).version
     by_region: dict[str | None, list[Received]] = {}
     for rec in received:
         by_region.setdefault(rec.region, []).append(rec)
@@ -204,19 +244,28 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
     expected = _expected_regions(city, options)
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
-    with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
-        clock.lap("prepare")
-        workers.read(items)
-        clock.lap("read", workers.cpu["read"])
-        received = workers.check()
-        clock.lap("check", workers.cpu["check"])
+    archiving = None
+    try:
+        with Workers(city, options.units, options.workers, len(items), options.progress) as workers:
+            clock.lap("prepare")
+            workers.read(items)
+            clock.lap("read", workers.cpu["read"])
+            if options.use_archive:
+                archiving = _Archiving(options.archive, items, workers.known)
+            received = workers.check()
+            clock.lap("check", workers.cpu["check"])
+    except BaseException:
+        if archiving is not None:
+            archiving.stop()
+        raise
     skipped = [p for r in received if r.own_output for p in r.problems]  # rollups found in the inbox
     received = [r for r in received if not r.own_output]
 
     archive = None
-    if options.use_archive:
+    if archiving is not None:
         from ..archive import Archive
 
+        archiving.join()
         archive = Archive(options.archive)
     try:
         used, superseded = _versions(received, archive)

@@ -161,6 +161,15 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
     return None, None
 
 
+class Known(NamedTuple):
+    """What the parent learns of a file as it is read (the rest stays with the worker until checked): enough
+    to archive it while the workers check."""
+
+    region: str | None
+    sha256: str
+    own_output: bool
+
+
 # ------------------------------------------------------------------------------------- phase 2: check
 
 
@@ -269,6 +278,10 @@ def _tallied(tally: Tally, rec: Received, units: str | None) -> None:
         tally.add(names)
 
 
+def _known(rec: Received) -> Known:
+    return Known(rec.region, rec.sha256, rec.own_output)
+
+
 def _check(rec: Received, units: str | None, spellings, rest: Checked | None = None) -> Checked | None:
     """Check one file's ledger (``check_ledger``'s ``spellings`` and ``rest``); a checking bug becomes a problem
     on the file, which is kept all the same."""
@@ -374,11 +387,13 @@ def _worker_main(conn, chunks, items: list[tuple], city: Ledger | None, units: s
             if command[0] == "read":
                 while (chunk := chunks.get()) is not None:
                     tally = Tally()  # a chunk's names counted here: the parent only adds the counts up
+                    known = []
                     for i in chunk:
                         rec = read_file(*items[i])
                         held[i] = pickle.dumps(rec, pickle.HIGHEST_PROTOCOL)
                         _tallied(tally, rec, units)
-                    conn.send(("read", (len(chunk), tally)))
+                        known.append((i, _known(rec)))
+                    conn.send(("read", (len(chunk), tally, known)))
             elif command[0] == "check":
                 # The spellings learned across districts follow in a message of their own; until they come,
                 # files are checked but for their unit names (pending), which are checked once they are here.
@@ -450,6 +465,7 @@ class Workers:
         self.child_ends: list = []
         self.held: dict[int, Received] = {}  # in this process, when not parallel
         self.tally = None  # the unit names of every file whose spellings are learned (``learner_names``)
+        self.known: dict[int, Known] = {}  # what the parent knows of each file read before the check
         self.count = 0  # files read
         # What every worker needs, loaded here (and inherited where workers fork): the modules and the directory.
         from .. import target_text, validation  # noqa: F401
@@ -550,13 +566,15 @@ class Workers:
             for i, item in enumerate(items):
                 self.held[i] = rec = read_file(*item)
                 _tallied(self.tally, rec, self.units)
+                self.known[i] = _known(rec)
                 self._tick(1)
         else:
             self._start(items)
 
             def on_read(kind, payload):
-                files, tally = payload
+                files, tally, known = payload
                 self.tally.merge(tally)  # while the workers go on reading
+                self.known.update(known)
                 self._tick(files)
 
             workers_cpu = self._gather(("read",), on_read)
