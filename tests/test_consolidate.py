@@ -121,18 +121,23 @@ def test_xls_ods_and_xlsm_written_by_another_office_suite(tmp_path):
     assert all(m.method == "key" and m.confidence == 1.0 and m.city_seqs == [m.row.seq] for m in lixia)
 
 
-def test_a_resubmission_is_a_new_version_and_the_latest_is_used(tmp_path):
+def _two_versions(tmp_path, first: str, second: str):
+    """An inbox with 章丘区's ledger as ``first``, received an hour before ``second`` (150 charging stations, not
+    120)."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    first = inbox / "章丘区_第一次.xlsx"
-    fill(ZHANGQIU, first)
-    newer_plan = tmp_path / "章丘区_修订.txt"
-    newer_plan.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
-    second = inbox / "章丘区_第二次.xlsx"
-    fill(newer_plan, second)
+    fill(ZHANGQIU, inbox / first)
+    revised = tmp_path / "章丘区_修订.txt"
+    revised.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
+    fill(revised, inbox / second)
     now = time.time()
-    _touch(first, now - 3600)
-    _touch(second, now)
+    _touch(inbox / first, now - 3600)
+    _touch(inbox / second, now)
+    return inbox
+
+
+def test_a_resubmission_is_a_new_version_and_the_latest_is_used(tmp_path):
+    inbox = _two_versions(tmp_path, "章丘区_第一次.xlsx", "章丘区_第二次.xlsx")
     opts = options(tmp_path)
     rollup = consolidate(CITY, inbox, None, opts)
     assert [r.name for r in rollup.received] == ["章丘区_第二次.xlsx"]
@@ -155,16 +160,7 @@ def test_a_resubmission_is_a_new_version_and_the_latest_is_used(tmp_path):
 def test_versions_follow_the_time_received_whatever_order_the_files_are_read_in(tmp_path):
     """The revision (read first: its name sorts first) was received after the original: it is version 2, and
     each file's version is the archive's once every file is in (one transaction for them all)."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    revised, original = inbox / "章丘区_a_修订稿.xlsx", inbox / "章丘区_b_原稿.xlsx"
-    fill(ZHANGQIU, original)
-    plan = tmp_path / "章丘区_修订.txt"
-    plan.write_text(ZHANGQIU.read_text(encoding="utf-8").replace("充换电站120座", "充换电站150座"), encoding="utf-8")
-    fill(plan, revised)
-    now = time.time()
-    _touch(original, now - 3600)
-    _touch(revised, now)
+    inbox = _two_versions(tmp_path, "章丘区_b_原稿.xlsx", "章丘区_a_修订稿.xlsx")
     opts = options(tmp_path)
     rollup = consolidate(CITY, inbox, None, opts)
     assert [(r.name, r.version) for r in rollup.received] == [("章丘区_a_修订稿.xlsx", 2)]

@@ -20,13 +20,14 @@ from rapidfuzz import fuzz
 from xltools import extract
 from xltools.model import TaskRow
 from xltools.rollup import mapping
-from xltools.rollup.mapping import ALSO_AT, MAP_AT, NAME_CONFIDENCE, CityIndex
+from xltools.rollup.mapping import CityIndex
 from xltools.text import fold
 from xltools.units import learn
 from xltools.units.learn import learn_across, learn_spellings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import gen_freeform  # noqa: E402
+from mapping_reference import ref_map_rows  # noqa: E402
 
 # ------------------------------------------------------------------------------- mapping: the reference
 
@@ -42,31 +43,12 @@ def _ref_scores(index: CityIndex, row: TaskRow) -> np.ndarray:
     return index.matrix[:, idx] @ weights / norm
 
 
-def _ref_match(index: CityIndex, row: TaskRow, own_numbers: bool = False):
-    row = TaskRow(row.seq if own_numbers else None, fold(row.task), mapping._NOISE.sub("", fold(row.content)))
-    named = index.by_name.get(fold(row.task), [])
-    if len(named) == 1 and (row.seq is None or row.seq == named[0] or len(mapping._grams(row.content)) < 4):
-        return named, NAME_CONFIDENCE, "name"
-    scores = _ref_scores(index, row)
-    if named:
-        best = max(named, key=lambda s: scores[index.seqs.index(s)])
-        return [best], max(NAME_CONFIDENCE - 0.05, float(scores[index.seqs.index(best)])), "name"
-    order = np.argsort(-scores)
-    best = float(scores[order[0]]) if len(order) else 0.0
-    if best < MAP_AT:
-        return [], best, "none"
-    chosen = [index.seqs[i] for i in order if scores[i] >= max(MAP_AT, ALSO_AT * best)]
-    if row.seq is not None and row.seq in index.by_seq and row.seq in chosen:
-        return [row.seq] + [s for s in chosen if s != row.seq], best, "seq"
-    return sorted(chosen), best, "similarity"
+def _folded_scores(index: CityIndex, row: TaskRow) -> np.ndarray:
+    return _ref_scores(index, TaskRow(row.seq, fold(row.task), mapping._NOISE.sub("", fold(row.content))))
 
 
 def _ref_map_rows(index: CityIndex, rows: list[TaskRow]):
-    numbered = [r for r in rows if r.seq is not None]
-    follows = len(numbered) >= mapping.FOLLOWS_MIN_ROWS and sum(
-        1 for r in numbered if r.seq in index.by_seq and r.seq in _ref_match(index, r)[0]
-    ) >= mapping.FOLLOWS_SHARE * len(numbered)
-    return follows, [_ref_match(index, r, follows) for r in rows]
+    return ref_map_rows(index, rows, scores=_folded_scores)
 
 
 @pytest.fixture(scope="module")

@@ -5,49 +5,22 @@ order, same floats bit for bit."""
 import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import CITY, SHIZHONG, ZHANGQIU
+from mapping_reference import ref_map_rows, ref_match
 
 from xltools import extract
 from xltools.model import Goal, Ledger, TaskRow
 from xltools.rollup import compare, mapping
-from xltools.rollup.mapping import ALSO_AT, MAP_AT, NAME_CONFIDENCE, CityIndex
+from xltools.rollup.mapping import CityIndex
 from xltools.rollup.model import Mapping, Received
 from xltools.target_text import Target
-from xltools.text import fold
 
 # ------------------------------------------------------------------------------------ mapping: the reference
 
 
-def _ref_match(index: CityIndex, row: TaskRow, city_keys: bool, own_numbers: bool):
-    key = row.extra.get("任务键")
-    if city_keys and key and key.isdigit() and int(key) in index.by_seq:
-        return [int(key)], 1.0, "key"
-    seq, task, content = row.seq if own_numbers else None, fold(row.task), mapping._NOISE.sub("", fold(row.content))
-    named = index.by_name.get(task, [])
-    if len(named) == 1 and (seq is None or seq == named[0] or len(content) < 5):
-        return list(named), NAME_CONFIDENCE, "name"
-    scores = index.scores(row)
-    if named:
-        best = max(named, key=lambda s: scores[index.seqs.index(s)])
-        return [best], max(NAME_CONFIDENCE - 0.05, float(scores[index.seqs.index(best)])), "name"
-    order = np.argsort(-scores)
-    best = float(scores[order[0]]) if len(order) else 0.0
-    if best < MAP_AT:
-        return [], best, "none"
-    chosen = [index.seqs[i] for i in order[scores[order] >= max(MAP_AT, ALSO_AT * best)]]
-    if seq is not None and seq in index.by_seq and seq in chosen:
-        return [seq, *(s for s in chosen if s != seq)], best, "seq"
-    return sorted(chosen), best, "similarity"
-
-
 def _ref_map_rows(index: CityIndex, rows: list[TaskRow], city_keys: bool):
-    numbered = [r for r in rows if r.seq is not None]
-    follows = city_keys or len(numbered) >= mapping.FOLLOWS_MIN_ROWS and sum(
-        1 for r in numbered if r.seq in index.by_seq and r.seq in _ref_match(index, r, False, False)[0]
-    ) >= mapping.FOLLOWS_SHARE * len(numbered)
-    return [_ref_match(index, r, city_keys, follows) for r in rows]
+    return ref_map_rows(index, rows, city_keys)[1]
 
 
 def _near_tasks() -> tuple[Ledger, list[TaskRow]]:
@@ -92,11 +65,11 @@ def test_the_files_decisions_are_the_row_by_row_ones(city, tmp_path):
     for rows, city_keys in files * 2:  # twice: the second time from the index's cache of decisions
         assert index.map_rows(rows, city_keys) == _ref_map_rows(index, rows, city_keys)
         alone = CityIndex(city)  # each row in a file of its own, with no decisions cached
-        assert [alone.match(r, city_keys, True) for r in rows] == [_ref_match(index, r, city_keys, True) for r in rows]
+        assert [alone.match(r, city_keys, True) for r in rows] == [ref_match(index, r, city_keys, True) for r in rows]
     near, rows = _near_tasks()
     index = CityIndex(near)
     assert index.map_rows(rows) == _ref_map_rows(index, rows, False)
-    assert index.match(rows[0], own_numbers=True)[0] == [1, 6, 3, 2] == _ref_match(index, rows[0], False, True)[0]
+    assert index.match(rows[0], own_numbers=True)[0] == [1, 6, 3, 2] == ref_match(index, rows[0], False, True)[0]
 
 
 def test_a_file_scores_each_row_once_and_only_the_rows_it_needs(city):
