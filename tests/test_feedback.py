@@ -67,6 +67,11 @@ def _listed(path: Path) -> list[dict]:
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
+def _manifest(path: Path) -> list[dict]:
+    rows = list(load_workbook(path).active.iter_rows(min_row=2, values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def _values(path: Path) -> dict:
     wb = load_workbook(path)
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
@@ -164,6 +169,26 @@ def test_uncovered_city_tasks_and_short_targets_are_listed(run):
     assert not any(r["代码"] == "feedback-uncovered-task" for r in lc)
 
 
+def test_rows_no_city_task_was_found_for_are_marked_at_their_name(run):
+    """The rows the rollup lists as unmapped come back to their district, marked at the name (重点任务) in its
+    feedback, counted in the manifest; a district whose rows all map gets none."""
+    rollup, _inbox, _before, tmp = run
+    manifest = {r["报送文件"]: r for r in _manifest(tmp / "反馈" / MANIFEST_NAME)}
+    for rec in rollup.received:
+        out = tmp / "反馈" / feedback_name(rec)
+        unmapped = [m.row.task for m in rollup.mappings if m.file == rec.name and not m.mapped]
+        assert unmapped == [p.message.split("“")[1].split("”")[0] for p in rollup.problems
+                            if p.type == "unmapped-row" and p.file == rec.name]  # what the rollup lists
+        listed = [r for r in _listed(out) if r["代码"] == "feedback-unmapped-row"]
+        assert [r["内容"] for r in listed] == unmapped and manifest[rec.name]["未对应行"] == len(unmapped)
+        ws, marks = load_workbook(out)["工作台账"], _marks(out)
+        for r in listed:
+            assert r["严重程度"] == SEVERITY_ZH["info"] and r["工作表"] == "工作台账"
+            assert ws[r["单元格"]].value == r["内容"] and ws[r["单元格"]].column_letter == "B"  # 重点任务
+            assert r["问题说明"] in marks[("工作台账", r["单元格"])][1]
+    assert manifest["历城区_台账.csv"]["未对应行"] == 2 and manifest["章丘区_工作台账.xlsx"]["未对应行"] == 0
+
+
 def test_the_problem_list_is_sorted_by_severity_then_cell(run):
     rollup, _inbox, _before, tmp = run
     for rec in rollup.received:
@@ -213,11 +238,10 @@ def test_superseded_and_unreadable_files_get_no_feedback_but_are_listed(tmp_path
     assert f"已写出反馈：3 个地区 → {out}" in result.output
     assert not (out / "章丘区_反馈_章丘区_工作台账_旧.xlsx").exists()
     assert not any("槐荫区" in p.name for p in out.iterdir())
-    ws = load_workbook(out / MANIFEST_NAME).active
-    rows = {r[1]: r for r in ws.iter_rows(min_row=3, values_only=True)}
-    assert rows["章丘区_工作台账.xlsx"][3] == "章丘区_反馈_章丘区_工作台账.xlsx"
-    assert rows["章丘区_工作台账_旧.xlsx"][3] in (None, "") and "取代" in rows["章丘区_工作台账_旧.xlsx"][9]
-    assert rows["槐荫区_工作台账.xlsx"][3] in (None, "") and "无法读取" in rows["槐荫区_工作台账.xlsx"][9]
+    rows = {r["报送文件"]: r for r in _manifest(out / MANIFEST_NAME)}
+    assert rows["章丘区_工作台账.xlsx"]["反馈文件"] == "章丘区_反馈_章丘区_工作台账.xlsx"
+    assert rows["章丘区_工作台账_旧.xlsx"]["反馈文件"] in (None, "") and "取代" in rows["章丘区_工作台账_旧.xlsx"]["说明"]
+    assert rows["槐荫区_工作台账.xlsx"]["反馈文件"] in (None, "") and "无法读取" in rows["槐荫区_工作台账.xlsx"]["说明"]
 
 
 def test_feedback_never_goes_into_the_inbox_or_the_archive(tmp_path):

@@ -506,7 +506,7 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 @click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @click.option("--workers", type=int, help="并行读取的进程数，默认为 CPU 核数 (reader processes)")
 @click.option("--feedback", type=click.Path(file_okay=False),
-              help="同时为每个报送地区写出反馈工作簿（标注问题、未覆盖的市级任务、目标差距）到此文件夹，"
+              help="同时为每个报送地区写出反馈工作簿（标注问题、未覆盖的市级任务、目标差距、未对应到市级任务的行）到此文件夹，"
                    "不能是收件文件夹 (feedback folder)")
 @json_option
 def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, run_id, list_runs, units, workers,

@@ -19,6 +19,7 @@ from pathlib import Path
 from .errors import OutputError
 from .problems import Problem
 from .rollup.model import Received, Rollup, TargetComparison
+from .text import column_letter
 from .xlio import check_output, put
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class FeedbackItem:
     counts: dict[str, int] = field(default_factory=dict)  # severity → problems listed
     uncovered: int = 0
     short: int = 0
+    unmapped: int = 0
 
 
 def feedback_name(rec: Received) -> str:
@@ -90,6 +92,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
     out_dir.mkdir(parents=True, exist_ok=True)
     directory = units if isinstance(units, Directory) else load_directory(units)
     covered = _covered(rollup)
+    unmapped = _unmapped(rollup)
     items: list[FeedbackItem] = []
     jobs: list[tuple] = []  # write_marked's arguments, one workbook each
     for rec in rollup.received:
@@ -108,12 +111,14 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
         check_output(out, rec.path, rollup.city_path, inbox=inbox, archive=archive)
         mine = covered.get(rec.region, set())
         extra = uncovered_tasks(rollup, rec, mine) + short_targets(rollup, rec, mine)
-        problems = list(rec.problems) + extra
+        rows = unmapped_rows(rec, unmapped.get((rec.region, rec.name), []))
+        problems = list(rec.problems) + extra + rows
         jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256))
         item.path = out
         item.counts = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}
         item.uncovered = sum(p.type == "feedback-uncovered-task" for p in extra)
         item.short = len(extra) - item.uncovered
+        item.unmapped = len(rows)
     written = _write_all(jobs, directory, workers)
     for rec in rollup.superseded:
         items.append(FeedbackItem(rec.region, rec.name, rec.version, reason="已被该地区较新的报送取代，未生成反馈"))
@@ -163,6 +168,27 @@ def _covered(rollup: Rollup) -> dict[str, set[int]]:
     for m in rollup.mappings:
         out.setdefault(m.region, set()).update(m.city_seqs)
     return out
+
+
+def _unmapped(rollup: Rollup) -> dict[tuple[str, str], list]:
+    """(region, file) → its rows mapped to no city task, but for the rows of its own-task area (added as its own
+    on purpose) and the city rows of a returned template left blank (reported as such)."""
+    out: dict[tuple[str, str], list] = {}
+    for m in rollup.mappings:
+        if not m.mapped and m.method not in ("own", "blank"):
+            out.setdefault((m.region, m.file), []).append(m)
+    return out
+
+
+def unmapped_rows(rec: Received, mappings: list) -> list[Problem]:
+    """A note at the name of each row of the district that no city task was found for: the district knows best
+    which city task the row carries out, if any (the city clerk sees the same rows on the rollup's 映射)."""
+    col = rec.ledger.columns.get("task") if rec.ledger is not None else None
+    letter = column_letter(col + 1) if col is not None else None
+    return [Problem("feedback-unmapped-row", f"本行“{m.row.task}”未能对应到市级任务", severity="info",
+                    value=m.row.task or None, **m.row.origin.where(rec.name, letter),
+                    suggestion="如落实的是某项市级任务，请改用市级台账中的任务名称；本区自有任务可不改")
+            for m in mappings]
 
 
 def uncovered_tasks(rollup: Rollup, rec: Received, covered: set[int]) -> list[Problem]:
@@ -233,7 +259,7 @@ def _short(t: TargetComparison) -> bool:
 
 
 MANIFEST_HEADERS = (("地区", 9), ("报送文件", 30), ("版本", 5), ("反馈文件", 34), ("错误", 5), ("警告", 5), ("提示", 5),
-                    ("未覆盖任务", 7), ("目标差距", 7), ("说明", 30))
+                    ("未覆盖任务", 7), ("目标差距", 9), ("未对应行", 9), ("说明", 30))
 
 
 def _write_manifest(rollup: Rollup, path: Path, items: list[FeedbackItem], inbox, archive) -> Path:
@@ -256,20 +282,21 @@ def _write_manifest(rollup: Rollup, path: Path, items: list[FeedbackItem], inbox
     ws.cell(1, 1).font = tpl.font(tpl.HEI, 14, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(MANIFEST_HEADERS))
     ws.row_dimensions[1].height = 28
-    widths = fit_widths([w for _h, w in MANIFEST_HEADERS], {1: 20, 3: 20, 9: 20}, True)
+    widths = fit_widths([w for _h, w in MANIFEST_HEADERS], {1: 20, 3: 20, 10: 20}, True)
     headers = tuple((h, w) for (h, _w), w in zip(MANIFEST_HEADERS, widths, strict=True))
     tpl.style_header_row(ws, 2, headers)
-    ws.row_dimensions[2].height = 30  # 未覆盖任务 / 目标差距 wrap to two lines
+    ws.row_dimensions[2].height = 30  # 未覆盖任务 / 目标差距 / 未对应行 wrap to two lines
     body = tpl.font(tpl.FANG, 11)
     order = sorted(items, key=lambda i: (i.region is None, i.region or "", i.path is None, -i.version, i.name))
     for r, item in enumerate(order, 3):
         values = (item.region or "（未知）", item.name, item.version, item.path.name if item.path else "",
                   item.counts.get("error"), item.counts.get("warning"), item.counts.get("info"),
-                  item.uncovered if item.path else None, item.short if item.path else None, item.reason or None)
+                  *((item.uncovered, item.short, item.unmapped) if item.path else (None, None, None)),
+                  item.reason or None)
         for c, value in enumerate(values, 1):
             cell = put(ws, r, c, value)
             cell.font, cell.border = body, tpl.BOX
-            cell.alignment = tpl.WRAP_LEFT if c in (2, 4, 10) else tpl.WRAP_CENTER
+            cell.alignment = tpl.WRAP_LEFT if c in (2, 4, 11) else tpl.WRAP_CENTER
     last = 2 + len(order)
     fit_rows(ws, 3, {c: w for c, (_h, w) in enumerate(headers, 1)})
     ws.freeze_panes = "A3"

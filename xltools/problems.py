@@ -80,6 +80,7 @@ TITLES = {
     # feedback to districts (consolidate --feedback)
     "feedback-uncovered-task": "市级任务未覆盖",
     "feedback-target-short": "市级目标有差距",
+    "feedback-unmapped-row": "未对应到市级任务",
     # distributing the city ledger
     "distribute-unknown-region": "名录中没有该地区",
     "distribute-no-units": "名录中没有该地区的单位",
