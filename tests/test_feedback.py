@@ -6,6 +6,7 @@ so its feedback is its own workbook), 历城区 as rows (CSV) of tasks the city 
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -236,6 +237,12 @@ def test_superseded_and_unreadable_files_get_no_feedback_but_are_listed(tmp_path
                                       "--feedback", str(out)])
     assert result.exit_code == 1, result.output
     assert f"已写出反馈：3 个地区 → {out}" in result.output
+    again = CliRunner().invoke(cli, ["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "r2.xlsx"),
+                                     "--no-archive", "--json", "--regions", ",".join(REGIONS + ["槐荫区"]),
+                                     "--feedback", str(tmp_path / "fb2")])
+    listed = json.loads(again.output)["feedback"]  # --json names the workbooks written
+    assert sorted(Path(p).name for p in listed) == sorted(p.name for p in out.iterdir() if p.name != MANIFEST_NAME)
+    assert all(Path(p).parent == tmp_path / "fb2" and Path(p).is_file() for p in listed)
     assert not (out / "章丘区_反馈_章丘区_工作台账_旧.xlsx").exists()
     assert not any("槐荫区" in p.name for p in out.iterdir())
     rows = {r["报送文件"]: r for r in _manifest(out / MANIFEST_NAME)}

@@ -156,4 +156,5 @@ class Rollup:
             "missing_regions": self.missing_regions,
             "problems": [p.to_dict() for p in self.problems],
             "archive_run": self.archive_run,
+            "feedback": [str(p) for p in self.feedback],  # the workbooks of --feedback, if asked for
         }
