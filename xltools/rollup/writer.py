@@ -245,6 +245,19 @@ def _text_units(text: str) -> float:
     return 2 * (len(text) - narrow) + 1.1 * narrow
 
 
+def _widest(texts: Iterable[str], enough: float, default: float) -> float:
+    """The most width units any of ``texts`` takes, or ``enough`` once one takes that many (a column capped
+    there measures no further: 3,000 districts × 60 tasks are 180,000 lines)."""
+    widest = None
+    for text in texts:
+        units = _text_units(text)
+        if widest is None or units > widest:
+            widest = units
+            if widest >= enough:
+                return widest
+    return default if widest is None else widest
+
+
 def _per_line(width: float) -> int:
     """Full-width characters on one line of an 11pt cell ``width`` wide."""
     return max(math.floor((width * 7 - 8) / 14.67), 1)
@@ -258,9 +271,19 @@ def _lines(text: str, per_line: int) -> int:
     if "\n" in text:
         return sum(_lines(part, per_line) for part in text.split("\n"))
     n = len(text)
+    if n + (n >> 1) <= per_line:  # at most 1.5 units a character (4 UTF-8 bytes): one line, no need to count
+        return 1
     wide = (len(text.encode("utf-8")) - n) >> 1
     units = wide + 0.55 * (n - wide)
     return 1 if units <= per_line else math.ceil(units * 1.03 / per_line)
+
+
+def _name_lines(names: list[str], per_line: int) -> int:
+    """Lines of unit names, one name a line, each by its length (Chinese names)."""
+    lengths = list(map(len, names))
+    if lengths and 0 < min(lengths) and max(lengths) <= per_line:  # the usual case: each name on its line
+        return len(lengths)
+    return sum(-(-n // per_line) for n in lengths)
 
 
 def _height(lines: int) -> float:
@@ -646,8 +669,8 @@ class _Writer:
         columns = list(SUMMARY_COLUMNS)
         n_all = len(self.districts)
         names = _text_units(_cap(self.districts, LIST_MAX_REGIONS)) / 2 + 1 if n_all else 8
-        leads = max((_text_units(f"{d}：{'、'.join(m[0].row.lead_units)}") for by in self.coverage.values()
-                     for d, m in by.items()), default=16) + 1
+        leads = _widest((f"{d}：{'、'.join(m[0].row.lead_units)}" for by in self.coverage.values()
+                         for d, m in by.items()), enough=21, default=16) + 1
         columns[5] = (columns[5][0], min(max(names, 9.5), columns[5][1]))
         columns[6] = (columns[6][0], min(max(names, 9.5), columns[6][1]))
         columns[7] = (columns[7][0], min(max(leads, 16), 22))  # longer "地区：单位" lines wrap
@@ -1210,8 +1233,7 @@ class _Writer:
                               source]
                     # Heights: the content measured, the rest by length (Chinese names; file names err tall).
                     lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
-                                sum(-(-len(u) // p_lead) for u in leads), sum(-(-len(u) // p_resp) for u in resps),
-                                _lines(source, p_src))
+                                _name_lines(leads, p_lead), _name_lines(resps, p_resp), _lines(source, p_src))
                     if extras:
                         filled = [str(v) if (v := t.extra.get(k)) not in (None, "") else None for k in extras]
                         values[5:5] = filled
