@@ -78,7 +78,7 @@ def test_rollup_problem_list_has_a_few_lines_per_district(tmp_path):
     assert first[col["问题类型"]] == "单位不在名录中" and first[col["单元格"]] == "D4"
     assert first[col["问题说明"]].startswith("共60处：D4、D5、D6") and first[col["内容"]].endswith("……等7项")
     assert sum(r[col["代码"]] == "unit-unknown" for r in body) == 300
-    assert "问题：错误 18,000 条（300 个地区），警告 300 条（300 个地区），提示 0 条；见“问题清单”表。" in \
+    assert "问题：错误 18,000 条（300 个地区），警告 300 条（300 个地区），提示 0 条；详见“问题概览”和“问题清单”表。" in \
         wb["汇总"]["A2"].value
     assert len(rollup.summary()["problems"]) == 18_300  # --json keeps every problem
 
@@ -133,4 +133,4 @@ def test_the_command_line_counts_districts(tmp_path):
     result = CliRunner().invoke(cli, ["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "汇总.xlsx"),
                                       "--regions", "市中区,章丘区,历城区", "--no-archive"])
     # 历城区 sent nothing (a warning of its own); both plans have warnings and notes
-    assert "问题：错误 0 条，警告 5 条（3 个地区），提示 11 条（2 个地区）；详见“问题清单”表" in result.output
+    assert "问题：错误 0 条，警告 5 条（3 个地区），提示 11 条（2 个地区）；详见“问题概览”和“问题清单”表" in result.output

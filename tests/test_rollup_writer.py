@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from xltools import extract
 from xltools.errors import UnreadableInput
 from xltools.model import Goal, Ledger, Origin, TaskRow
-from xltools.problems import Problem
+from xltools.problems import SEVERITY_ZH, Problem, problem_title
 from xltools.rollup.mapping_sheet import MappingOverride, parse_seqs, read_mapping
 from xltools.rollup.model import Mapping, Received, Rollup, TargetComparison
 from xltools.rollup.writer import write_rollup
@@ -109,7 +109,7 @@ def written(rollup, tmp_path):
 
 def test_sheets_in_order(written, rollup):
     wb = load_workbook(written)
-    assert wb.sheetnames == ["汇总", "覆盖矩阵", "目标对比", "图表", "未报送", "问题清单", "映射",
+    assert wb.sheetnames == ["汇总", "覆盖矩阵", "目标对比", "图表", "未报送", "问题概览", "问题清单", "映射",
                              "市中区", "章丘区", "历下区", "来源"]
     assert not list(written.parent.glob(".~xltools-*")), "no temp file left beside the output"
 
@@ -329,7 +329,8 @@ def test_empty_rollup(tmp_path):
     """Nothing received yet: every sheet is still there, saying so."""
     rollup = Rollup(city_ledger(), "济南市工作台账.xlsx", [], [], [], [], ["历城区"], [])
     wb = load_workbook(write_rollup(rollup, tmp_path / "empty.xlsx"))
-    assert wb.sheetnames == ["汇总", "覆盖矩阵", "目标对比", "图表", "未报送", "问题清单", "映射", "来源"]
+    assert wb.sheetnames == ["汇总", "覆盖矩阵", "目标对比", "图表", "未报送", "问题概览", "问题清单", "映射", "来源"]
+    assert "未发现问题" in sheet_rows(wb["问题概览"])[1][0]
     assert [r for r in sheet_rows(wb["未报送"]) if r[1] == "未报送"] == [("历城区", "未报送")]
     assert read_mapping(tmp_path / "empty.xlsx") == []
 
@@ -426,10 +427,43 @@ def synthetic_rollup(n_districts: int, rows_per: int = 60, base: Path = Path("/t
                   created=datetime(2024, 5, 6, 10, 0))
 
 
+def test_the_problem_overview_counts_each_kind_in_its_districts(tmp_path):
+    """问题概览: a line a kind of problem, the worst first, then the widest spread; its districts counted and
+    named (the first 30, then how many in all); the city ledger's own problems counted apart."""
+    from xltools.rollup.writer import OVERVIEW_REGIONS, problem_region
+
+    rollup = synthetic_rollup(45, rows_per=3)
+    names = [r.name for r in rollup.received]
+    rollup.problems += [Problem("unit-unknown", "“区数字办”不在名录中", "error", name, "工作台账", "E6")
+                        for name in names[:3] for _ in range(4)]
+    rollup.problems += [Problem("missing-district", "缺一区未报送", "warning", value="缺一区"),
+                        Problem("bad-seq", "序号“一”不是数字", "info", Path(rollup.city_file).name, line=12)]
+    wb = load_workbook(write_rollup(rollup, tmp_path / "汇总.xlsx"))
+    rows = sheet_rows(wb["问题概览"])
+    header = next(i for i, r in enumerate(rows) if r[0] == "严重程度")
+    assert rows[header] == ("严重程度", "问题类型", "地区数", "问题数", "涉及地区")
+    got = rows[header + 1:]
+    region = problem_region(rollup, city=False)
+    want = {}
+    for p in rollup.problems:
+        kind = want.setdefault((SEVERITY_ZH[p.severity], problem_title(p.type)), [0, []])
+        kind[0] += 1
+        if region(p) and region(p) not in kind[1]:
+            kind[1].append(region(p))
+    assert {(r[0], r[1]): (r[3], r[2]) for r in got} == {k: (n, len(rs)) for k, (n, rs) in want.items()}
+    assert [r[0] for r in got] == ["错误", "警告", "警告", "提示"]  # worst first, then the most districts
+    assert got[1][1] == problem_title("unit-alias") and got[1][2] == 45
+    assert got[1][4] == "、".join(names[i].removesuffix("工作台账.xlsx") for i in range(OVERVIEW_REGIONS)) \
+        + "……等共45个地区"
+    assert got[0][4] == "第1区、第2区、第3区" and got[0][3] == 12
+    assert got[3][2] == 0 and got[3][4] == "市级台账或映射表 1 条"  # the city ledger's problem: no district's
+    assert f"共 {len(rollup.problems):,} 条问题，分 4 类" in rows[1][0]
+
+
 def test_many_districts_go_to_one_detail_sheet_and_read_back_whole(tmp_path):
     # Speed is measured by benchmarks/bench_consolidate.py; this checks the large-rollup path is complete.
     rollup = synthetic_rollup(300)
     out = write_rollup(rollup, tmp_path / "rollup.xlsx")
     wb = load_workbook(out, read_only=True)
-    assert wb.sheetnames[7] == "明细"
+    assert wb.sheetnames[8] == "明细"
     assert len(read_mapping(out)) == 18_000

@@ -607,7 +607,7 @@ def _consolidate(ui: Excel, inbox: Path, feedback: bool):
     from .problems import problem_summary
     from .rollup import ConsolidateOptions
     from .rollup import consolidate as consolidate_ledgers
-    from .rollup.writer import problem_region
+    from .rollup.writer import SEE_PROBLEMS, problem_region
 
     with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
         ui.status("正在读取市级台账……")
@@ -624,7 +624,7 @@ def _consolidate(ui: Excel, inbox: Path, feedback: bool):
              f"已对应 {sum(m.mapped for m in rollup.mappings)} 行）"]
     if rollup.missing_regions:
         lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
-    lines.append(f"问题：{problem_summary(rollup.problems, problem_region(rollup, city=False))}；详见“问题清单”表")
+    lines.append(f"问题：{problem_summary(rollup.problems, problem_region(rollup, city=False))}；{SEE_PROBLEMS}")
     if copied:
         lines.append("注意：市级台账有未保存的修改，已按修改后的内容汇总；按已保存版本分发的区县填报表会被列为"
                      "“按旧版市级台账填报”。请保存市级台账后重新汇总。")

@@ -557,10 +557,10 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
         from .problems import problem_summary
-        from .rollup.writer import problem_region
+        from .rollup.writer import SEE_PROBLEMS, problem_region
 
         # how many and in how many districts: "错误 1,234 条（12 个地区）"
-        click.echo(f"问题：{problem_summary(report, problem_region(rollup, city=False))}；详见“问题清单”表")
+        click.echo(f"问题：{problem_summary(report, problem_region(rollup, city=False))}；{SEE_PROBLEMS}")
     sys.exit(int(not report.valid))
 
 

@@ -236,6 +236,43 @@ def _place(p: Problem) -> str | None:
     return f"第{p.line}行" if p.line is not None else None
 
 
+@dataclass
+class TypeCount:
+    """One kind of problem across a consolidation: how many, and in which districts (in the order first met)."""
+
+    severity: str
+    type: str
+    count: int = 0
+    regions: list[str] = field(default_factory=list)
+    unplaced: int = 0  # problems of no district (the city ledger's, the mapping sheet's)
+
+    @property
+    def title(self) -> str:
+        return problem_title(self.type)
+
+
+def problem_overview(problems: Iterable[Problem], region: Callable[[Problem], str | None]) -> list[TypeCount]:
+    """Problems counted by severity and type, the worst first, then those in the most districts: what 300
+    districts' thousands of problems come to, a line a kind."""
+    kinds: dict[tuple[str, str], TypeCount] = {}
+    seen: dict[tuple[str, str], set] = {}
+    for p in problems:
+        key = (p.severity, p.type)
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = TypeCount(p.severity, p.type)
+            seen[key] = set()
+        kind.count += 1
+        where = region(p)
+        if where is None:
+            kind.unplaced += 1
+        elif where not in seen[key]:
+            seen[key].add(where)
+            kind.regions.append(where)
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(kinds.values(), key=lambda k: (rank[k.severity], -len(k.regions), -k.count, k.type))
+
+
 def problem_summary(problems: Iterable[Problem], region: Callable[[Problem], str | None] | None = None) -> str:
     """"错误 1,234 条（12 个地区），警告 56 条（3 个地区），提示 7 条": how many, and in how many districts
     (``region`` names a problem's district; problems of none are counted, not placed)."""

@@ -1,6 +1,6 @@
 """The rollup workbook the city office reports from, written with xlsxwriter.
 
-Sheets, in order: 汇总, 覆盖矩阵, 目标对比, 图表, 未报送, 问题清单, 映射, one sheet per district (or one
+Sheets, in order: 汇总, 覆盖矩阵, 目标对比, 图表, 未报送, 问题概览, 问题清单, 映射, one sheet per district (or one
 明细 sheet when there are many), 来源. Every row a district sent appears on its district sheet (or 明细)
 and on 映射, with the file / sheet / row it came from.
 
@@ -37,7 +37,7 @@ from ..layout import MAX_ROW_PT, needed_height, text_lines
 from ..marks import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..model import TaskRow
 from ..printing import A4, DEFAULT_FONT, MARGIN_IN, fit_scale, fit_widths, footer, printable_px
-from ..problems import SEVERITIES, Problem, group_problems, problem_summary
+from ..problems import SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_overview, problem_summary
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
 from ..xlio import atomic_write, check_output
 from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
@@ -51,8 +51,10 @@ from .model import ROLLUP_FORMAT as FORMAT
 from .model import Mapping, Received, Rollup, TargetComparison
 
 SUMMARY, MATRIX, TARGETS, CHARTS, MISSING = "汇总", "覆盖矩阵", "目标对比", "图表", "未报送"
-DETAIL, SOURCES = "明细", "来源"
-RESERVED = (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, PROBLEMS_SHEET, MAPPING_SHEET, DETAIL, SOURCES)
+OVERVIEW, DETAIL, SOURCES = "问题概览", "明细", "来源"
+RESERVED = (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, OVERVIEW, PROBLEMS_SHEET, MAPPING_SHEET, DETAIL, SOURCES)
+OVERVIEW_REGIONS = 30  # district names in one 问题概览 cell; the rest are counted
+SEE_PROBLEMS = f"详见“{OVERVIEW}”和“{PROBLEMS_SHEET}”表"  # after a rollup's problem summary, wherever it is shown
 FORMAT_VERSION = "1"
 
 MATRIX_TRANSPOSE_AT = 200  # more districts than this: districts become the rows of 覆盖矩阵
@@ -611,8 +613,8 @@ class _Writer:
         if r.archive_run:
             wb.set_custom_property("xltools_archive_run", r.archive_run)
         used = {n.casefold() for n in RESERVED}
-        sheets = {n: wb.add_worksheet(n) for n in (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, PROBLEMS_SHEET,
-                                                     MAPPING_SHEET)}
+        sheets = {n: wb.add_worksheet(n) for n in (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, OVERVIEW,
+                                                     PROBLEMS_SHEET, MAPPING_SHEET)}
         district_sheets = []
         if self.per_district:
             for rec in r.received:
@@ -628,6 +630,7 @@ class _Writer:
         target_rows = self.write_charts(sheets[CHARTS])
         self.write_targets(sheets[TARGETS], target_rows)
         self.write_missing(sheets[MISSING])
+        self.write_overview(sheets[OVERVIEW])
         self.write_problems(sheets[PROBLEMS_SHEET])
         self.write_mapping(sheets[MAPPING_SHEET])
         if self.per_district:
@@ -662,7 +665,7 @@ class _Writer:
                 f"未报送 {len(missing)} 个：{_cap(missing, LIST_MAX_REGIONS)}" if missing else "无未报送地区")
         parts.append(scope + "。")
         if r.problems:
-            parts.append(f"问题：{problem_summary(r.problems, problem_region(r, city=False))}；见“{PROBLEMS_SHEET}”表。")
+            parts.append(f"问题：{problem_summary(r.problems, problem_region(r, city=False))}；{SEE_PROBLEMS}。")
         if not self.per_district:
             parts.append("各地区台账行见“明细”表。")
         # The region columns as wide as their longest text needs (a few districts: narrow), 工作内容 the rest.
@@ -1050,6 +1053,38 @@ class _Writer:
         self.page(ws, hr, 2, row, landscape=False)
         if missing:
             ws.set_tab_color("#C00000")
+
+    # 问题概览 -----------------------------------------------------------------------------------------
+
+    def write_overview(self, ws) -> None:
+        """A line for each kind of problem: its severity, how many, in how many districts and which — what the
+        thousands of lines of 问题清单 come to, before a clerk filters it by 问题类型."""
+        r = self.rollup
+        kinds = problem_overview(r.problems, problem_region(r, city=False))
+        columns = [("严重程度", 9), ("问题类型", 18), ("地区数", 7), ("问题数", 8), ("涉及地区", 60)]
+        columns = self.fitted(columns, {4: 60})
+        region = problem_region(r, city=False)
+        sub = (f"共 {len(r.problems):,} 条问题，分 {len(kinds)} 类：{problem_summary(r.problems, region)}。"
+               f"逐条说明见“{PROBLEMS_SHEET}”表（可按“问题类型”筛选）。") if kinds else "未发现问题。"
+        hr = self.title(ws, "问题概览", [w for _h, w in columns], sub)
+        self.header(ws, hr, columns)
+        wrap, count = self.fmt(wrap=True), self.fmt(align="center", num="#,##0")
+        per_type, per_where = _per_line(columns[1][1]), _per_line(columns[4][1])
+        row = hr
+        for kind in kinds:
+            row += 1
+            where = _cap(kind.regions, OVERVIEW_REGIONS)
+            if kind.unplaced:
+                where = "、".join(filter(None, [where, f"市级台账或映射表 {kind.unplaced:,} 条"]))
+            ws.set_row(row, _height(max(_lines(where, per_where), _lines(kind.title, per_type))))
+            ws.write_string(row, 0, SEVERITY_ZH[kind.severity], self.fmt(align="center", fill=FILLS[kind.severity]))
+            ws.write_string(row, 1, kind.title, wrap)
+            ws.write_number(row, 2, len(kind.regions), count)
+            ws.write_number(row, 3, kind.count, count)
+            ws.write_string(row, 4, where or "", wrap)
+        self.page(ws, hr, len(columns), row)
+        if kinds:
+            ws.set_tab_color("#C00000" if kinds[0].severity == "error" else "#FFC000")
 
     # 问题清单 -----------------------------------------------------------------------------------------
 
