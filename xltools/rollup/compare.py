@@ -84,7 +84,7 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
     # city seq → region → the targets of each district row mapped to it, for the city tasks with a numeric
     # target (a row without targets adds nothing)
     by_seq: dict[int, dict[str, list]] = {row.seq: {} for row, targets in zip(city_ledger.rows, city_row_targets)
-                                          if any(not t.qualitative and t.value is not None for t in targets)}
+                                          if _numeric(targets)}
     for m in mappings:
         for seq in m.city_seqs:
             if (by_region := by_seq.get(seq)) is not None and (targets := targets_of.get(id(m.row))):
@@ -92,9 +92,7 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
     out: list[TargetComparison] = []
     for row, targets in zip(city_ledger.rows, city_row_targets):
         by_region = by_seq.get(row.seq, {})
-        for t in targets:
-            if t.qualitative or t.value is None:
-                continue
+        for t in _numeric(targets):
             comp, best = _comparison(row.seq, row.task, t), _Best(t)
             found = {}
             for region, lists in by_region.items():
@@ -105,13 +103,16 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
     goals_by_region = {r.region: [t for ts in r.goal_targets for t in ts] for r in received
                        if r.region and r.ledger is not None}
     for goal, targets in zip(city_ledger.goals, city_goal_targets):
-        for t in targets:
-            if t.qualitative or t.value is None:
-                continue
+        for t in _numeric(targets):
             comp, best = _comparison(None, f"{goal.year or ''}年工作目标", t), _Best(t)
             _add(comp, regions, {region: best(ts) for region, ts in goals_by_region.items()})
             out.append(comp)
     return out
+
+
+def _numeric(targets) -> list:
+    """The targets with a figure to compare (not 持续推进 and the like)."""
+    return [t for t in targets if not t.qualitative and t.value is not None]
 
 
 def _add(comp: TargetComparison, regions: list[str], found: dict) -> None:
