@@ -171,11 +171,10 @@ def _covered(rollup: Rollup) -> dict[str, set[int]]:
 
 
 def _unmapped(rollup: Rollup) -> dict[tuple[str, str], list]:
-    """(region, file) → its rows mapped to no city task, but for the rows of its own-task area (added as its own
-    on purpose) and the city rows of a returned template left blank (reported as such)."""
+    """(region, file) → its rows no city task was found for (``Mapping.unmatched``)."""
     out: dict[tuple[str, str], list] = {}
     for m in rollup.mappings:
-        if not m.mapped and m.method not in ("own", "blank"):
+        if m.unmatched:
             out.setdefault((m.region, m.file), []).append(m)
     return out
 

@@ -345,7 +345,7 @@ def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
                 file=m.file, sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
                 value=m.row.content[:40],
                 suggestion="如确与某项市级任务对应，可在“映射”表中填写市级任务序号"))
-        elif not m.mapped:
+        elif m.unmatched:
             problems.append(Problem(
                 "unmapped-row", f"{m.region}任务{m.row.seq if m.row.seq is not None else ''}“{m.row.task}”"
                 f"未能对应到市级任务（最高相似度{m.confidence:.2f}）", severity="info", file=m.file,

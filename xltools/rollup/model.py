@@ -55,6 +55,12 @@ class Mapping:
     def mapped(self) -> bool:
         return bool(self.city_seqs)
 
+    @property
+    def unmatched(self) -> bool:
+        """Mapped to no city task although meant to be: not a district's own task, not a city row left blank
+        (each reported as such)."""
+        return not self.city_seqs and self.method not in ("own", "blank")
+
     def to_dict(self) -> dict:
         return {"region": self.region, "row_seq": self.row.seq, "task": self.row.task,
                 "city_seq": list(self.city_seqs), "confidence": round(self.confidence, 3), "method": self.method,
