@@ -280,7 +280,7 @@ class Archive:
                    output_sha256: str | None = None) -> str:
         """Record a run and its inputs in one transaction; it is complete once ``output_sha256`` is set."""
         run_id = created.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        with self._writing(), self.db:
+        with self._transaction():
             self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                             (run_id, created.isoformat(timespec="seconds"), city.sha256, city.name,
                              json.dumps(options, ensure_ascii=False, sort_keys=True), output_sha256))
@@ -292,7 +292,7 @@ class Archive:
 
     def set_output(self, run_id: str, output_sha256: str) -> None:
         """Mark a run complete: its rollup has been written, with this content."""
-        with self._writing(), self.db:
+        with self._transaction():
             self.db.execute("UPDATE runs SET output_sha256 = ? WHERE id = ?", (output_sha256, run_id))
 
     def run(self, run_id: str) -> Run | None:

@@ -1060,10 +1060,10 @@ class _Writer:
         """A line for each kind of problem: its severity, how many, in how many districts and which — what the
         thousands of lines of 问题清单 come to, before a clerk filters it by 问题类型."""
         r = self.rollup
-        kinds = problem_overview(r.problems, problem_region(r, city=False))
+        region = problem_region(r, city=False)
+        kinds = problem_overview(r.problems, region)
         columns = [("严重程度", 9), ("问题类型", 18), ("地区数", 7), ("问题数", 8), ("涉及地区", 60)]
         columns = self.fitted(columns, {4: 60})
-        region = problem_region(r, city=False)
         sub = (f"共 {len(r.problems):,} 条问题，分 {len(kinds)} 类：{problem_summary(r.problems, region)}。"
                f"逐条说明见“{PROBLEMS_SHEET}”表（可按“问题类型”筛选）。") if kinds else "未发现问题。"
         hr = self.title(ws, "问题概览", [w for _h, w in columns], sub)
