@@ -190,6 +190,55 @@ def test_rows_no_city_task_was_found_for_are_marked_at_their_name(run):
     assert manifest["历城区_台账.csv"]["未对应行"] == 2 and manifest["章丘区_工作台账.xlsx"]["未对应行"] == 0
 
 
+@pytest.mark.parametrize("saved_by", ["openpyxl", "libreoffice"])
+def test_an_unmapped_row_of_a_file_as_offices_send_it_is_marked_at_its_name(tmp_path, saved_by):
+    """A district file as offices send it (title, signed preamble, two-row merged header in another order, bands,
+    units split by spaces, a note and a signature under the table; also as saved by LibreOffice), with one task
+    the city has not and one typed as text starting with "=": both come back marked at their 重点任务 cell, the
+    typed "=…" stays text, and the rest of the sheet is as the district sent it."""
+    from districts import saved_by_libreoffice, two_row_header
+    from openpyxl.utils import get_column_letter
+
+    from xltools.xlio import set_text
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = two_row_header(extract(ZHANGQIU), inbox / "章丘区_台账.xlsx", "章丘区")
+    wb = load_workbook(path)
+    ws = wb["台账"]
+    task_col = next(c.column for c in ws[4] if c.value == "重点任务")
+    content_col = next(c.column for c in ws[3] if c.value == "工作内容")
+    rows = [r for r in range(5, ws.max_row) if isinstance(ws.cell(r, 1).value, int)]
+    for r, task, content in ((rows[3], "举办社区文艺汇演", "每季度举办一次社区文艺汇演。"),
+                             (rows[8], "=开展全民健身月活动", "组织开展全民健身月系列活动。")):
+        set_text(ws.cell(r, task_col), task)
+        set_text(ws.cell(r, content_col), content)
+    wb.save(path)
+    if saved_by == "libreoffice":
+        if not shutil.which("soffice"):
+            pytest.skip("LibreOffice is not installed")
+        lo = saved_by_libreoffice(path, ".xlsx", tmp_path / "lo")
+        path.unlink()
+        path = lo.rename(inbox / lo.name)
+    options = ConsolidateOptions(regions=["章丘区"], use_archive=False, feedback=str(tmp_path / "反馈"))
+    rollup = consolidate(CITY, inbox, tmp_path / "汇总.xlsx", options)
+    rec = _rec(rollup, "章丘区")
+    out = tmp_path / "反馈" / feedback_name(rec)
+    listed = [r for r in _listed(out) if r["代码"] == "feedback-unmapped-row"]
+    letter = get_column_letter(task_col)
+    assert {(r["单元格"], r["内容"]) for r in listed} == {(f"{letter}{rows[3]}", "举办社区文艺汇演"),
+                                                         (f"{letter}{rows[8]}", "=开展全民健身月活动")}
+    marked = load_workbook(out)
+    typed = marked["台账"][f"{letter}{rows[8]}"]
+    assert typed.value == "=开展全民健身月活动" and typed.data_type == "s"  # text, not a formula
+    entry = next(c for row in marked[PROBLEMS_SHEET].iter_rows() for c in row if c.value == "=开展全民健身月活动")
+    assert entry.data_type == "s"
+    marks = _marks(out)
+    for r in listed:
+        assert r["问题说明"] in marks[("台账", r["单元格"])][1]
+    assert _values(path)["台账"] == _values(out)["台账"]  # marks only
+
+
 def test_the_problem_list_is_sorted_by_severity_then_cell(run):
     rollup, _inbox, _before, tmp = run
     for rec in rollup.received:
