@@ -93,7 +93,11 @@ def test_every_format_and_a_broken_file_among_good_ones(tmp_path, shared_fixture
     broken = {p.file for p in rollup.problems if p.type in ("unreadable-file", "empty-ledger")}
     assert broken == {"历下区_工作台账.xlsx", "槐荫区_工作台账.xlsb", "天桥区_工作台账.xlsb"}
     assert "~$章丘区_工作台账.xlsx" not in by_name
-    assert rollup.missing_regions == ["历下区", "槐荫区", "天桥区", "历城区"]  # sent nothing usable
+    # Sent, but nothing usable: named by their file names, not listed as 未报送; 历城区 sent nothing.
+    assert rollup.unreadable_regions == ["历下区", "槐荫区", "天桥区"] and rollup.missing_regions == ["历城区"]
+    assert {r.name: r.region_from for r in rollup.received if r.ledger is None} == {
+        "历下区_工作台账.xlsx": "filename", "槐荫区_工作台账.xlsb": "filename", "天桥区_工作台账.xlsb": "filename"}
+    assert [p.value for p in rollup.problems if p.type == "missing-district"] == ["历城区"]
     assert sum(m.mapped for m in rollup.mappings if m.region == "章丘区") == 60
 
 
@@ -473,3 +477,59 @@ def test_a_districts_target_problems_are_located_as_validate_locates_them(tmp_pa
     validated = sorted((p.type, p.sheet, p.cell) for p in check_ledger_targets(extract(inbox / "章丘区_工作台账.xlsx")))
     assert ("target-unit-mismatch", "工作台账") in {(t, s) for t, s, _ in consolidated}
     assert consolidated == validated
+
+
+def test_a_district_whose_files_cannot_be_used_is_told_apart_from_one_that_sent_nothing(tmp_path):
+    """历下区 sent a zero-byte upload, 市中区 a good ledger and then a broken copy of it, 历城区 nothing: only
+    历城区 is 未报送; 历下区's row says which file failed and why; 市中区's good ledger is used."""
+    import json
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from xltools.cli import cli
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    fill(ZHANGQIU, inbox / "章丘区_工作台账.xlsx")
+    fill(SHIZHONG, inbox / "市中区_工作台账.xlsx")
+    (inbox / "市中区_工作台账(修改).xlsx").write_bytes(b"PK\x03\x04 broken")  # sent later, broken
+    (inbox / "历下区_工作台账.xlsx").write_bytes(b"")
+    _touch(inbox / "市中区_工作台账.xlsx", time.time() - 3600)
+    out = tmp_path / "汇总.xlsx"
+    args = ["consolidate", str(CITY), str(inbox), "-o", str(out), "--regions", "市中区,章丘区,历下区,历城区",
+            "--no-archive"]
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 1, done.output
+    assert "未报送：历城区\n" in done.stdout and "报送文件无法使用：历下区（见“未报送”表）" in done.stdout
+
+    wb = load_workbook(out)
+    rows = [r[:3] for r in wb["未报送"].iter_rows(min_row=4, values_only=True) if r[0]]
+    assert rows[0] == ("历城区", "未报送", None)
+    assert rows[1][:2] == ("历下区", "报送文件无法使用") and rows[1][2].startswith("“历下区_工作台账.xlsx”：") \
+        and "空" in rows[1][2]
+    assert len(rows) == 2  # 市中区 has a usable ledger: its broken later copy is no missing district
+    assert wb["未报送"].row_dimensions[5].height >= 22
+    scope = wb["汇总"]["A2"].value
+    assert "已报送 2 个地区：市中区、章丘区；报送文件无法使用 1 个：历下区" in scope and "未报送 1 个：历城区" in scope
+    overview = {r[1]: r for r in wb["问题概览"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert "历下区" in overview["文件无法读取"][4] and "历城区" in overview["地区未报送"][4]
+    # 市中区: the good ledger is in use, the broken later one superseded, with a message that says why.
+    listed = _problems_of(out)
+    assert [(p["地区"], p["问题说明"]) for p in listed if p["代码"] == "superseded-file"] == [
+        ("市中区", "市中区的“市中区_工作台账(修改).xlsx”无法使用，已采用“市中区_工作台账.xlsx”")]
+    assert [p["地区"] for p in listed if p["代码"] == "unreadable-file"] == ["历下区", "市中区"]
+
+    data = json.loads(CliRunner().invoke(cli, [*args[:3], "-o", str(tmp_path / "again.xlsx"), *args[5:],
+                                               "--json"]).stdout)
+    assert data["missing_regions"] == ["历城区"] and data["unreadable_regions"] == ["历下区"]
+    assert {d["file"]: d["region"] for d in data["districts"]}["历下区_工作台账.xlsx"] == "历下区"
+
+
+def _problems_of(rollup_path: Path) -> list[dict]:
+    """The lines of a rollup's 问题清单, each by its column headers."""
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(rollup_path)["问题清单"].iter_rows(values_only=True))
+    at = next(i for i, r in enumerate(rows) if r and "代码" in r)
+    return [dict(zip(rows[at], r, strict=True)) for r in rows[at + 1:] if r and r[0]]

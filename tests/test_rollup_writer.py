@@ -167,7 +167,7 @@ def test_targets(written):
 
 def test_missing_sources_and_problems(written):
     wb = load_workbook(written)
-    assert [r for r in sheet_rows(wb["未报送"]) if r[1] == "未报送"] == [("历城区", "未报送")]
+    assert [r[:2] for r in sheet_rows(wb["未报送"]) if r[1] == "未报送"] == [("历城区", "未报送")]
     src = sheet_rows(wb["来源"])
     status = {r[1]: r[8] for r in src if r[8]}
     assert status["济南市工作台账.xlsx"] == "市级台账"
@@ -331,7 +331,7 @@ def test_empty_rollup(tmp_path):
     wb = load_workbook(write_rollup(rollup, tmp_path / "empty.xlsx"))
     assert wb.sheetnames == ["汇总", "覆盖矩阵", "目标对比", "图表", "未报送", "问题概览", "问题清单", "映射", "来源"]
     assert "未发现问题" in sheet_rows(wb["问题概览"])[1][0]
-    assert [r for r in sheet_rows(wb["未报送"]) if r[1] == "未报送"] == [("历城区", "未报送")]
+    assert [r[:2] for r in sheet_rows(wb["未报送"]) if r[1] == "未报送"] == [("历城区", "未报送")]
     assert read_mapping(tmp_path / "empty.xlsx") == []
 
 

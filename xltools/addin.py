@@ -624,6 +624,8 @@ def _consolidate(ui: Excel, inbox: Path, feedback: bool):
              f"已对应 {sum(m.mapped for m in rollup.mappings)} 行）"]
     if rollup.missing_regions:
         lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
+    if rollup.unreadable_regions:
+        lines.append(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“未报送”表）")
     lines.append(f"问题：{problem_summary(rollup.problems, problem_region(rollup, city=False))}；{SEE_PROBLEMS}")
     if copied:
         lines.append("注意：市级台账有未保存的修改，已按修改后的内容汇总；按已保存版本分发的区县填报表会被列为"

@@ -550,6 +550,8 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
         click.echo(f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，已对应 {mapped} 行）")
         if rollup.missing_regions:
             click.echo(f"未报送：{'、'.join(rollup.missing_regions)}")
+        if rollup.unreadable_regions:
+            click.echo(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“未报送”表）")
         if rollup.superseded:
             click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
         if feedback:

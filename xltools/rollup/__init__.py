@@ -150,9 +150,9 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
             if r is not latest:
                 r.superseded_by = latest.sha256
                 superseded.append(r)
-                latest.problems.append(Problem(
-                    "superseded-file", f"{region}重复报送：已采用较新的“{latest.name}”，“{r.name}”保留在归档中",
-                    severity="info", file=r.name))
+                why = (f"{region}的“{r.name}”无法使用，已采用“{latest.name}”" if r.ledger is None else
+                       f"{region}重复报送：已采用较新的“{latest.name}”，“{r.name}”保留在归档中")
+                latest.problems.append(Problem("superseded-file", why, severity="info", file=r.name))
     used.sort(key=lambda r: (r.region is None, r.region or "", r.name))
     superseded.sort(key=lambda r: (r.region or "", r.received, r.version, r.name, r.sha256))
     return used, superseded
@@ -352,7 +352,7 @@ def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
                 sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
                 line=m.row.origin.line, value=m.row.content[:40],
                 suggestion="如确有对应，请在“映射”表中填写市级任务序号，交回负责汇总的同志，下次汇总即按此对应"))
-    have = {r.region for r in used if r.ledger is not None}
+    have = {r.region for r in used if r.region}  # a district whose files were unusable sent them: their problems say so
     for region in expected:
         if region not in have:
             problems.append(Problem("missing-district", f"{region}未报送", severity="warning", value=region))

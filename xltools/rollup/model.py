@@ -129,9 +129,22 @@ class Rollup:
         return [r.region for r in self.received if r.region and r.ledger is not None]
 
     @property
-    def missing_regions(self) -> list[str]:
+    def unreadable_regions(self) -> list[str]:
+        """Districts that sent files, none of them usable (unreadable, over a limit, no task rows): the
+        expected ones in their order, then any other the file names give."""
         have = set(self.regions)
+        sent = {r.region for r in self.received if r.region and r.ledger is None and r.region not in have}
+        return [r for r in self.expected_regions if r in sent] + sorted(sent - set(self.expected_regions))
+
+    @property
+    def missing_regions(self) -> list[str]:
+        """Expected districts that sent nothing (not those whose files could not be used: ``unreadable_regions``)."""
+        have = {r.region for r in self.received if r.region}
         return [r for r in self.expected_regions if r not in have]
+
+    def unusable_files(self, region: str) -> list[Received]:
+        """A district's files in use that gave no ledger (``unreadable_regions``)."""
+        return [r for r in self.received if r.region == region and r.ledger is None]
 
     def coverage(self) -> dict[int, dict[str, list[Mapping]]]:
         """city seq → region → the district rows mapped to it."""
@@ -160,6 +173,7 @@ class Rollup:
             "mapping": [m.to_dict() for m in self.mappings],
             "targets": [t.to_dict() for t in self.targets],
             "missing_regions": self.missing_regions,
+            "unreadable_regions": self.unreadable_regions,
             "problems": [p.to_dict() for p in self.problems],
             "archive_run": self.archive_run,
             "feedback": [str(p) for p in self.feedback],  # the workbooks of --feedback, if asked for

@@ -96,21 +96,23 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
         rec.problems.append(Problem("own-output", f"“{name}”是汇总生成的汇总表，不作为地区报送读取",
                                     severity="info", file=name, suggestion="汇总表请保存在收件文件夹以外"))
         return rec
+    # A file that cannot be used still tells, by its name, which district sent it: that district has sent
+    # something (listed as such, not as 未报送), and the file's problem is counted against it.
     try:
         ledger = extract(path)
     except LimitExceeded as exc:
         rec.problems.append(Problem("over-limit", exc.message_zh, severity="error", file=name,
                                     suggestion="请该地区检查文件后重新报送；确属正常的大文件，可用 --limit 调高上限"))
-        return rec
+        return _named(rec, expected)
     except XltoolsError as exc:
         rec.problems.append(Problem("unreadable-file", f"无法读取：{exc.message_zh}", severity="error",
                                     file=name, suggestion="请该地区重新报送可打开的文件（xlsx、xls、csv 等）"))
-        return rec
+        return _named(rec, expected)
     except Exception as exc:  # a reader bug must not lose the other districts' work
         log.exception("reading %s failed", name)
         rec.problems.append(Problem("unreadable-file", f"读取出错：{type(exc).__name__}: {exc}", severity="error",
                                     file=name))
-        return rec
+        return _named(rec, expected)
     if is_distributed(ledger):
         quiet_blank_rows(ledger)
     for p in ledger.problems:
@@ -118,7 +120,7 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
     if not ledger.rows:
         rec.problems.extend(ledger.problems)
         rec.problems.append(Problem("empty-ledger", "文件中没有读到任何任务行", severity="error", file=name))
-        return rec
+        return _named(rec, expected)
     rec.ledger = ledger
     ledger.source = name
     rec.region, rec.region_from = file_region(ledger, name, expected)
@@ -152,6 +154,11 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
         return ledger.region, "meta"
     if ledger.region and ledger.level != "市":
         return ledger.region, "title"
+    return name_region(name, expected)
+
+
+def name_region(name: str, expected: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The district a file name gives (an expected one first, the longest that fits), and "filename"."""
     for region in sorted(expected, key=len, reverse=True):
         if region in name:
             return region, "filename"
@@ -159,6 +166,12 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
     if m:
         return m.group(1), "filename"
     return None, None
+
+
+def _named(rec: Received, expected: tuple[str, ...]) -> Received:
+    """A file with no usable ledger, with the district its name gives (if any)."""
+    rec.region, rec.region_from = name_region(rec.name, expected)
+    return rec
 
 
 class Known(NamedTuple):

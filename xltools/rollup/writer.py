@@ -660,6 +660,9 @@ class _Writer:
         sent = self.districts
         parts = [f"生成时间：{r.created:%Y-%m-%d %H:%M}", f"市级台账：{Path(r.city_file).name}"]
         scope = f"已报送 {len(sent)} 个地区" + (f"：{_cap(sent, LIST_MAX_REGIONS)}" if sent else "")
+        unusable = r.unreadable_regions
+        if unusable:
+            scope += f"；报送文件无法使用 {len(unusable)} 个：{_cap(unusable, LIST_MAX_REGIONS)}"
         if r.expected_regions:
             scope = f"应报送 {len(r.expected_regions)} 个地区，{scope}；" + (
                 f"未报送 {len(missing)} 个：{_cap(missing, LIST_MAX_REGIONS)}" if missing else "无未报送地区")
@@ -1035,23 +1038,38 @@ class _Writer:
     # 未报送 -------------------------------------------------------------------------------------------
 
     def write_missing(self, ws) -> None:
+        """The districts the figures lack: those that sent nothing, and those whose files could not be used."""
         r = self.rollup
-        missing = r.missing_regions
-        sub = (f"应报送 {len(r.expected_regions)} 个地区，未报送 {len(missing)} 个。" if r.expected_regions
-               else "未提供应报送地区名单（单位名录中也没有本市的区县），无法判断哪些地区未报送。")
-        hr = self.title(ws, "未报送地区", (18, 12), sub)
-        self.header(ws, hr, (("地区", 18), ("状态", 12)))
+        missing, unusable = r.missing_regions, r.unreadable_regions
+        sub = (f"应报送 {len(r.expected_regions)} 个地区，未报送 {len(missing)} 个" if r.expected_regions
+               else "未提供应报送地区名单（单位名录中也没有本市的区县），无法判断哪些地区未报送")
+        sub += f"，报送文件无法使用 {len(unusable)} 个。" if unusable else "。"
+        widths = (18, 18, 60)
+        hr = self.title(ws, "未报送地区", widths, sub)
+        self.header(ws, hr, (("地区", widths[0]), ("状态", widths[1]), ("说明", widths[2])))
         body, red = self.fmt(), self.fmt(align="center", fill=SHORT_FILL)
+        note = self.fmt(wrap=True)
+        per_line = _per_line(widths[2])
         row = hr
         for region in missing:
             row += 1
             ws.set_row(row, 22)
             ws.write_string(row, 0, region, body)
             ws.write_string(row, 1, "未报送", red)
-        if not missing and r.expected_regions:
+            ws.write_blank(row, 2, None, note)
+        for region in unusable:
+            row += 1
+            # Each file and why it could not be used (its error problem); the rest is on 问题清单.
+            why = "\n".join(f"“{rec.name}”：" + next((p.message for p in rec.problems if p.severity == "error"),
+                                                     "无法使用") for rec in r.unusable_files(region))
+            ws.set_row(row, max(22, _height(sum(_lines(line, per_line) for line in why.split("\n")))))
+            ws.write_string(row, 0, region, body)
+            ws.write_string(row, 1, "报送文件无法使用", red)
+            ws.write_string(row, 2, why, note)
+        if not missing and not unusable and r.expected_regions:
             ws.write_string(row + 1, 0, "所有地区均已报送", self.fmt(border=False, color="548235"))
-        self.page(ws, hr, 2, row, landscape=False)
-        if missing:
+        self.page(ws, hr, len(widths), row, landscape=False)
+        if missing or unusable:
             ws.set_tab_color("#C00000")
 
     # 问题概览 -----------------------------------------------------------------------------------------
