@@ -520,10 +520,16 @@ def test_a_district_whose_files_cannot_be_used_is_told_apart_from_one_that_sent_
         ("市中区", "市中区的“市中区_工作台账(修改).xlsx”无法使用，已采用“市中区_工作台账.xlsx”")]
     assert [p["地区"] for p in listed if p["代码"] == "unreadable-file"] == ["历下区", "市中区"]
 
-    data = json.loads(CliRunner().invoke(cli, [*args[:3], "-o", str(tmp_path / "again.xlsx"), *args[5:],
-                                               "--json"]).stdout)
+    # With the archive: the broken copy is archived as 市中区's second version, and is no "newer file in the archive".
+    archived = [*args[:3], "-o", str(tmp_path / "again.xlsx"), *args[5:7], "--archive", str(tmp_path / "archive"),
+                "--json"]
+    data = json.loads(CliRunner().invoke(cli, archived).stdout)
     assert data["missing_regions"] == ["历城区"] and data["unreadable_regions"] == ["历下区"]
     assert {d["file"]: d["region"] for d in data["districts"]}["历下区_工作台账.xlsx"] == "历下区"
+    assert {(p["type"], p["file"]) for p in data["problems"] if p["type"] in ("newer-in-archive", "superseded-file")} \
+        == {("superseded-file", "市中区_工作台账(修改).xlsx")}
+    assert [(v.name, v.version) for v in Archive(tmp_path / "archive").versions("市中区")] == [
+        ("市中区_工作台账.xlsx", 1), ("市中区_工作台账(修改).xlsx", 2)]
 
 
 def _problems_of(rollup_path: Path) -> list[dict]:

@@ -137,7 +137,8 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
         latest = max(readable, key=lambda r: (r.received, r.version, r.name))
         if archive is not None:
             newest = archive.versions(region)[-1]
-            if newest.sha256 != latest.sha256 and newest.received > latest.received:
+            # (A newer file in this inbox that could not be used is reported as such, not as newer in the archive.)
+            if newest.sha256 not in {r.sha256 for r in recs} and newest.received > latest.received:
                 latest.problems.append(Problem(
                     "newer-in-archive", f"{region}在归档中有更新的文件“{newest.name}”（第{newest.version}版），"
                     f"本次收件中为第{latest.version}版", severity="warning", file=latest.name))
