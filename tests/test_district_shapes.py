@@ -149,3 +149,35 @@ def test_filled_ledger_keeps_hierarchical_numbers_as_written(tmp_path, zhangqiu)
     assert [str(v) for v in seqs if str(v)[:1].isdigit()][:4] == ["1", "1.1", "1.2", "1.3"]
     again = extract(result.path)
     assert [r.number for r in again.rows] == [r.number for r in extract(path, region="天桥区").rows]
+
+
+def _titled(src, path, title):
+    """``src`` with another title in A1, saved as ``path``."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(src)
+    wb.active["A1"] = title
+    wb.save(path)
+    src.unlink()
+    return path
+
+
+def test_functional_zones_by_the_names_their_files_give(tmp_path, zhangqiu):
+    """济南's 功能区 write their own names: 济南新旧动能转换起步区 (too long to read as a region), 济南南部山区 (the
+    city's name before the zone's) and a file named 济南高新技术产业开发区 (the zone's full name, with no 高新区 in
+    it). The unit directory's 地区 sheet (its 别名) makes each the region the city expects: none 未报送, no
+    region made up."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _titled(two_row_header(zhangqiu, tmp_path / "a.xlsx", "章丘区"), inbox / "附件2_工作台账.xlsx",
+            "济南新旧动能转换起步区推动大规模设备更新和消费品以旧换新工作台账")
+    _titled(two_row_header(zhangqiu, tmp_path / "b.xlsx", "章丘区"), inbox / "台账(3).xlsx",
+            "济南南部山区推动大规模设备更新和消费品以旧换新工作台账")
+    gb18030_csv(zhangqiu, inbox / "济南高新技术产业开发区_台账.csv")
+    rollup = consolidate(CITY, inbox, None, ConsolidateOptions(regions=["高新区", "起步区", "南部山区", "历城区"],
+                                                               use_archive=False))
+    found = {r.name: (r.region, r.region_from) for r in rollup.received}
+    assert found == {"附件2_工作台账.xlsx": ("起步区", "title"), "台账(3).xlsx": ("南部山区", "title"),
+                     "济南高新技术产业开发区_台账.csv": ("高新区", "filename")}
+    assert rollup.missing_regions == ["历城区"] and sorted(rollup.regions) == ["南部山区", "起步区", "高新区"]
+    assert not [p for p in rollup.problems if p.type == "unknown-district"]

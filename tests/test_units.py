@@ -165,3 +165,35 @@ def test_spaces_in_a_checked_cell_separate_names_and_a_listed_name_split_by_them
     assert cell.fixed == "市中交警大队、区财政局"
     cell = check_cell("区财政局 公安天桥分局", "市中区", directory)
     assert [n.input for n in cell.names] == ["区财政局", "公安天桥分局"] and cell.names[1].status == "unknown"
+
+
+def test_a_region_is_known_by_its_aliases_and_after_its_citys_name(directory):
+    """The 地区 sheet's 别名 column: a 功能区 is written under its full name in its own ledgers."""
+    assert directory.regions["起步区"].aliases == ["济南新旧动能转换起步区", "新旧动能转换起步区"]
+    resolved = {name: directory.resolve_region(name) for name in (
+        "济南高新区", "济南市高新区", "济南高新技术产业开发区", "济南章丘区", "章丘区", "南部山区管委会", "济南", "长安区", "")}
+    assert resolved == {"济南高新区": "高新区", "济南市高新区": "高新区", "济南高新技术产业开发区": "高新区",
+                        "济南章丘区": "章丘区", "章丘区": "章丘区", "南部山区管委会": "南部山区", "济南": None,
+                        "长安区": None, "": None}
+    assert directory.find_region("济南新旧动能转换起步区推动大规模") == "起步区"  # the longest name in the text
+    assert directory.find_region("推动大规模设备更新") is None
+
+
+def test_region_aliases_load_from_the_fifth_column_and_a_directory_without_it_still_loads(tmp_path):
+    import openpyxl
+
+    path = write_directory(Directory([Unit("济南市", "市财政局")], {
+        "济南市": Region("济南市", "市"),
+        "高新区": Region("高新区", "功能区", "济南市", "", ["济南高新区"]),
+        "起步区": Region("起步区", "功能区", "济南市", "", ["济南高新区", "新旧动能转换起步区"])}),
+        tmp_path / "units.xlsx")
+    loaded = load_directory(path)
+    assert [(p.type, p.sheet, p.cell, p.value) for p in loaded.problems] == [
+        ("directory-alias-conflict", "地区", "E4", "济南高新区")]  # a title 济南高新区 could be either
+    assert loaded.resolve_region("新旧动能转换起步区") == "起步区"
+
+    wb = openpyxl.load_workbook(path)  # as made before the 别名 column: four columns
+    wb["地区"].delete_cols(5)
+    wb.save(path)
+    old = load_directory(path)
+    assert not old.problems and old.regions["高新区"].aliases == [] and old.resolve_region("济南高新区") == "高新区"

@@ -176,3 +176,17 @@ def test_plan_period_is_set_per_ledger():
     assert all("2027年" in p.message for p in late)  # the 2027 targets fall outside 2024–2025
     result = CliRunner().invoke(cli, ["validate", str(ZHANGQIU), "--period", "2024-2025"])
     assert result.exit_code == 1 and "不在规划期（2024—2025年）内" in result.output
+
+
+def test_a_functional_zone_titled_by_its_own_name_is_validated_as_the_directorys_region(tmp_path):
+    """A ledger titled 济南高新区… is 高新区's (the unit directory's name): its 问题清单 says so."""
+    from districts import two_row_header
+
+    src = two_row_header(extract(ZHANGQIU), tmp_path / "src.xlsx", "章丘区")
+    wb = load_workbook(src)
+    wb.active["A1"] = "济南高新区推动大规模设备更新和消费品以旧换新工作台账"
+    wb.save(tmp_path / "台账.xlsx")
+    result = validate(tmp_path / "台账.xlsx", out=tmp_path / "marked.xlsx")
+    assert result.ledger.region == "高新区"
+    listed = load_workbook(tmp_path / "marked.xlsx")[PROBLEMS_SHEET]
+    assert {listed.cell(r, 2).value for r in range(2, listed.max_row + 1)} == {"高新区"}

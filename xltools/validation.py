@@ -264,6 +264,8 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
             check_output(one, source, others=(other,))
     directory = units if isinstance(units, Directory) else load_directory(units)
     ledger = extract(source, region=region)
+    if ledger.region_from == "title":  # 济南高新区 is the directory's 高新区
+        ledger.region = directory.resolve_region(ledger.region) or ledger.region
     report, fixes, learned = check_ledger(ledger, directory, period)
     result = ValidationResult(source, ledger, report, fixes, learned=learned)
     if out is not None:

@@ -45,6 +45,7 @@ START_METHOD: str | None = None  # default: fork where there is one (Linux), els
 
 _DIRECTORY: dict = {}
 _CITY_INDEX = None  # district rows are mapped where they are checked; built once per run, before workers fork
+_REGIONS = None  # the run's unit directory: the regions (and their aliases) a title or file name may give
 
 
 @contextmanager
@@ -69,14 +70,14 @@ def directory(units: str | None):
 
 
 def _init_worker(city: Ledger | None, units: str | None, in_worker: bool = True) -> None:
-    global _CITY_INDEX
+    global _CITY_INDEX, _REGIONS
     from .mapping import CityIndex
 
     if city is None:
         _CITY_INDEX = None
     elif _CITY_INDEX is None or _CITY_INDEX.city is not city:  # a forked worker has the one its parent built
         _CITY_INDEX = CityIndex(city)
-    directory(units)
+    _REGIONS = directory(units)
     if in_worker:
         gc.freeze()  # what a forked worker inherited is never walked by the collector
 
@@ -153,7 +154,15 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
     if ledger.region_from == "meta" and ledger.region:
         return ledger.region, "meta"
     if ledger.region and ledger.level != "市":
-        return ledger.region, "title"
+        # 济南高新区 is 高新区: the unit directory's name for it (its 别名, or after the city's name)
+        resolved = _REGIONS.resolve_region(ledger.region) if _REGIONS is not None else None
+        return resolved or ledger.region, "title"
+    if not ledger.region and ledger.title and _REGIONS is not None:
+        # A title too long to read a region from (济南新旧动能转换起步区推动…): a region or alias in its opening
+        head = re.split(r"推动|关于|大规模|设备|以旧换新|工作", ledger.title, maxsplit=1)[0]
+        found = _REGIONS.find_region(head) if head else None
+        if found and (found in expected or not expected):
+            return found, "title"
     return name_region(name, expected)
 
 
@@ -162,6 +171,9 @@ def name_region(name: str, expected: tuple[str, ...]) -> tuple[str | None, str |
     for region in sorted(expected, key=len, reverse=True):
         if region in name:
             return region, "filename"
+    found = _REGIONS.find_region(Path(name).stem) if _REGIONS is not None else None
+    if found and (found in expected or not expected):  # 新旧动能转换起步区.xlsx: an alias of 起步区
+        return found, "filename"
     m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}?市", "", Path(name).stem))
     if m:
         return m.group(1), "filename"

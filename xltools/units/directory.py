@@ -19,7 +19,7 @@ from ..text import fold
 UNITS_SHEET = "单位名录"
 REGIONS_SHEET = "地区"
 UNIT_HEADERS = ("地区", "规范名称", "别名", "类型", "市级对应单位", "备注")
-REGION_HEADERS = ("地区", "级别", "上级地区", "备注")
+REGION_HEADERS = ("地区", "级别", "上级地区", "备注", "别名")  # 别名 last: directories made before it still load
 LEVELS = ("市", "区县", "功能区")  # a 功能区 (高新区, 起步区) keeps a ledger of its own, like a district
 KINDS = {"部门": "department", "派出机构": "branch", "垂直管理": "vertical", "企业/中心": "company", "集体": "collective"}
 KIND_ZH = {v: k for k, v in KINDS.items()}
@@ -75,6 +75,8 @@ class Region:
     level: str  # 市 | 区县 | 功能区
     parent: str | None = None
     notes: str = ""  # the full name (济南高新技术产业开发区), for the clerk
+    aliases: list[str] = field(default_factory=list)  # other names ledgers give it (济南高新区)
+    row: int | None = None  # row in the 地区 sheet
 
 
 @dataclass
@@ -138,6 +140,29 @@ class Directory:
         """Every region the directory names: the 地区 sheet's, in order, then those only its units name."""
         return [*self.regions, *(r for r in self._index if r not in self.regions)]
 
+    def resolve_region(self, name: str | None) -> str | None:
+        """The directory's region a ledger's title or file names: the region itself, one of its aliases (the
+        地区 sheet's 别名), or the region after its city's name (济南高新区 → 高新区); None when none is."""
+        if not name:
+            return None
+        key = name_key(name)
+        for region in self.regions.values():
+            if key == name_key(region.name) or key in {name_key(a) for a in region.aliases}:
+                return region.name
+        for region in self.regions.values():
+            parent = self.parent(region.name)
+            if parent and key in (name_key(parent + region.name), name_key(parent.removesuffix("市") + region.name)):
+                return region.name
+        return None
+
+    def find_region(self, text: str) -> str | None:
+        """The region whose name or alias occurs in ``text`` (the longest that does), for a title the region
+        could not be read from (济南新旧动能转换起步区推动…)."""
+        names = sorted(((n, r.name) for r in self.regions.values() for n in (r.name, *r.aliases) if n),
+                       key=lambda pair: len(pair[0]), reverse=True)
+        folded = name_key(text)
+        return next((region for n, region in names if name_key(n) in folded), None)
+
     def children(self, region: str) -> list[str]:
         """The districts and 功能区 under ``region``, in the 地区 sheet's order, with or without units listed."""
         return [r for r in self.region_names() if r != region and self.parent(r) == region]
@@ -197,11 +222,11 @@ def load_directory(path: str | Path | None = None) -> Directory:
             kind = "department"
         directory.units.append(Unit(region, name, split_list(r[2]), kind, split_list(r[4]), r[5].strip(), i))
     if REGIONS_SHEET in workbook.sheet_names:
-        for r in _rows(workbook, REGIONS_SHEET)[1:]:
-            r = (r + [""] * 4)[:4]
+        for i, r in enumerate(_rows(workbook, REGIONS_SHEET)[1:], start=2):
+            r = (r + [""] * 5)[:5]
             if r[0].strip():
                 directory.regions[r[0].strip()] = Region(r[0].strip(), r[1].strip() or "区县", r[2].strip() or None,
-                                                         r[3].strip())
+                                                         r[3].strip(), split_list(r[4]), i)
     for unit in directory.units:
         directory.regions.setdefault(unit.region, Region(unit.region, "市" if unit.region.endswith("市") else "区县"))
     directory.reindex()
@@ -239,6 +264,22 @@ def check_directory(directory: Directory) -> list[Problem]:
                 problems.append(Problem(
                     "directory-bad-counterpart", f"“{unit.name}”的市级对应单位“{counterpart}”不在{parent}的名录中",
                     severity="warning", value=counterpart, **{**where, "cell": f"E{unit.row}" if unit.row else None}))
+    problems.extend(_region_alias_problems(directory))
+    return problems
+
+
+def _region_alias_problems(directory: Directory) -> list[Problem]:
+    """A region alias that is another region's name or alias: a title naming it could be either."""
+    problems: list[Problem] = []
+    owner = {name_key(r.name): r.name for r in directory.regions.values()}
+    for region in directory.regions.values():
+        for alias in region.aliases:
+            other = owner.setdefault(name_key(alias), region.name)
+            if other != region.name:
+                problems.append(Problem(
+                    "directory-alias-conflict", f"地区别名“{alias}”同时指“{other}”和“{region.name}”", severity="error",
+                    file=directory.source, sheet=REGIONS_SHEET, cell=f"E{region.row}" if region.row else None, value=alias,
+                    suggestion="一个别名只能属于一个地区"))
     return problems
 
 
@@ -278,10 +319,10 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     regions = wb.create_sheet(REGIONS_SHEET)
     regions.append(list(REGION_HEADERS))
     for region in directory.regions.values():
-        regions.append([region.name, region.level, region.parent or "", region.notes])
+        regions.append([region.name, region.level, region.parent or "", region.notes, "、".join(region.aliases)])
     for cell in regions[1]:
         cell.font = Font(name="黑体", size=11, charset=134, bold=True)
-    for col, width in zip("ABCD", (14, 10, 14, 34)):
+    for col, width in zip("ABCDE", (14, 10, 14, 34, 40)):
         regions.column_dimensions[col].width = width
     levels = DataValidation(type="list", formula1='"' + ",".join(LEVELS) + '"', allow_blank=True)
     levels.add(f"B2:B{regions.max_row + 100}")
