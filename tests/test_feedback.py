@@ -300,6 +300,35 @@ def test_superseded_and_unreadable_files_get_no_feedback_but_are_listed(tmp_path
     assert rows["槐荫区_工作台账.xlsx"]["反馈文件"] in (None, "") and "无法读取" in rows["槐荫区_工作台账.xlsx"]["说明"]
 
 
+def test_feedback_an_earlier_run_left_in_the_folder_is_named_never_deleted(tmp_path):
+    """Run again into the same folder after 章丘区 sent its ledger under another name: its old feedback is not
+    written again; the clerk is told, 反馈清单 lists it as not to send, and nothing is deleted."""
+    from click.testing import CliRunner
+
+    from xltools.cli import cli
+
+    inbox = _make_inbox(tmp_path)
+    out = tmp_path / "反馈"
+    args = ["consolidate", str(CITY), str(inbox), "--no-archive", "--regions", ",".join(REGIONS), "--feedback", str(out)]
+    first = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "r1.xlsx")])
+    assert first.exit_code == 1 and "以前汇总留下的反馈" not in first.output
+    old = out / "章丘区_反馈_章丘区_工作台账.xlsx"
+    before = _sha(old)
+    (inbox / "章丘区_工作台账.xlsx").rename(inbox / "章丘区_工作台账（修改）.xlsx")
+    (out / "备忘.xlsx").write_bytes(b"the clerk's own file")  # not feedback: not named
+    again = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "r2.xlsx")])
+    assert "注意：该文件夹中另有 1 个以前汇总留下的反馈，本次未重新生成，请勿发出（见反馈清单.xlsx）：" \
+        "章丘区_反馈_章丘区_工作台账.xlsx" in again.output
+    assert _sha(old) == before and (out / "章丘区_反馈_章丘区_工作台账（修改）.xlsx").is_file()
+    rows = _manifest(out / MANIFEST_NAME)
+    stale = [r for r in rows if r["反馈文件"] == old.name]
+    assert len(stale) == 1 and stale[0]["地区"] == "章丘区" and stale[0]["报送文件"] is None \
+        and "请勿发出" in stale[0]["说明"] and stale[0]["错误"] is None
+    assert rows[-1] is stale[0]  # after this run's feedback
+    data = json.loads(CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "r3.xlsx"), "--json"]).output)
+    assert [Path(p).name for p in data["feedback_stale"]] == [old.name]
+
+
 def test_feedback_never_goes_into_the_inbox_or_the_archive(tmp_path):
     inbox = _make_inbox(tmp_path)
     before = sorted(p.name for p in inbox.rglob("*"))

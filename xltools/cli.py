@@ -556,6 +556,12 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
             click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
         if feedback:
             click.echo(f"已写出反馈：{len(rollup.feedback)} 个地区 → {feedback}")
+            if rollup.feedback_stale:
+                from .feedback import MANIFEST_NAME
+
+                click.echo(f"注意：该文件夹中另有 {len(rollup.feedback_stale)} 个以前汇总留下的反馈，本次未重新生成，"
+                           f"请勿发出（见{MANIFEST_NAME}）：{'、'.join(p.name for p in rollup.feedback_stale[:5])}"
+                           + ("……" if len(rollup.feedback_stale) > 5 else ""))
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
         from .problems import problem_summary

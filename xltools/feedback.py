@@ -44,6 +44,7 @@ class FeedbackItem:
     uncovered: int = 0
     short: int = 0
     unmapped: int = 0
+    stale: bool = False  # ``path`` is an earlier run's feedback this run did not write again
 
 
 def feedback_name(rec: Received) -> str:
@@ -122,9 +123,23 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
     written = _write_all(jobs, directory, workers)
     for rec in rollup.superseded:
         items.append(FeedbackItem(rec.region, rec.name, rec.version, reason="已被该地区较新的报送取代，未生成反馈"))
+    rollup.feedback_stale = stale_feedback(out_dir, written)
+    for path in rollup.feedback_stale:
+        items.append(FeedbackItem(path.name.split("_反馈_", 1)[0] or None, "", 0, path, stale=True,
+                                  reason="以前汇总留下的反馈，本次未重新生成，内容可能已过时：请勿发出"))
     _write_manifest(rollup, out_dir / MANIFEST_NAME, items, inbox, archive)
     log.info("feedback: %d workbooks in %s", len(written), out_dir)
     return written
+
+
+def stale_feedback(out_dir: Path, written: list[Path]) -> list[Path]:
+    """Feedback workbooks (by ``feedback_name``'s pattern) an earlier run left in ``out_dir`` that this run did
+    not write again: a district whose file was renamed, superseded or not sent this time. They are listed in
+    the manifest and named to the clerk, never deleted (they are the clerk's files now)."""
+    fresh = {p.name for p in written}
+    return sorted(p for p in Path(out_dir).iterdir()
+                  if p.is_file() and "_反馈_" in p.name and p.suffix.lower() in EDITABLE
+                  and not p.name.startswith(("~$", ".")) and p.name not in fresh)
 
 
 PARALLEL_FROM = 8  # fewer workbooks than this are written in this process: starting workers costs more
@@ -286,11 +301,13 @@ def _write_manifest(rollup: Rollup, path: Path, items: list[FeedbackItem], inbox
     tpl.style_header_row(ws, 2, headers)
     ws.row_dimensions[2].height = 30  # 未覆盖任务 / 目标差距 / 未对应行 wrap to two lines
     body = tpl.font(tpl.FANG, 11)
-    order = sorted(items, key=lambda i: (i.region is None, i.region or "", i.path is None, -i.version, i.name))
+    order = sorted(items, key=lambda i: (i.stale, i.region is None, i.region or "", i.path is None, -i.version,
+                                         i.name, i.path.name if i.path else ""))
     for r, item in enumerate(order, 3):
-        values = (item.region or "（未知）", item.name, item.version, item.path.name if item.path else "",
+        done = item.path is not None and not item.stale
+        values = (item.region or "（未知）", item.name or None, item.version or None, item.path.name if item.path else "",
                   item.counts.get("error"), item.counts.get("warning"), item.counts.get("info"),
-                  *((item.uncovered, item.short, item.unmapped) if item.path else (None, None, None)),
+                  *((item.uncovered, item.short, item.unmapped) if done else (None, None, None)),
                   item.reason or None)
         for c, value in enumerate(values, 1):
             cell = put(ws, r, c, value)

@@ -123,6 +123,7 @@ class Rollup:
     city_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (see ``consolidate``)
     feedback: list[Path] = field(default_factory=list)  # feedback workbooks written (``--feedback``)
+    feedback_stale: list[Path] = field(default_factory=list)  # feedback left in that folder by an earlier run
 
     @property
     def regions(self) -> list[str]:
@@ -177,4 +178,5 @@ class Rollup:
             "problems": [p.to_dict() for p in self.problems],
             "archive_run": self.archive_run,
             "feedback": [str(p) for p in self.feedback],  # the workbooks of --feedback, if asked for
+            "feedback_stale": [str(p) for p in self.feedback_stale],  # earlier runs' feedback in that folder
         }
