@@ -604,10 +604,9 @@ def distribute(ui: Excel, path: Path | None = None) -> None:
 
 
 def _consolidate(ui: Excel, inbox: Path, feedback: bool):
-    from .problems import problem_summary
     from .rollup import ConsolidateOptions
     from .rollup import consolidate as consolidate_ledgers
-    from .rollup.writer import SEE_PROBLEMS, problem_region
+    from .rollup.writer import outcome_lines, problems_line
 
     with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
         ui.status("正在读取市级台账……")
@@ -620,13 +619,7 @@ def _consolidate(ui: Excel, inbox: Path, feedback: bool):
                                      feedback=str(folder) if folder else None,
                                      progress=ui.progress("正在读取并核对各区县文件"))
         rollup = consolidate_ledgers(city, inbox, out, options)
-    lines = [f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，"
-             f"已对应 {sum(m.mapped for m in rollup.mappings)} 行）"]
-    if rollup.missing_regions:
-        lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
-    if rollup.unreadable_regions:
-        lines.append(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“未报送”表）")
-    lines.append(f"问题：{problem_summary(rollup.problems, problem_region(rollup, city=False))}；{SEE_PROBLEMS}")
+    lines = [*outcome_lines(rollup, out), problems_line(rollup)]
     if copied:
         lines.append("注意：市级台账有未保存的修改，已按修改后的内容汇总；按已保存版本分发的区县填报表会被列为"
                      "“按旧版市级台账填报”。请保存市级台账后重新汇总。")

@@ -546,12 +546,10 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
     if as_json:
         _print_json(rollup.summary())
     else:
-        mapped = sum(m.mapped for m in rollup.mappings)
-        click.echo(f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，已对应 {mapped} 行）")
-        if rollup.missing_regions:
-            click.echo(f"未报送：{'、'.join(rollup.missing_regions)}")
-        if rollup.unreadable_regions:
-            click.echo(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“未报送”表）")
+        from .rollup.writer import outcome_lines, problems_line
+
+        for line in outcome_lines(rollup, out):
+            click.echo(line)
         if rollup.superseded:
             click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
         if feedback:
@@ -564,11 +562,7 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
                            + ("……" if len(rollup.feedback_stale) > 5 else ""))
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
-        from .problems import problem_summary
-        from .rollup.writer import SEE_PROBLEMS, problem_region
-
-        # how many and in how many districts: "错误 1,234 条（12 个地区）"
-        click.echo(f"问题：{problem_summary(report, problem_region(rollup, city=False))}；{SEE_PROBLEMS}")
+        click.echo(problems_line(rollup))
     sys.exit(int(not report.valid))
 
 

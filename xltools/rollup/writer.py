@@ -399,6 +399,23 @@ def problem_region(rollup: Rollup, city: bool = True) -> Callable[[Problem], str
     return region
 
 
+def outcome_lines(rollup: Rollup, out) -> list[str]:
+    """What a consolidation did, as the CLI and the add-in tell the clerk: the rollup written, the districts
+    that sent nothing and those whose files could not be used."""
+    mapped = sum(m.mapped for m in rollup.mappings)
+    lines = [f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，已对应 {mapped} 行）"]
+    if rollup.missing_regions:
+        lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
+    if rollup.unreadable_regions:
+        lines.append(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“{MISSING}”表）")
+    return lines
+
+
+def problems_line(rollup: Rollup) -> str:
+    """"问题：错误 1,234 条（12 个地区），…；详见…": how many problems, in how many districts, and where listed."""
+    return f"问题：{problem_summary(rollup.problems, problem_region(rollup, city=False))}；{SEE_PROBLEMS}"
+
+
 def _page_px(landscape: bool, top: float = 0.5, bottom: float = 0.6) -> float:
     """Height between the margins of A4, in pixels."""
     return ((210 if landscape else 297) / 25.4 - top - bottom) * 96
@@ -1062,7 +1079,7 @@ class _Writer:
             # Each file and why it could not be used (its error problem); the rest is on 问题清单.
             why = "\n".join(f"“{rec.name}”：" + next((p.message for p in rec.problems if p.severity == "error"),
                                                      "无法使用") for rec in r.unusable_files(region))
-            ws.set_row(row, max(22, _height(sum(_lines(line, per_line) for line in why.split("\n")))))
+            ws.set_row(row, max(22, _height(_lines(why, per_line))))
             ws.write_string(row, 0, region, body)
             ws.write_string(row, 1, "报送文件无法使用", red)
             ws.write_string(row, 2, why, note)
