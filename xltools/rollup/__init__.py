@@ -19,7 +19,7 @@ from ..model import Ledger
 from ..problems import Problem
 from ..xlio import check_output
 from .mapping_sheet import SHEET as MAPPING_SHEET
-from .model import Mapping, Received, Rollup, TargetComparison
+from .model import Mapping, Received, Rollup, TargetComparison, missing_regions
 from .reading import Workers, directory, paused_gc
 
 log = logging.getLogger(__name__)
@@ -353,10 +353,8 @@ def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
                 sheet=m.row.origin.sheet, cell=f"A{m.row.origin.row}" if m.row.origin.row else None,
                 line=m.row.origin.line, value=m.row.content[:40],
                 suggestion="如确有对应，请在“映射”表中填写市级任务序号，交回负责汇总的同志，下次汇总即按此对应"))
-    have = {r.region for r in used if r.region}  # a district whose files were unusable sent them: their problems say so
-    for region in expected:
-        if region not in have:
-            problems.append(Problem("missing-district", f"{region}未报送", severity="warning", value=region))
+    for region in missing_regions(expected, used):  # (a district whose files were unusable: their problems say so)
+        problems.append(Problem("missing-district", f"{region}未报送", severity="warning", value=region))
     return problems
 
 

@@ -105,6 +105,12 @@ class TargetComparison:
                 "per_year": self.per_year}
 
 
+def missing_regions(expected: list[str], received: list[Received]) -> list[str]:
+    """Expected districts that sent nothing (not those whose files could not be used: ``unreadable_regions``)."""
+    have = {r.region for r in received if r.region}
+    return [r for r in expected if r not in have]
+
+
 @dataclass
 class Rollup:
     """Everything the rollup workbook and the JSON summary show."""
@@ -139,9 +145,7 @@ class Rollup:
 
     @property
     def missing_regions(self) -> list[str]:
-        """Expected districts that sent nothing (not those whose files could not be used: ``unreadable_regions``)."""
-        have = {r.region for r in self.received if r.region}
-        return [r for r in self.expected_regions if r not in have]
+        return missing_regions(self.expected_regions, self.received)
 
     def unusable_files(self, region: str) -> list[Received]:
         """A district's files in use that gave no ledger (``unreadable_regions``)."""
