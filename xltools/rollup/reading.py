@@ -157,11 +157,10 @@ def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[s
         # 济南高新区 is 高新区: the unit directory's name for it (its 别名, or after the city's name)
         resolved = _REGIONS.resolve_region(ledger.region) if _REGIONS is not None else None
         return resolved or ledger.region, "title"
-    if not ledger.region and ledger.title and _REGIONS is not None:
+    if not ledger.region and ledger.title:
         # A title too long to read a region from (济南新旧动能转换起步区推动…): a region or alias in its opening
-        head = re.split(r"推动|关于|大规模|设备|以旧换新|工作", ledger.title, maxsplit=1)[0]
-        found = _REGIONS.find_region(head) if head else None
-        if found and (found in expected or not expected):
+        found = _named_in(re.split(r"推动|关于|大规模|设备|以旧换新|工作", ledger.title, maxsplit=1)[0], expected)
+        if found:
             return found, "title"
     return name_region(name, expected)
 
@@ -171,13 +170,20 @@ def name_region(name: str, expected: tuple[str, ...]) -> tuple[str | None, str |
     for region in sorted(expected, key=len, reverse=True):
         if region in name:
             return region, "filename"
-    found = _REGIONS.find_region(Path(name).stem) if _REGIONS is not None else None
-    if found and (found in expected or not expected):  # 新旧动能转换起步区.xlsx: an alias of 起步区
+    found = _named_in(Path(name).stem, expected)  # 新旧动能转换起步区.xlsx: an alias of 起步区
+    if found:
         return found, "filename"
     m = re.search(r"([\u4e00-\u9fff]{1,4}?(?:区|县))", re.sub(r"^[\u4e00-\u9fff]{2,3}?市", "", Path(name).stem))
     if m:
         return m.group(1), "filename"
     return None, None
+
+
+def _named_in(text: str, expected: tuple[str, ...]) -> str | None:
+    """The region of the unit directory whose name or alias is in ``text``, if the run expects it (any region,
+    when it expects no list)."""
+    found = _REGIONS.find_region(text) if _REGIONS is not None and text else None
+    return found if found and (not expected or found in expected) else None
 
 
 def _named(rec: Received, expected: tuple[str, ...]) -> Received:

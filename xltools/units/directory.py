@@ -94,12 +94,14 @@ class Directory:
     problems: list[Problem] = field(default_factory=list)
     source: str | None = None
     _index: dict[str, _Index] = field(default_factory=dict, repr=False)
+    _region_names: tuple | None = field(default=None, repr=False)  # (key → region, (key, region) longest first)
 
     def __post_init__(self) -> None:
         self.reindex()
 
     def reindex(self) -> None:
         self._index = {}
+        self._region_names = None
         for unit in self.units:
             index = self._index.setdefault(unit.region, _Index())
             index.exact.setdefault(name_key(unit.name), unit)
@@ -143,25 +145,29 @@ class Directory:
     def resolve_region(self, name: str | None) -> str | None:
         """The directory's region a ledger's title or file names: the region itself, one of its aliases (the
         地区 sheet's 别名), or the region after its city's name (济南高新区 → 高新区); None when none is."""
-        if not name:
-            return None
-        key = name_key(name)
-        for region in self.regions.values():
-            if key == name_key(region.name) or key in {name_key(a) for a in region.aliases}:
-                return region.name
-        for region in self.regions.values():
-            parent = self.parent(region.name)
-            if parent and key in (name_key(parent + region.name), name_key(parent.removesuffix("市") + region.name)):
-                return region.name
-        return None
+        return self._names()[0].get(name_key(name)) if name else None
 
     def find_region(self, text: str) -> str | None:
         """The region whose name or alias occurs in ``text`` (the longest that does), for a title the region
         could not be read from (济南新旧动能转换起步区推动…)."""
-        names = sorted(((n, r.name) for r in self.regions.values() for n in (r.name, *r.aliases) if n),
-                       key=lambda pair: len(pair[0]), reverse=True)
         folded = name_key(text)
-        return next((region for n, region in names if name_key(n) in folded), None)
+        return next((region for key, region in self._names()[1] if key in folded), None)
+
+    def _names(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The regions' names and aliases by key (before the city-prefixed forms: a name wins), made once."""
+        if self._region_names is None:
+            names = [(n, region.name) for region in self.regions.values() for n in (region.name, *region.aliases)]
+            by_key: dict[str, str] = {}
+            for n, region in names:
+                by_key.setdefault(name_key(n), region)
+            for region in self.regions.values():
+                parent = self.parent(region.name)
+                if parent:
+                    by_key.setdefault(name_key(parent + region.name), region.name)
+                    by_key.setdefault(name_key(parent.removesuffix("市") + region.name), region.name)
+            longest = sorted(names, key=lambda pair: len(pair[0]), reverse=True)
+            self._region_names = by_key, [(name_key(n), region) for n, region in longest if n]
+        return self._region_names
 
     def children(self, region: str) -> list[str]:
         """The districts and 功能区 under ``region``, in the 地区 sheet's order, with or without units listed."""
