@@ -25,6 +25,7 @@ from .xlio import check_output, put
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "反馈清单.xlsx"
+MARK = "_反馈_"  # between the district and its file's name in a feedback workbook's name (``feedback_name``)
 EDITABLE = {".xlsx", ".xlsm"}
 # Comparators for which a district sum below the city's figure means the city target is not met; a ceiling
 # (漏损率降至7.8%以下) is not "short" when the sum is lower.
@@ -50,7 +51,7 @@ class FeedbackItem:
 def feedback_name(rec: Received) -> str:
     """``{region}_反馈_{original stem}.xlsx`` (.xlsm kept, so the district's macros come back with it)."""
     suffix = ".xlsm" if Path(rec.name).suffix.lower() == ".xlsm" else ".xlsx"
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", f"{rec.region}_反馈_{Path(rec.name).stem}")
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", f"{rec.region}{MARK}{Path(rec.name).stem}")
     return safe + suffix
 
 
@@ -125,7 +126,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
         items.append(FeedbackItem(rec.region, rec.name, rec.version, reason="已被该地区较新的报送取代，未生成反馈"))
     rollup.feedback_stale = stale_feedback(out_dir, written)
     for path in rollup.feedback_stale:
-        items.append(FeedbackItem(path.name.split("_反馈_", 1)[0] or None, "", 0, path, stale=True,
+        items.append(FeedbackItem(path.name.split(MARK, 1)[0] or None, "", 0, path, stale=True,
                                   reason="以前汇总留下的反馈，本次未重新生成，内容可能已过时：请勿发出"))
     _write_manifest(rollup, out_dir / MANIFEST_NAME, items, inbox, archive)
     log.info("feedback: %d workbooks in %s", len(written), out_dir)
@@ -138,7 +139,7 @@ def stale_feedback(out_dir: Path, written: list[Path]) -> list[Path]:
     the manifest and named to the clerk, never deleted (they are the clerk's files now)."""
     fresh = {p.name for p in written}
     return sorted(p for p in Path(out_dir).iterdir()
-                  if p.is_file() and "_反馈_" in p.name and p.suffix.lower() in EDITABLE
+                  if p.is_file() and MARK in p.name and p.suffix.lower() in EDITABLE
                   and not p.name.startswith(("~$", ".")) and p.name not in fresh)
 
 
