@@ -31,6 +31,16 @@ def shared_fixtures() -> Path:
     return SHARED_FIXTURES
 
 
+def problem_lines(path: Path) -> list[dict]:
+    """The lines of a workbook's 问题清单 (validate's, the feedback's or the rollup's), each by its headers."""
+    from openpyxl import load_workbook
+
+    from xltools.marks import PROBLEMS_SHEET
+
+    rows = list(load_workbook(path)[PROBLEMS_SHEET].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def correct_as_a_clerk(path: Path) -> None:
     """What a clerk corrects in a filled 章丘区 ledger after ``validate``: an alias, a collective, two targets
     (the 目标 computed from the old text is cleared: it is stale)."""

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CITY, SHIZHONG, ZHANGQIU
+from conftest import CITY, SHIZHONG, ZHANGQIU, problem_lines
 
 from xltools import extract, fill
 from xltools.archive import Archive
@@ -515,7 +515,7 @@ def test_a_district_whose_files_cannot_be_used_is_told_apart_from_one_that_sent_
     overview = {r[1]: r for r in wb["问题概览"].iter_rows(min_row=4, values_only=True) if r[1]}
     assert "历下区" in overview["文件无法读取"][4] and "历城区" in overview["地区未报送"][4]
     # 市中区: the good ledger is in use, the broken later one superseded, with a message that says why.
-    listed = _problems_of(out)
+    listed = problem_lines(out)
     assert [(p["地区"], p["问题说明"]) for p in listed if p["代码"] == "superseded-file"] == [
         ("市中区", "市中区的“市中区_工作台账(修改).xlsx”无法使用，已采用“市中区_工作台账.xlsx”")]
     assert [p["地区"] for p in listed if p["代码"] == "unreadable-file"] == ["历下区", "市中区"]
@@ -531,11 +531,3 @@ def test_a_district_whose_files_cannot_be_used_is_told_apart_from_one_that_sent_
     assert [(v.name, v.version) for v in Archive(tmp_path / "archive").versions("市中区")] == [
         ("市中区_工作台账.xlsx", 1), ("市中区_工作台账(修改).xlsx", 2)]
 
-
-def _problems_of(rollup_path: Path) -> list[dict]:
-    """The lines of a rollup's 问题清单, each by its column headers."""
-    from openpyxl import load_workbook
-
-    rows = list(load_workbook(rollup_path)["问题清单"].iter_rows(values_only=True))
-    at = next(i for i, r in enumerate(rows) if r and "代码" in r)
-    return [dict(zip(rows[at], r, strict=True)) for r in rows[at + 1:] if r and r[0]]

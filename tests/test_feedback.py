@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CITY, SHIZHONG, ZHANGQIU
+from conftest import CITY, SHIZHONG, ZHANGQIU, problem_lines
 from openpyxl import load_workbook
 
 from xltools import extract, fill
@@ -60,12 +60,6 @@ def run(tmp_path_factory):
 
 def _rec(rollup, region):
     return next(r for r in rollup.received if r.region == region)
-
-
-def _listed(path: Path) -> list[dict]:
-    ws = load_workbook(path)[PROBLEMS_SHEET]
-    rows = list(ws.iter_rows(values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def _manifest(path: Path) -> list[dict]:
@@ -124,7 +118,7 @@ def test_a_text_district_gets_a_filled_ledger_marked_where_its_problems_are(run)
         [[c.value for c in row] for row in ws.iter_rows()]
     units = [p for p in rec.problems if p.type.startswith("unit-")]
     assert units and all(p.line and not p.cell for p in units)  # found at lines of the text
-    listed = _listed(out)
+    listed = problem_lines(out)
     for p in units:
         row = next(r for r in listed if r["代码"] == p.type and r["内容"] == p.value)
         assert row["工作表"] == "工作台账" and row["单元格"]
@@ -147,7 +141,7 @@ def test_uncovered_city_tasks_and_short_targets_are_listed(run):
     coverage = rollup.coverage()
     city_tasks = {r.seq: r.task for r in rollup.city.rows if r.seq is not None}
     for region in ("市中区", "章丘区"):
-        listed = _listed(tmp / "反馈" / feedback_name(_rec(rollup, region)))
+        listed = problem_lines(tmp / "反馈" / feedback_name(_rec(rollup, region)))
         uncovered = [r for r in listed if r["代码"] == "feedback-uncovered-task"]
         missing = [seq for seq in city_tasks if region not in coverage.get(seq, {})]
         assert len(uncovered) == len(missing)
@@ -164,8 +158,8 @@ def test_uncovered_city_tasks_and_short_targets_are_listed(run):
         assert all(r["严重程度"] == SEVERITY_ZH["info"] for r in short)
     assert any(t.metric == "充换电站" for t in rollup.targets)  # the seeds do have a short target to list
     # 市中区 misses some city tasks; a file none of whose rows maps to a city task gets no such list.
-    assert any(r["代码"] == "feedback-uncovered-task" for r in _listed(tmp / "反馈" / feedback_name(_rec(rollup, "市中区"))))
-    lc = _listed(tmp / "反馈" / feedback_name(_rec(rollup, "历城区")))
+    assert any(r["代码"] == "feedback-uncovered-task" for r in problem_lines(tmp / "反馈" / feedback_name(_rec(rollup, "市中区"))))
+    lc = problem_lines(tmp / "反馈" / feedback_name(_rec(rollup, "历城区")))
     assert not any(m.mapped for m in rollup.mappings if m.region == "历城区")
     assert not any(r["代码"] == "feedback-uncovered-task" for r in lc)
 
@@ -180,7 +174,7 @@ def test_rows_no_city_task_was_found_for_are_marked_at_their_name(run):
         unmapped = [m.row.task for m in rollup.mappings if m.file == rec.name and not m.mapped]
         assert unmapped == [p.message.split("“")[1].split("”")[0] for p in rollup.problems
                             if p.type == "unmapped-row" and p.file == rec.name]  # what the rollup lists
-        listed = [r for r in _listed(out) if r["代码"] == "feedback-unmapped-row"]
+        listed = [r for r in problem_lines(out) if r["代码"] == "feedback-unmapped-row"]
         assert [r["内容"] for r in listed] == unmapped and manifest[rec.name]["未对应行"] == len(unmapped)
         ws, marks = load_workbook(out)["工作台账"], _marks(out)
         for r in listed:
@@ -224,7 +218,7 @@ def test_an_unmapped_row_of_a_file_as_offices_send_it_is_marked_at_its_name(tmp_
     rollup = consolidate(CITY, inbox, tmp_path / "汇总.xlsx", options)
     rec = _rec(rollup, "章丘区")
     out = tmp_path / "反馈" / feedback_name(rec)
-    listed = [r for r in _listed(out) if r["代码"] == "feedback-unmapped-row"]
+    listed = [r for r in problem_lines(out) if r["代码"] == "feedback-unmapped-row"]
     letter = get_column_letter(task_col)
     assert {(r["单元格"], r["内容"]) for r in listed} == {(f"{letter}{rows[3]}", "举办社区文艺汇演"),
                                                          (f"{letter}{rows[8]}", "=开展全民健身月活动")}
@@ -242,7 +236,7 @@ def test_an_unmapped_row_of_a_file_as_offices_send_it_is_marked_at_its_name(tmp_
 def test_the_problem_list_is_sorted_by_severity_then_cell(run):
     rollup, _inbox, _before, tmp = run
     for rec in rollup.received:
-        listed = _listed(tmp / "反馈" / feedback_name(rec))
+        listed = problem_lines(tmp / "反馈" / feedback_name(rec))
         ranks = [[SEVERITY_ZH[s] for s in SEVERITIES].index(r["严重程度"]) for r in listed]
         assert ranks == sorted(ranks)
         for rank in set(ranks):
@@ -346,7 +340,7 @@ def test_validate_marks_a_text_ledger_as_before(tmp_path):
     from xltools import validate
 
     result = validate(SHIZHONG, region="市中区", out=tmp_path / "标注.xlsx")
-    listed = _listed(result.marked)
+    listed = problem_lines(result.marked)
     marks = _marks(result.marked)
     placed = [r for r in listed if r["单元格"]]
     assert any(r["代码"] == "unit-collective" for r in placed)
@@ -377,7 +371,7 @@ def test_a_returned_distributed_workbook_is_marked_in_place_without_repeating_it
     rollup = consolidate(CITY, inbox, None, ConsolidateOptions(regions=["市中区"], use_archive=False,
                                                                feedback=str(tmp_path / "反馈")))
     out = rollup.feedback[0]
-    listed = _listed(out)
+    listed = problem_lines(out)
     blank = [r for r in listed if r["代码"] == "returned-blank-row"]
     assert blank and all(r["单元格"] for r in blank)
     # Blank rows are reported at their place already; the whole-file list does not repeat them.

@@ -3,9 +3,8 @@ line of a 问题清单 with a count and the cells, in the rollup and in each dis
 in --json and in the cells' notes; the summary line counts the districts with errors."""
 
 from dataclasses import replace
-from pathlib import Path
 
-from conftest import CITY, SHIZHONG, ZHANGQIU
+from conftest import CITY, SHIZHONG, ZHANGQIU, problem_lines
 from openpyxl import load_workbook
 from test_rollup_writer import synthetic_rollup
 
@@ -20,11 +19,6 @@ from xltools.rollup.writer import write_rollup
 def _unknown(file: str, row: int, unit: str = "区不存在局") -> Problem:
     return Problem("unit-unknown", f"牵头单位“{unit}”不在名录中", "error", file, "工作台账", f"D{row}", value=unit,
                    suggestion="核对单位名称")
-
-
-def _listed(path: Path) -> list[dict]:
-    rows = list(load_workbook(path)[PROBLEMS_SHEET].iter_rows(values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def test_repeats_of_one_type_in_one_file_become_one_line_in_place():
@@ -106,7 +100,7 @@ def test_feedback_lists_a_repeated_problem_once_and_marks_every_cell(tmp_path):
     found = [p for p in rec.problems if p.cell in changed and p.type == "unit-collective"]
     assert len(found) == len(changed) == 12
     out = tmp_path / "反馈" / feedback_name(rec)
-    listed = [r for r in _listed(out) if r["代码"] == "unit-collective"]
+    listed = [r for r in problem_lines(out) if r["代码"] == "unit-collective"]
     assert len(listed) == 1
     # the seed's own two (区有关部门、单位 at E98 and D100) and the twelve typed; twelve cells are named
     assert listed[0]["问题说明"].startswith(f"共14处：{'、'.join(changed)}……。例：牵头单位“区有关部门”")
