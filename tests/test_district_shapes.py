@@ -181,3 +181,19 @@ def test_functional_zones_by_the_names_their_files_give(tmp_path, zhangqiu):
                      "济南高新技术产业开发区_台账.csv": ("高新区", "filename")}
     assert rollup.missing_regions == ["历城区"] and sorted(rollup.regions) == ["南部山区", "起步区", "高新区"]
     assert not [p for p in rollup.problems if p.type == "unknown-district"]
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")), reason="LibreOffice not installed")
+@pytest.mark.parametrize("suffix", [".xls", ".ods"])
+def test_a_zone_titled_by_its_own_name_in_a_file_saved_by_libreoffice(tmp_path, zhangqiu, suffix):
+    """The same, the way WPS and LibreOffice offices send it: 济南高新区's title read from an xls or ods, under a
+    file name that names no region; every row still read."""
+    src = _titled(two_row_header(zhangqiu, tmp_path / "a.xlsx", "章丘区"), tmp_path / "附件2.xlsx",
+                  "济南高新区推动大规模设备更新和消费品以旧换新工作台账")
+    inbox = tmp_path / "inbox"
+    saved_by_libreoffice(src, suffix, inbox)
+    rollup = consolidate(CITY, inbox, None, ConsolidateOptions(regions=["高新区", "历城区"], use_archive=False))
+    (rec,) = rollup.received
+    assert (rec.name, rec.region, rec.region_from) == (f"附件2{suffix}", "高新区", "title")
+    assert rollup.missing_regions == ["历城区"] and not rollup.unreadable_regions
+    assert len(rec.rows) == len(zhangqiu.rows)
