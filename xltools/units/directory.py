@@ -293,8 +293,11 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     """Write a directory workbook clerks can edit (used to seed workbooks/units.xlsx)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from ..layout import fit_rows
+    from ..template import setup_print
     from ..xlio import atomic_save, put
 
     wb = Workbook()
@@ -307,29 +310,32 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
         for c, value in enumerate([unit.region, unit.name, "、".join(unit.aliases), KIND_ZH[unit.kind],
                                    "、".join(unit.counterparts), unit.notes], 1):
             put(ws, r, c, value)
-    for row in ws.iter_rows():
-        for cell in row:
-            cell.border = box
-            cell.font = Font(name="仿宋", size=11, charset=134, bold=cell.row == 1)
-            cell.alignment = Alignment(vertical="center", wrap_text=True, horizontal="center" if cell.row == 1 else None)
-    for cell in ws[1]:
-        cell.font = Font(name="黑体", size=11, charset=134, bold=True)
-        cell.fill = PatternFill("solid", fgColor="D9D9D9")
-    for col, width in zip("ABCDEF", (10, 34, 40, 11, 30, 30)):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "A2"
+    regions = wb.create_sheet(REGIONS_SHEET)
+    regions.append(list(REGION_HEADERS))
+    for r, region in enumerate(directory.regions.values(), 2):
+        for c, value in enumerate([region.name, region.level, region.parent or "", region.notes,
+                                   "、".join(region.aliases)], 1):
+            put(regions, r, c, value)
+    for sheet, widths in ((ws, (10, 34, 40, 11, 30, 30)), (regions, (14, 10, 14, 34, 40))):
+        for row in sheet.iter_rows():
+            for cell in row:
+                cell.border = box
+                cell.font = Font(name="仿宋", size=11, charset=134)
+                cell.alignment = Alignment(vertical="center", wrap_text=True,
+                                           horizontal="center" if cell.row == 1 else None)
+        for cell in sheet[1]:
+            cell.font = Font(name="黑体", size=11, charset=134, bold=True)
+            cell.fill = PatternFill("solid", fgColor="D9D9D9")
+        for col, width in enumerate(widths, 1):
+            sheet.column_dimensions[get_column_letter(col)].width = width
+        fit_rows(sheet, 2, dict(enumerate(widths, 1)))  # Excel and WPS do not fit wrapped rows on open
+        sheet.freeze_panes = "A2"
+        # landscape A4, one page wide, the header on every page
+        setup_print(sheet, (1, 1), f"A1:{get_column_letter(len(widths))}{sheet.max_row}")
     ws.auto_filter.ref = f"A1:F{ws.max_row}"
     kinds = DataValidation(type="list", formula1='"' + ",".join(KINDS) + '"', allow_blank=True)
     kinds.add(f"D2:D{max(ws.max_row, 2) + 500}")
     ws.add_data_validation(kinds)
-    regions = wb.create_sheet(REGIONS_SHEET)
-    regions.append(list(REGION_HEADERS))
-    for region in directory.regions.values():
-        regions.append([region.name, region.level, region.parent or "", region.notes, "、".join(region.aliases)])
-    for cell in regions[1]:
-        cell.font = Font(name="黑体", size=11, charset=134, bold=True)
-    for col, width in zip("ABCDE", (14, 10, 14, 34, 40)):
-        regions.column_dimensions[col].width = width
     levels = DataValidation(type="list", formula1='"' + ",".join(LEVELS) + '"', allow_blank=True)
     levels.add(f"B2:B{regions.max_row + 100}")
     regions.add_data_validation(levels)
