@@ -197,3 +197,18 @@ def test_region_aliases_load_from_the_fifth_column_and_a_directory_without_it_st
     wb.save(path)
     old = load_directory(path)
     assert not old.problems and old.regions["高新区"].aliases == [] and old.resolve_region("济南高新区") == "高新区"
+
+
+def test_the_directory_prints_one_page_wide_with_its_header_on_every_page():
+    from openpyxl import load_workbook
+
+    from xltools.printing import sheet_scale
+    from xltools.units.directory import REPO_DIRECTORY
+
+    wb = load_workbook(REPO_DIRECTORY)
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.print_title_rows == "$1:$1" and ws.freeze_panes == "A2"
+        assert sheet_scale(ws) >= 0.85  # 11 pt names print at 9.4 pt or more
+        assert all(ws.row_dimensions[r].height for r in range(2, ws.max_row + 1))  # wrapped rows fitted
+    assert wb["地区"]["E15"].value == "济南高新技术产业开发区、高新技术产业开发区" and wb["地区"]["E15"].data_type == "s"
