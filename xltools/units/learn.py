@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from itertools import combinations
 
@@ -211,14 +212,42 @@ class Tally:
                 spelled[key], "alias", spelled[best], [spelled[best]],
                 message=f"“{spelled[key]}”是简称，{districts[best]}个区县写作“{spelled[best]}”，应写全称")
         _typos(counts, spelled, found)
+        _lone_typos(counts, districts, spelled, found)
         for check in found.values():
             check.learned = True
         return dict(sorted(found.items()))  # in no order the files were read in
 
 
+def merge_learned(across: dict[str, NameCheck], own: dict[str, NameCheck]) -> dict[str, NameCheck]:
+    """One district's spellings: its own (``learn_spellings``) over those learned across districts, except
+    that an own suggestion the districts together find a typo gives way to that typo's suggestion.
+
+    A district that writes 区住房城乡建没局 more often than 区住房城乡建设局 would otherwise be told to write
+    its 区住建局 as the typo (and a safe fix would write it).
+    """
+    merged = {**across, **own}
+    for key, check in own.items():
+        wrong = across.get(name_key(check.canonical or ""))
+        if check.status != "alias" or wrong is None or wrong.status != "typo" or not wrong.suggestions:
+            continue
+        right = wrong.suggestions[0]
+        if name_key(right) == key:  # this district's own rarer spelling is the right one: nothing to tell it
+            del merged[key]
+            if key in across:
+                merged[key] = across[key]
+            continue
+        message = (f"“{check.input}”是简称，应写全称“{right}”（本台账写的“{check.canonical}”疑似写错）"
+                   if abbreviates(key, name_key(check.canonical)) else
+                   f"“{check.input}”与“{check.canonical}”是同一单位的不同写法，应写作“{right}”"
+                   f"（“{check.canonical}”疑似写错）")
+        merged[key] = replace(check, canonical=right, suggestions=[right], message=message)
+    return merged
+
+
 def learn_across(names_by_district: Iterable[list[str]]) -> dict[str, NameCheck]:
-    """Spellings learned across districts: rare typos, and short forms one district uses for a unit another
-    district writes in full (区住建局 where others write 区住房城乡建设局).
+    """Spellings learned across districts: rare typos, a spelling one district writes one character off one
+    more districts write (``_lone_typos``), and short forms one district uses for a unit another district
+    writes in full (区住建局 where others write 区住房城乡建设局).
 
     The suggestion is the long form most districts write. A name one district writes differently from
     another only by its official wording (区发展改革局 / 区发展和改革局) is not flagged here.
@@ -271,6 +300,63 @@ def _typos(counts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]
                 spelled[key], "typo", None, [spelled[best]],
                 message=f"“{spelled[key]}”只出现{count}次，与常用写法“{spelled[best]}”"
                         f"（{counts[best]}次）相近，疑似写错")
+
+
+def _lone_typos(counts: Counter, districts: Counter, spelled: dict[str, str], found: dict[str, NameCheck]) -> None:
+    """A spelling only one district writes, one character replaced in one that more districts (at least two)
+    write: 区住房城乡建没局 / 区住房城乡建设局, however often that district repeats it. Only a district's own
+    departments, named alike everywhere (``_generic``): names with a place in them differ by place. ``_typos`` weighs
+    occurrences, and a district writing its typo on every row is no rare spelling by them.
+
+    Names already found by another rule keep that finding, and are no suggestion. Near-linear in the names:
+    a common name is indexed by each of its one-character deletions with the position deleted, which a name
+    replacing that character shares (``_near_keys`` for d = 1, without the transpositions).
+    """
+    index: dict[tuple[int, str], list[str]] = {}
+    for key, n in districts.items():
+        if n >= 2 and _generic(key) and key not in found:
+            for i in range(len(key)):
+                index.setdefault((i, key[:i] + key[i + 1:]), []).append(key)
+    if not index:
+        return
+    for key, n in districts.items():
+        if n != 1 or not _generic(key) or key in found:
+            continue
+        near = [common for i in range(len(key)) for common in index.get((i, key[:i] + key[i + 1:]), ())
+                if not _apart(key, common, i)]
+        if near:
+            # Most districts first, then by name: not the order the files were read in.
+            best = min(near, key=lambda k: (-districts[k], -counts[k], k))
+            found[key] = NameCheck(
+                spelled[key], "typo", None, [spelled[best]],
+                message=f"“{spelled[key]}”只有{n}个区县这样写，与{districts[best]}个区县写的“{spelled[best]}”"
+                        f"只差一个字，疑似写错")
+
+
+_NUMERALS = frozenset("0123456789〇零一二三四五六七八九十")
+# Names that carry a place (a branch, a street, a company of one place): 市公安局历城分局 and 市公安局历下分局 are two
+# districts' branches, one character apart.
+_PLACED = ("分局", "支局", "分公司", "供电公司", "办事处", "管理委员会", "管委会", "分行", "支行", "派出所", "中队")
+
+
+def _generic(key: str) -> bool:
+    """A district's own department named as every district names its own (区住房城乡建设局, 县卫生健康局): where one
+    character off the spelling other districts share is a slip, not another unit (not a name with a place in it)."""
+    return len(key) >= TYPO_MIN_LENGTH and key[0] in "区县" and not key.endswith(_PLACED)
+
+
+def _apart(one: str, other: str, i: int) -> bool:
+    """Whether two names differing only in character ``i`` are nonetheless two units, or one in two wordings:
+    numbered ones (区第一中学 / 区第二中学), another level (市住房城乡建设局 is the city's, 县… a county's),
+    another kind (区卫生健康委 / 区卫生健康局: each district's official name), 和 / 与 / 及 swapped."""
+    if one[i] in _NUMERALS and other[i] in _NUMERALS or _CONNECTIVES.match(one[i]) and _CONNECTIVES.match(other[i]):
+        return True
+    # The character is part of both prefixes, or of both kinds (区生态环境大局 is a typo of …分局, not a 局).
+    prefixes = _PREFIX.match(one), _PREFIX.match(other)
+    if all(prefixes) and i < min(p.end() for p in prefixes):
+        return True
+    kinds = _UNIT_END.search(one), _UNIT_END.search(other)
+    return all(kinds) and i >= max(k.start() for k in kinds)
 
 
 def _near_keys(key: str, rarity: dict[str, int]) -> set[tuple]:
