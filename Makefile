@@ -12,7 +12,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,addin]'
 	touch $@
 
-# Extract the bundled 济南 documents, fill their ledgers, validate them and consolidate the districts, into out/.
+# Extract the bundled 济南 documents, fill their ledgers, validate them and consolidate the two sample districts,
+# into out/. --regions names them: by default a rollup expects every district the unit directory lists for 济南.
 demo: $(VENV)/.installed
 	@mkdir -p $(OUT)
 	@for f in workbooks/samples/*.txt; do \
@@ -24,7 +25,7 @@ demo: $(VENV)/.installed
 	done
 	@mkdir -p $(OUT)/inbox && cp $(OUT)/市中区_工作台账.xlsx $(OUT)/章丘区_工作台账.xlsx $(OUT)/inbox/
 	$(BIN)/xltools consolidate workbooks/samples/济南市_工作台账.txt $(OUT)/inbox -o $(OUT)/济南市_汇总.xlsx \
-	  --archive $(OUT)/archive || [ $$? -eq 1 ] || exit 2
+	  --regions 市中区,章丘区 --archive $(OUT)/archive || [ $$? -eq 1 ] || exit 2
 	@echo "Outputs in $(OUT)/:"; ls -1 $(OUT)
 
 test: $(VENV)/.installed

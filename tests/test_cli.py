@@ -27,7 +27,7 @@ def test_extract_json_is_the_library_result_in_the_contract_shape():
     row = data["rows"][8]
     assert set(row) >= {"seq", "section", "subsection", "task", "content", "lead_units", "responsible_units"}
     assert (row["seq"], row["task"], row["lead_units"]) == (9, "有序推进充换电基础设施建设", ["区发展改革局"])
-    assert set(data["goals"][0]) == {"year", "text", "lead_units"}
+    assert set(data["goals"][0]) == {"year", "text", "lead_units", "responsible_units"}
     assert set(data["problems"][0]) >= {"type", "severity", "message", "file", "sheet", "cell", "line", "value",
                                         "suggestion"}
 

@@ -1,8 +1,10 @@
 """The CLI door: every command's exit codes (0 clean, 1 problems, 2 unusable input or usage) on the real seed
 documents, Chinese for the clerk on every failure path, English log lines only with -v."""
 
+import json
 import re
 import shutil
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -29,7 +31,7 @@ def commands(group=cli, path=()):
 
 def english_words(text: str, *allowed_paths) -> list[str]:
     """ASCII words a clerk would have to read, leaving out what they typed or name on the command line:
-    file names, option names (--period, -o), command names and argument names (FILE), numbers."""
+    file names, option names (--period, -o), command names and argument names, numbers."""
     typed = {str(p) for p in allowed_paths} | {Path(str(p).lstrip("@")).name for p in allowed_paths}
     for path in sorted(typed, key=len, reverse=True):
         text = text.replace(path, " ")
@@ -153,7 +155,7 @@ def failures(docs, tmp_path):
     """Each command's ways to fail before doing any work: (args, what the Chinese message must say)."""
     missing = tmp_path / "无此文件.txt"
     return [
-        (["extract"], "缺少参数 FILE"),
+        (["extract"], "缺少参数 文件"),
         (["extract", CITY, "--regoin", "章丘区"], "没有选项 --regoin，是否要用 --region"),
         (["extract", CITY, "多余.txt"], "多余的参数：多余.txt"),
         (["extract", tmp_path], "是文件夹"),
@@ -164,7 +166,7 @@ def failures(docs, tmp_path):
         (["validate", CITY, "--period", "abc"], "选项 --period 的值无效：规划期应写成“2024-2027”"),
         (["validate", missing], "找不到文件"),
         (["validate", CITY, "--units", missing], "找不到"),
-        (["targets"], "缺少参数 TEXT"),
+        (["targets"], "缺少参数 文字"),
         (["targets", "到2025年", "--year", "明年"], "选项 --year 的值无效：“明年”不是整数"),
         (["targets", f"@{missing}"], "找不到文件"),
         (["consolidate", CITY, docs["seed_inbox"]], "请用 -o 指定汇总工作簿"),
@@ -272,3 +274,125 @@ def test_help_columns_line_up_with_chinese_metavars():
         width = sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line[: line.index(text)])
         starts.add(width)
     assert len(starts) == 1, lines
+
+
+# ASCII a clerk meets in help without -v besides option names, command names and file extensions: what they
+# type or see on their own screen. Each must still occur in some help (checked), so the list stays short.
+HELP_TOKENS = (
+    "xltools",  # the program, in every usage line
+    "Excel", "Windows", "Python",  # what the add-in is installed into and runs (addin, addin install)
+    "CSV", "JSON",  # formats of the rows fill reads and of --json's output
+    "docs/SECURITY.md",  # where --limit's limits are explained
+    "workbooks/units.xlsx",  # validate's default unit directory
+    "~/.local/share/xltools/archive", "$XLTOOLS_ARCHIVE",  # consolidate's default archive folder
+    "rows=500000",  # --limit's example, as typed
+)
+
+
+def help_english(text: str) -> list[str]:
+    """ASCII words of 3+ letters in help that are not an option, a command, a file extension or a HELP_TOKENS."""
+    for token in sorted(HELP_TOKENS, key=len, reverse=True):
+        text = text.replace(token, " ")
+    text = re.sub(r"(?<![\w-])--?[A-Za-z][\w-]*", " ", text)  # --regions, -o, -vv
+    text = re.sub(r"\.[A-Za-z0-9]+\b", " ", text)  # .xlsx, xltools.xlam
+    names = {name for path, _ in commands() for name in path}
+    return [w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in names]
+
+
+def test_help_without_v_has_no_english_and_names_arguments_in_chinese():
+    helps = {path: run(*path, "-h") for path in [(), *(path for path, _ in commands())]}
+    for path, result in helps.items():
+        assert result.exit_code == 0, path
+        assert help_english(result.stdout) == [], (path, result.stdout)
+    everything = "".join(r.stdout for r in helps.values())
+    assert [t for t in HELP_TOKENS if t not in everything] == []  # a token no help uses leaves the list
+    assert helps[("consolidate",)].stdout.startswith("用法：xltools consolidate [选项] [市级台账] [收件文件夹]\n")
+    assert "市级台账可以是台账工作簿或工作方案" in helps[("consolidate",)].stdout
+    assert helps[("units", "learn")].stdout.startswith("用法：xltools units learn [选项] 台账文件...\n")
+    assert "  consolidate  汇总各区县报送的台账，生成市级汇总工作簿\n" in helps[()].stdout
+    assert "  -o, --out 文件       汇总工作簿\n" in helps[("consolidate",)].stdout  # was "汇总工作簿 (rollup .xlsx)"
+
+
+def test_help_with_v_keeps_the_english_glosses():
+    top = run("-v", "-h").stdout
+    assert "显示版本号 (show the version)" in top and "单位名录 (the unit directory)." in top
+    consolidate = " ".join(run("-v", "consolidate", "-h").stdout.split())
+    assert "汇总各区县报送的台账，生成市级汇总工作簿 (consolidate district ledgers into a city rollup)." in consolidate
+    assert "汇总工作簿 (rollup .xlsx)" in consolidate
+    assert "(add-in" not in run("addin", "build", "-h").stdout and "(build the add-in" in run(
+        "-v", "addin", "build", "-h").stdout
+
+
+def test_help_lines_fit_the_terminal_with_chinese_wrapped_between_characters():
+    for path in [(), *(path for path, _ in commands())]:
+        for v in ((), ("-v",)):
+            for line in run(*v, *path, "-h").stdout.splitlines():
+                width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+                assert width <= 80, (path, line)
+    lines = run("consolidate", "-h").stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  --feedback"))
+    wrapped = [lines[at].split()[-1]]
+    for line in lines[at + 1:]:
+        if not line.startswith(" " * 10):  # the next option
+            break
+        wrapped.append(line.strip())
+    assert len(wrapped) > 1 and "".join(wrapped) == (
+        "同时为每个报送地区写出反馈工作簿（标注问题、未覆盖的市级任务、目标差距、未对应到市级任务的行）到此文件夹，"
+        "不能是收件文件夹")
+    assert "市级台账可以是台账工作簿或工作方案（extract 能读的任何格式）；收件文件夹中各区县报送的 .xlsx" in "".join(
+        line.strip() for line in lines)  # a docstring's lines joined: none between 的 and .xlsx, "" between 中文
+
+
+def test_regions_the_directory_knows_by_another_form_are_a_usage_error(docs, tmp_path):
+    out_dir = tmp_path / "分发"
+    one = run("distribute", CITY, "-o", out_dir, "--regions", "历下")
+    assert one.exit_code == 2 and one.stdout == ""
+    assert one.stderr.splitlines()[-1] == "错误：单位名录中没有地区“历下”，是否是“历下区”？请核对 --regions"
+    several = run("distribute", CITY, "-o", out_dir, "--regions", "历下、市中区,章邱区,雄安新区")
+    assert several.exit_code == 2 and not out_dir.exists()
+    assert several.stderr.splitlines()[-1] == (
+        "错误：单位名录中没有地区“历下”“章邱区”，是否分别是“历下区”“章丘区”？请核对 --regions")
+    out, archive = tmp_path / "汇总.xlsx", tmp_path / "archive"
+    refused = run("consolidate", CITY, docs["seed_inbox"], "-o", out, "--archive", archive, "--regions", "市中,章丘区")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines()[-1] == "错误：单位名录中没有地区“市中”，是否是“市中区”？请核对 --regions"
+    assert not out.exists() and not archive.exists()
+
+
+def test_regions_like_no_known_one_stay_as_before(docs, tmp_path):
+    distributed = run("distribute", CITY, "-o", tmp_path / "分发", "--regions", "章丘区,雄安新区", "--json")
+    assert distributed.exit_code == 1, distributed.output
+    assert "distribute-unknown-region" in [p["type"] for p in json.loads(distributed.stdout)["problems"]]
+    out = tmp_path / "汇总.xlsx"
+    consolidated = run("consolidate", CITY, docs["seed_inbox"], "-o", out, "--regions", "市中区,章丘区,雄安新区",
+                       "--no-archive")
+    assert consolidated.exit_code == 1 and out.exists()
+    assert "未报送：雄安新区\n问题：" in consolidated.stdout  # named by the clerk: no hint about the directory
+
+
+def test_missing_regions_from_the_directory_come_with_a_hint_to_use_regions(docs, tmp_path):
+    result = run("consolidate", CITY, docs["seed_inbox"], "-o", tmp_path / "汇总.xlsx", "--no-archive")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("未报送：历下区、") and "市中区" not in lines[1]
+    assert lines[2] == "（应报送地区取自单位名录“地区”表；只汇总部分地区时请用 --regions 指定）"
+    named = run("consolidate", CITY, docs["seed_inbox"], "-o", tmp_path / "b.xlsx", "--no-archive",
+                "--regions", "市中区,章丘区")
+    assert "未报送" not in named.stdout and "--regions" not in named.stdout
+
+
+def test_suggest_region_guesses_one_region_or_none():
+    from xltools.units import load_directory
+    from xltools.units.directory import suggest_region
+
+    directory = load_directory()
+    guesses = {name: suggest_region(directory, name) for name in (
+        "历下", "市中", "平阴", "高新", "章邱区", "历城县", "天桥区区", "济南高新区", "高新技术", "历下区",
+        "历区", "历", "雄安新区", "")}
+    assert guesses == {
+        "历下": "历下区", "市中": "市中区", "平阴": "平阴县", "高新": "高新区",  # + 区/县
+        "章邱区": "章丘区", "历城县": "历城区", "天桥区区": "天桥区",  # a character changed, added, left out
+        "济南高新区": "高新区", "高新技术": "高新区",  # an alias of the 地区 sheet; the start of one
+        "历下区": "历下区",  # known: itself
+        "历区": None, "历": None,  # 历下区 or 历城区; one character is too little to guess from
+        "雄安新区": None, "": None}

@@ -1,12 +1,14 @@
 """The headless command line: thin doors over the library functions of the same names.
 
 Exit codes: 0 done, 1 done but problems found (errors or warnings), 2 nothing done (unusable input, a usage
-error or an internal error). Everything the clerk sees is Chinese; English only in the log (-v).
+error or an internal error). Everything the clerk sees is Chinese; English only in the log (-v), and in help
+with -v, where each help text keeps the English gloss it ends with, "… (english)".
 This module never imports xlwings.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
@@ -14,7 +16,6 @@ import sys
 import unicodedata
 
 import click
-from click.formatting import wrap_text
 
 from . import __version__
 from .errors import XltoolsError, os_error_zh
@@ -24,6 +25,8 @@ log = logging.getLogger("xltools")
 
 QUIET = logging.CRITICAL + 1  # without -v nothing of the log reaches the clerk's screen
 HELP_HINT = "可用 {command} -h 查看帮助"
+# After 未报送 when no --regions was given: a rollup of a few sample districts otherwise lists every other one.
+DEFAULT_REGIONS_HINT = "（应报送地区取自单位名录“地区”表；只汇总部分地区时请用 --regions 指定）"
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -63,13 +66,15 @@ def _set_verbosity(verbose: int) -> None:
 
 
 class _Formatter(click.HelpFormatter):
-    """click's help layout with the clerk's words: 用法：, 选项：, 命令：, [默认：…], [必填]."""
+    """click's help layout with the clerk's words: 用法：, 选项：, 命令：, [默认：…], [必填], and no English
+    glosses unless ``english`` (-v)."""
 
-    HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+    HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数", "Positional arguments": "参数"}
     EXTRAS = ((re.compile(r"default: (.*)", re.S), "默认：{}"), (re.compile(r"required"), "必填"),
               (re.compile(r"env var: (.*)", re.S), "环境变量：{}"))
     METAVARS = {"TEXT": "文字", "INTEGER": "整数", "FLOAT": "数字", "FILE": "文件", "DIRECTORY": "文件夹",
                 "PATH": "路径"}
+    english = False  # set by _Context.make_formatter: -v keeps the glosses, for developers
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, "用法：" if prefix is None else prefix)
@@ -77,9 +82,15 @@ class _Formatter(click.HelpFormatter):
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{self.HEADINGS.get(heading, heading)}：\n")
 
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        lines = _wrap(text if self.english else _without_glosses(text), max(self.width - self.current_indent, 11))
+        self.write("".join(f"{indent}{line}\n" if line else "\n" for line in lines))
+
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         # click's own layout, but measuring the terms in screen columns: a Chinese character takes two.
-        rows = [(self._metavar_zh(term), self._extras_zh(text)) for term, text in rows]
+        rows = [(self._metavar_zh(term), self._extras_zh(text if self.english else _without_glosses(text)))
+                for term, text in rows]
         first_col = min(max((_columns(term) for term, _ in rows), default=0), col_max) + col_spacing
         hanging = " " * (first_col + self.current_indent)
         for term, text in rows:
@@ -91,7 +102,7 @@ class _Formatter(click.HelpFormatter):
                 self.write(" " * (first_col - _columns(term)))
             else:
                 self.write(f"\n{hanging}")
-            lines = wrap_text(text, max(self.width - first_col - 2, 10), preserve_paragraphs=True).splitlines()
+            lines = _wrap(text, max(self.width - first_col - 2, 10))
             self.write("\n".join([lines[0] if lines else "", *(hanging + line for line in lines[1:])]) + "\n")
 
     @classmethod
@@ -120,8 +131,71 @@ def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_CLOSING = "，。、；：！？）》」』】”’"  # never first on a line
+_OPENING = "（《「『【“‘"  # never last on a line
+_WIDE = "\u2e80-\u9fff\uff00-\uffef“”‘’"
+_PIECE = re.compile(rf"[{_OPENING}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{_CLOSING}]*|\s+")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """click's wrap_text (paragraphs kept, each rewrapped) measuring screen columns and breaking between
+    Chinese characters too, where click breaks only at spaces: a Chinese paragraph is otherwise one long line.
+    Paragraphs are separated by an empty line."""
+    lines: list[str] = []
+    for paragraph in re.split(r"\n[ \t]*\n", text.strip("\n")):
+        joined = ""
+        for part in (line.strip() for line in paragraph.splitlines()):
+            wide = joined and part and _columns(joined[-1] + part[0]) == 4  # 中\n文 is 中文, a\nb is a b
+            joined += part if wide or not joined else f" {part}"
+        line = ""
+        for piece in _PIECE.findall(joined):
+            if piece.isspace():
+                line += piece if line else ""
+            elif line and _columns(line + piece) > width:
+                lines.append(line.rstrip())
+                line = piece
+            else:
+                line += piece
+        lines += [line.rstrip(), ""]
+    return lines[:-1]
+
+
+# " (rollup .xlsx)", " (consolidate district ledgers into a city rollup)." ending a line of help, or ending it
+# before click's "  [default: …]": parentheses holding English and no Chinese.
+_GLOSS = re.compile(r" *\((?=[^()\n]*[A-Za-z])[^()\n\u3000-\u9fff\uff00-\uffef]*\)\.?(?=[ \t]*(\[[^\[\]\n]*\])?[ \t]*$)",
+                    re.M)
+
+
+def _without_glosses(text: str) -> str:
+    """Help text as the clerk reads it: each line without the English gloss it ends with."""
+    return _GLOSS.sub("", text)
+
+
+def _english(ctx: click.Context | None) -> bool:
+    """Whether help keeps its English glosses: `xltools -v … -h`."""
+    return ctx is not None and bool(ctx.find_root().params.get("verbose"))
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` screen columns: cut at the last 、，：；that fits (else anywhere), then "…"."""
+    if _columns(text) <= limit:
+        return text
+    cut = ""
+    for ch in text:
+        if _columns(cut + ch) >= limit:
+            break
+        cut += ch
+    pause = max(cut.rfind(p) for p in "、，：；")
+    return (cut[:pause] if pause > 0 else cut) + "…"
+
+
 class _Context(click.Context):
     formatter_class = _Formatter
+
+    def make_formatter(self) -> _Formatter:
+        formatter = super().make_formatter()
+        formatter.english = _english(self)
+        return formatter
 
 
 class _Chinese:
@@ -138,6 +212,28 @@ class _Chinese:
         if option is not None:
             option.help = "显示帮助 (show this help)"
         return option
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """A command's line in its group's help: the first paragraph of its help, without the gloss."""
+        if _english(click.get_current_context(silent=True)):
+            return super().get_short_help_str(limit)
+        text = inspect.cleandoc(self.short_help or self.help or "").partition("\n\n")[0]
+        return _shorten(_without_glosses(" ".join(text.split())), limit)
+
+
+class XltoolsArgument(click.Argument):
+    """A positional argument shown by its Chinese name (its metavar: 市级台账), bracketed when optional and
+    followed by ... when repeated, as click does only for the names it makes itself (CITY_LEDGER)."""
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        if self.metavar is None:
+            return super().make_metavar(ctx)
+        return ("{}" if self.required else "[{}]").format(self.metavar) + ("..." if self.nargs != 1 else "")
+
+
+def argument(name: str, zh: str, **kwargs):
+    """``click.argument`` with the name the clerk sees in usage lines, help and messages (参数 市级台账)."""
+    return click.argument(name, cls=XltoolsArgument, metavar=zh, **kwargs)
 
 
 class XltoolsCommand(_Chinese, click.Command):
@@ -324,6 +420,24 @@ def _period(text: str) -> tuple[int, int]:
     return int(start), int(end or start)
 
 
+def _region_list(text: str) -> list[str]:
+    """'市中区,章丘区、历城区' → the names, each once, in order (separated by ,，、;； or spaces)."""
+    return list(dict.fromkeys(r for r in re.split(r"[,，、;；\s]+", text) if r))
+
+
+def _check_regions(names: list[str], directory) -> None:
+    """Refuse --regions names the unit directory lacks when it has one like them (历下 → 历下区): a typing
+    slip would otherwise be taken as a new region (an empty drop-down list, a district 未报送 for ever)."""
+    from .units.directory import suggest_region
+
+    known = set(directory.region_names())
+    meant = {name: s for name in names if name not in known and (s := suggest_region(directory, name))}
+    if meant:
+        typed, suggested = "".join(f"“{n}”" for n in meant), "".join(f"“{s}”" for s in meant.values())
+        each = "分别" if len(meant) > 1 else ""
+        raise click.UsageError(f"单位名录中没有地区{typed}，是否{each}是{suggested}？请核对 --regions")
+
+
 def _print_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=1))
 
@@ -344,7 +458,8 @@ def _print_described(heading: str, items) -> None:
 @click.group("xltools", cls=XltoolsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xltools", message="%(prog)s %(version)s",
                       help="显示版本号 (show the version)")
-@click.option("-v", "--verbose", count=True, help="在标准错误输出日志 (log to stderr; -vv for debug)")
+@click.option("-v", "--verbose", count=True, is_eager=True,  # read before -h: `xltools -v -h` keeps the glosses
+              help="在标准错误输出日志，-vv 更详细 (log to stderr; -vv for debug)")
 @click.option("--limit", "limits", multiple=True, metavar="名称=数值",
               help="调整读取上限，如 --limit rows=500000（见 docs/SECURITY.md） (change a limit)")
 def cli(verbose: int, limits: tuple[str, ...]) -> None:
@@ -365,14 +480,14 @@ def cli(verbose: int, limits: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@argument("file", "文件", type=click.Path(dir_okay=False))
 @region_option
 @json_option
 @click.option("--origin", "with_origin", is_flag=True, help="JSON 中包含每行来源 (include each row's source line/cell)")
 def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> None:
     """从工作方案、台账或行数据中提取台账 (extract the ledger from a plan document, ledger or rows).
 
-    FILE: .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods
+    文件：.docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods
     """
     from .readers import extract as extract_ledger
 
@@ -392,7 +507,7 @@ def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> 
 
 
 @cli.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@argument("source", "来源文件", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="输出工作簿 (output .xlsx)")
 @click.option("-t", "--template", type=click.Path(dir_okay=False),
               help="模板或已填写的台账（重新填写时保留进展情况等） (template, or a filled ledger to update)")
@@ -427,7 +542,7 @@ def fill(source: str, out: str, template: str | None, region: str | None, as_jso
 
 
 @cli.command()
-@click.argument("workbook", type=click.Path(dir_okay=False))
+@argument("workbook", "台账文件", type=click.Path(dir_okay=False))
 @region_option
 @click.option("--units", type=click.Path(dir_okay=False),
               help="单位名录工作簿，默认为自带的 workbooks/units.xlsx (unit directory workbook)")
@@ -443,7 +558,7 @@ def validate(workbook: str, region: str | None, units: str | None, out: str | No
              fixed_out: str | None, period: str, as_json: bool) -> None:
     """检查台账中的单位名称和目标格式 (validate unit names and target formats).
 
-    WORKBOOK 可以是台账工作簿，也可以是工作方案或行数据。退出码：0 无问题，1 发现问题，2 无法读取。
+    台账文件可以是台账工作簿，也可以是工作方案或行数据。退出码：0 无问题，1 发现问题，2 无法读取。
     """
     from .validation import validate as validate_ledger
 
@@ -465,14 +580,14 @@ def validate(workbook: str, region: str | None, units: str | None, out: str | No
 
 
 @cli.command()
-@click.argument("text")
+@argument("text", "文字")
 @click.option("--year", type=int, help="文字中未写年份时采用的年份 (year for targets that state none)")
 @click.option("--period", default="2024-2027", show_default=True, help="规划期，超出即报问题 (plan period)")
 @json_option
 def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
     """解析一段文字中的数值目标并检查格式 (parse the numeric targets in a text).
 
-    TEXT 为一段工作内容，如“到2025年，全区建成充换电站90座”；以 @文件名 读取文件内容。退出码：0 无问题，1 有格式问题。
+    文字为一段工作内容，如“到2025年，全区建成充换电站90座”；写成 @文件名 则读取该文件的内容。退出码：0 无问题，1 有格式问题。
     """
     from .target_text import format_target, parse_targets
     from .text import read_text
@@ -493,8 +608,8 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("city_ledger", type=click.Path(dir_okay=False), required=False)
-@click.argument("inbox", type=click.Path(file_okay=False), required=False)
+@argument("city_ledger", "市级台账", type=click.Path(dir_okay=False), required=False)
+@argument("inbox", "收件文件夹", type=click.Path(file_okay=False), required=False)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="汇总工作簿 (rollup .xlsx)")
 @click.option("--regions", help="应报送的地区，用逗号或顿号分隔；默认取单位名录中该市的区县 (expected regions)")
 @click.option("--mapping", type=click.Path(dir_okay=False), help="已人工修正“映射”表的汇总工作簿 (corrected mapping)")
@@ -504,7 +619,7 @@ def targets(text: str, year: int | None, period: str, as_json: bool) -> None:
 @click.option("--from-archive", "run_id", help="按归档中的汇总记录重新生成 (reproduce an archived run)")
 @click.option("--list-runs", is_flag=True, help="列出归档中的汇总记录 (list archived runs)")
 @click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
-@click.option("--workers", type=int, help="并行读取的进程数，默认为 CPU 核数 (reader processes)")
+@click.option("--workers", type=int, help="并行读取的进程数，默认为处理器核数 (reader processes)")
 @click.option("--feedback", type=click.Path(file_okay=False),
               help="同时为每个报送地区写出反馈工作簿（标注问题、未覆盖的市级任务、目标差距、未对应到市级任务的行）到此文件夹，"
                    "不能是收件文件夹 (feedback folder)")
@@ -513,7 +628,9 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
                 feedback, as_json) -> None:
     """汇总各区县报送的台账，生成市级汇总工作簿 (consolidate district ledgers into a city rollup).
 
-    CITY_LEDGER 为市级台账，INBOX 为收件文件夹（xlsx、xlsm、xlsb、xls、csv、ods 均可）。
+    市级台账可以是台账工作簿或工作方案（extract 能读的任何格式）；收件文件夹中各区县报送的
+    .xlsx .xlsm .xlsb .xls .csv .ods 文件均可读取。
+
     退出码：0 无问题，1 有问题（汇总表照常写出），2 无法读取输入。
     """
     from .rollup import ConsolidateOptions, consolidate_from_archive
@@ -524,6 +641,7 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
         return
     if not out:
         raise click.UsageError("请用 -o 指定汇总工作簿")
+    expected_by_default = False  # the districts expected are the unit directory's (no --regions)
     if run_id:
         from .archive import Archive
 
@@ -534,11 +652,17 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
             click.echo(f"注意：汇总记录 {run_id} 未完成（当时的汇总表没有写完或未经确认），已按其归档的文件重新生成")
     else:
         if not city_ledger or not inbox:
-            raise click.UsageError("需要市级台账 CITY_LEDGER 和收件文件夹 INBOX")
+            raise click.UsageError("需要市级台账和收件文件夹")
+        expected = _region_list(regions or "") or None
+        if expected:
+            from .rollup.reading import directory
+
+            _check_regions(expected, directory(units))  # loaded once per process: consolidate uses it again
         options = ConsolidateOptions(
-            regions=[r for r in re.split(r"[,，、\s]+", regions) if r] if regions else None,
+            regions=expected,
             mapping=mapping, archive=archive, use_archive=not no_archive, units=units, workers=workers,
             feedback=feedback)
+        expected_by_default = options.regions is None
         with _progress("读取并核对各区县文件") as progress:
             options.progress = progress
             rollup = consolidate_ledgers(city_ledger, inbox, out, options)
@@ -550,6 +674,8 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
 
         for line in outcome_lines(rollup, out):
             click.echo(line)
+            if line.startswith("未报送：") and expected_by_default:
+                click.echo(DEFAULT_REGIONS_HINT)
         if rollup.superseded:
             click.echo(f"被新版本取代的文件 {len(rollup.superseded)} 个（保留在归档中）")
         if feedback:
@@ -611,7 +737,7 @@ def units() -> None:
 
 
 @units.command("check")
-@click.argument("name")
+@argument("name", "单位名称")
 @click.option("--region", required=True, help="地区名称，如 市中区 (region)")
 @click.option("--units", "units_path", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @json_option
@@ -631,7 +757,7 @@ def units_check(name: str, region: str, units_path: str | None, as_json: bool) -
 
 
 @units.command("learn")
-@click.argument("ledgers", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@argument("ledgers", "台账文件", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--region", required=True, help="地区名称，如 历城区 (region)")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="提议名录工作簿 (proposal .xlsx)")
 @click.option("--units", "units_path", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
@@ -639,7 +765,7 @@ def units_check(name: str, region: str, units_path: str | None, as_json: bool) -
 def units_learn(ledgers: tuple[str, ...], region: str, out: str, units_path: str | None, as_json: bool) -> None:
     """从台账中整理一个地区的单位名录提议，供核实后粘贴进单位名录 (propose directory rows from ledgers).
 
-    LEDGERS: 该地区的台账或工作方案（任何 extract 能读的格式）。每个规范名称和别名都是台账中出现过的写法。
+    台账文件：该地区的台账或工作方案（任何 extract 能读的格式）。每个规范名称和别名都是台账中出现过的写法。
     """
     from .units import learn_directory, load_directory
     from .units.directory import KIND_ZH
@@ -670,7 +796,7 @@ def _deadline(ctx, param, value):
 
 
 @cli.command()
-@click.argument("city_ledger", type=click.Path(dir_okay=False))
+@argument("city_ledger", "市级台账", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="输出文件夹，每个区县一个工作簿 (output folder)")
 @click.option("--regions", help="分发的地区，用逗号或顿号分隔；默认取单位名录中该市的区县 (regions)")
@@ -679,16 +805,26 @@ def _deadline(ctx, param, value):
 @click.option("--zip", "as_zip", is_flag=True, help="另为每个区县打一个压缩包 (also one zip per district)")
 @click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
 @click.option("--city", help="市级台账所属的市，默认从标题判断 (the city; default: from the title)")
+@click.option("--replace", is_flag=True,
+              help="输出文件夹中已有以前分发的文件时，把它们移到其中的“已替换_批次号”文件夹后重新分发（不删除） "
+                   "(move an earlier distribution aside)")
 @json_option
-def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units, city, as_json) -> None:
+def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units, city, replace, as_json) -> None:
     """把市级台账分发给各区县填报：每个区县一个工作簿 (distribute the city ledger to its districts).
 
-    CITY_LEDGER 为市级台账或工作方案（extract 能读的任何格式）。同时写出“分发清单.xlsx”。
+    市级台账可以是台账工作簿或工作方案（extract 能读的任何格式）。同时写出“分发清单.xlsx”。
     """
     from .distribution import distribute as distribute_ledger
 
+    directory = units
+    if regions is not None:
+        from .units import load_directory
+
+        directory = load_directory(units)  # loaded once: checked here, then given to distribute
+        regions = _region_list(regions)
+        _check_regions(regions, directory)
     result = distribute_ledger(city_ledger, out_dir, regions=regions, deadline=deadline, password=password,
-                               zip=as_zip, units=units, city=city)
+                               zip=as_zip, units=directory, city=city, replace=replace)
     report = Report(list(result.problems))
     if as_json:
         _print_json(result.summary())

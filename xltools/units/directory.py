@@ -340,3 +340,40 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     levels.add(f"B2:B{regions.max_row + 100}")
     regions.add_data_validation(levels)
     return atomic_save(wb, Path(path)) or Path(path)
+
+
+
+def suggest_region(directory: Directory, name: str) -> str | None:
+    """The one region of ``directory`` a clerk probably meant by ``name``: the name itself when the directory
+    names it, the region one of its aliases is (济南高新区 → 高新区), else a region whose name or alias is
+    ``name`` with 区, 县 or 市 added (历下 → 历下区), else one that starts with ``name`` (高新技术 → 高新区),
+    else one a character away, changed, added or left out (章邱区 → 章丘区). None when there is none, or
+    when the first of these rules that finds any finds several regions (历区: 历下区 or 历城区)."""
+    key = name_key(name)
+    if not key:
+        return None
+    regions = directory.region_names()
+    if name in regions:
+        return name
+    resolved = directory.resolve_region(name)
+    if resolved:
+        return resolved
+
+    def one_apart(other: str) -> bool:
+        if len(other) == len(key):
+            return sum(x != y for x, y in zip(key, other)) == 1
+        short, long = sorted((key, other), key=len)
+        return len(long) - len(short) == 1 and any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+    keys = [(name_key(n), region) for region in regions
+            for n in (region, *(directory.regions[region].aliases if region in directory.regions else ()))]
+    rules = (
+        lambda k: k in {key + suffix for suffix in "区县市"},
+        lambda k: len(key) > 1 and k.startswith(key),  # one character starts too many names to guess from
+        lambda k: len(key) > 1 and one_apart(k),
+    )
+    for rule in rules:
+        found = {region for k, region in keys if rule(k)}
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
