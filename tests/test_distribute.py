@@ -34,7 +34,7 @@ DISTRICT_HEADERS = ["工作内容", "牵头单位", "责任单位", "目标", "�
 def dist(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     result = xltools.distribute(
-        CITY, out, regions=",".join(REGIONS), deadline="2025-06-30", zip=True, batch="TEST-1"
+        CITY, out, regions=",".join(REGIONS), deadline="2030-06-30", zip=True, batch="TEST-1"
     )
     return result
 
@@ -192,7 +192,7 @@ def test_metadata(dist):
         meta["source_sha256"] == meta["city_ledger_sha256"] == hashlib.sha256(CITY.read_bytes()).hexdigest()
     )
     assert meta["format_version"] == tpl.FORMAT_VERSION and meta["template_version"] == tpl.TEMPLATE_VERSION
-    assert meta["batch"] == "TEST-1" and meta["deadline"] == "2025-06-30"
+    assert meta["batch"] == "TEST-1" and meta["deadline"] == "2030-06-30"
     assert meta["task_keys"] == "济南市" and meta["level"] == "区县"
     assert meta["own_section"] == "九、本区自行增加的任务"
     ws = wb["工作台账"]
@@ -205,7 +205,7 @@ def test_guide_sheet_with_an_example_row(dist):
     wb, _ = _open(dist, "市中区")
     guide = wb["填报说明"]
     texts = [guide.cell(r, 1).value for r in range(1, guide.max_row + 1)]
-    assert any("请市中区于2025年6月30日前" in (t or "") for t in texts)
+    assert any("请市中区于2030年6月30日前" in (t or "") for t in texts)
     header_at = texts.index("序号")
     ledger = wb["工作台账"]
     header_row, cols, *_ = _layout(ledger)
@@ -222,7 +222,8 @@ def test_guide_sheet_with_an_example_row(dist):
 def test_manifest_and_zips(dist):
     wb = load_workbook(dist.manifest)
     ws = wb["分发清单"]
-    assert [c.value for c in ws[2]] == ["地区", "文件", "任务数", "单位数", "压缩包", "SHA-256"]
+    assert [c.value for c in ws[2]] == ["地区", "文件", "任务数", "单位数", "压缩包", "校验码"]
+    assert ws.column_dimensions["F"].hidden  # the sha256, for programs
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
     assert [r[0] for r in rows] == REGIONS
     for (region, name, tasks, _, zip_name, sha), item in zip(rows, dist.files):
@@ -234,7 +235,7 @@ def test_manifest_and_zips(dist):
             assert info.filename.encode("cp437").decode("gbk") == item.path.name
             assert item.path.name.encode("utf-8") in info.extra
             assert zf.read(info) == item.path.read_bytes()
-    assert "TEST-1" in ws["A1"].value and "2025年6月30日" in ws["A1"].value
+    assert "TEST-1" in ws["A1"].value and "2030年6月30日" in ws["A1"].value
 
 
 def test_extract_gives_back_the_city_tasks_with_their_keys(dist):
@@ -294,7 +295,7 @@ def test_filled_workbook_maps_by_key_and_own_tasks_come_back(dist, tmp_path):
 def test_fast_path_equals_openpyxl_build(dist, tmp_path):
     """Each district's zip patched from one built workbook is the workbook openpyxl builds for it."""
     slow = xltools.distribute(
-        CITY, tmp_path, regions=["市中区", "历城区"], deadline="2025-06-30", batch="TEST-1", fast=False
+        CITY, tmp_path, regions=["市中区", "历城区"], deadline="2030-06-30", batch="TEST-1", fast=False
     )
     for item in slow.files:
         fast = next(f for f in dist.files if f.region == item.region)
@@ -381,7 +382,7 @@ def test_cli(tmp_path):
             "--regions",
             "市中区、不存在区",
             "--deadline",
-            "2025年6月30日",
+            "2030年6月30日",
             "--json",
         ],
     )
@@ -403,6 +404,34 @@ def test_default_regions_are_the_city_districts(tmp_path):
     result = xltools.distribute(CITY, tmp_path, zip=False)
     assert [f.region for f in result.files] == load_directory().children("济南市")
     assert len(result.files) >= 12
+
+
+def test_a_deadline_already_past_is_said(tmp_path):
+    result = xltools.distribute(CITY, tmp_path / "out", regions="市中区", deadline="2024-06-30")
+    [past] = [p for p in result.problems if p.type == "distribute-deadline-past"]
+    assert past.severity == "warning" and "2024年6月30日已经过去" in past.message
+    assert not [p for p in xltools.distribute(CITY, tmp_path / "out2", regions="市中区",
+                                              deadline="2030-06-30").problems if p.type == "distribute-deadline-past"]
+
+
+def test_an_earlier_distribution_is_never_replaced_silently(tmp_path):
+    """Distributing again into a folder that holds a batch (whose forms may be with the districts) is refused;
+    --replace moves that batch aside, whole, into 已替换_<batch>, and only then writes the new one."""
+    out = tmp_path / "分发"
+    first = xltools.distribute(CITY, out, regions="市中区,章丘区", zip=True, batch="OLD-1")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["distribute", str(CITY), "-o", str(out), "--regions", "市中区"])
+    assert refused.exit_code == 2 and "已有以前分发的文件（批次 OLD-1）" in refused.output and "--replace" in refused.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written, nothing moved
+    done = runner.invoke(cli, ["distribute", str(CITY), "-o", str(out), "--regions", "市中区", "--replace"])
+    assert done.exit_code == 0, done.output
+    aside = out / "已替换_OLD-1"
+    assert {p.name: p.read_bytes() for p in aside.iterdir()} == before
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
+        [first.files[0].path.name, "分发清单.xlsx"])
+    manifest = load_workbook(out / "分发清单.xlsx")["分发清单"]
+    assert [r[0] for r in manifest.iter_rows(min_row=3, values_only=True)] == ["市中区"]
 
 
 def test_deadline_forms():

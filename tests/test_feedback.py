@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 
 from xltools import extract, fill
 from xltools.errors import OutputError
-from xltools.feedback import MANIFEST_NAME, feedback_name
-from xltools.marks import FILLS, PROBLEMS_SHEET
+from xltools.feedback import COVER_SHEET, MANIFEST_NAME, feedback_name
+from xltools.marks import FILLS, MARKS_SHEET, PROBLEMS_SHEET
 from xltools.problems import SEVERITIES, SEVERITY_ZH
 from xltools.rollup import ConsolidateOptions, consolidate, consolidate_from_archive
 from xltools.target_text import _format_amount
@@ -56,6 +56,9 @@ def run(tmp_path_factory):
     options = ConsolidateOptions(regions=REGIONS, archive=str(tmp / "archive"), feedback=str(tmp / "反馈"))
     rollup = consolidate(CITY, inbox, tmp / "汇总.xlsx", options)
     return rollup, inbox, before, tmp
+
+
+FEEDBACK_SHEETS = {COVER_SHEET, PROBLEMS_SHEET, MARKS_SHEET}  # what feedback adds to a district's own file
 
 
 def _rec(rollup, region):
@@ -99,7 +102,7 @@ def test_an_xlsx_district_gets_its_own_file_marked_and_nothing_else_changed(run)
         assert rgb.endswith(FILLS[worst]) and p.message in note
     assert len(marks) == len({(p.sheet, p.cell) for p in located})
     original, marked = _values(inbox / rec.name), _values(out)
-    assert set(marked) == set(original) | {PROBLEMS_SHEET}
+    assert set(marked) == set(original) | FEEDBACK_SHEETS
     for sheet, rows in original.items():
         assert marked[sheet] == rows, sheet  # the 单位名录 slot too: the district's file, marks only
 
@@ -381,7 +384,7 @@ def test_a_returned_distributed_workbook_is_marked_in_place_without_repeating_it
     assert [int(p.cell[1:]) for p in lead] == filled and all((p.sheet, p.cell) in marks for p in lead)
     before, after = load_workbook(path), load_workbook(out)
     assert after["工作台账"].protection.sheet == before["工作台账"].protection.sheet
-    assert _values(path) == {k: v for k, v in _values(out).items() if k != PROBLEMS_SHEET}
+    assert _values(path) == {k: v for k, v in _values(out).items() if k not in FEEDBACK_SHEETS}
 
 
 def test_many_districts_feedback_is_written_by_workers_as_in_one_process(tmp_path):

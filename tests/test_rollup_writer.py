@@ -156,10 +156,12 @@ def test_targets(written):
     header = find_row(ws, 1, "序号")
     head = [c.value for c in ws[header]]
     assert head[:10] == ["序号", "重点任务", "指标", "年份", "单位", "比较", "市级目标", "各区合计", "差距", "完成比例"]
-    assert head[10:] == ["市中区", "章丘区", "历下区", "未填报的地区"]
+    assert head[10:] == ["市中区", "章丘区", "历下区", "说明"]
     r = find_row(ws, 3, "充换电站")
     assert [ws.cell(r, c).value for c in (6, 7, 8, 9)] == ["≥", 1000, 210, 790]
-    assert [ws.cell(r, c).value for c in (11, 12, 13, 14)] == [90, 120, None, "历下区"]
+    # 历下区 covers the task without a figure: said in its cell (yellow) and in 说明
+    assert [ws.cell(r, c).value for c in (11, 12, 13, 14)] == [90, 120, "未填数值", "未填数值：历下区"]
+    assert ws.cell(r, 13).fill.fgColor.rgb.endswith("FFEB9C") and ws.cell(r, 11).fill.fgColor.rgb in (None, "00000000")
     r = find_row(ws, 3, "新能源汽车渗透率")
     assert ws.cell(r, 8).value == "不合计" and ws.cell(r, 9).value is None
     assert [ws.cell(r, c).value for c in (12, 13)] == [12, 18]

@@ -183,7 +183,7 @@ def test_the_output_guard(tmp_path):
     from openpyxl import Workbook
     from openpyxl.packaging.custom import StringProperty
 
-    from xltools.rollup.model import ROLLUP_FORMAT
+    from xltools.xlio import ROLLUP_FORMAT
 
     src, inbox, archive = tmp_path / "plan.txt", tmp_path / "inbox", tmp_path / "archive"
     src.write_text("x", encoding="utf-8")

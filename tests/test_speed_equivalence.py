@@ -14,7 +14,7 @@ from xltools.model import Goal, Ledger, TaskRow
 from xltools.rollup import compare, mapping
 from xltools.rollup.mapping import CityIndex
 from xltools.rollup.model import Mapping, Received
-from xltools.target_text import Target
+from xltools.target_text import Target, format_target
 
 # ------------------------------------------------------------------------------------ mapping: the reference
 
@@ -96,52 +96,80 @@ def _ref_fits(city, district) -> float:
     return score if score >= compare.METRIC_AT else 0.0
 
 
-def _ref_best(city, candidates):
+def _ref_pick(city, candidates):
     scored = [(_ref_fits(city, t), t) for t in candidates if t.unit == city.unit]
     scored = [x for x in scored if x[0] > 0]
-    return max(scored, key=lambda x: x[0])[1].value if scored else None
+    return max(scored, key=lambda x: x[0])[1] if scored else None
+
+
+def _ref_best(city, candidates):
+    found = _ref_pick(city, candidates)
+    return None if found is None else found.value
+
+
+def _ref_statuses(comps, region, unused):
+    """The plain way: each figure that fits no city target goes beside the first city target of its unit the
+    region has no figure for (else the first without one); a target with neither is covered without a figure."""
+    for t in unused:
+        homes = [c for c in comps if region not in c.districts]
+        same_unit = [c for c in homes if c.unit == t.unit]
+        if same_unit or homes:
+            (same_unit or homes)[0].other.setdefault(region, []).append(format_target(t))
+    for c in comps:
+        if region not in c.districts and region not in c.other:
+            c.missing.append(region)
 
 
 def _ref_compare(city_ledger, city_row_targets, city_goal_targets, received, mappings):
     regions = [r.region for r in received if r.region and r.ledger is not None]
-    by_region_seq, row_index = {}, {}
+    by_region_seq, row_index, na = {}, {}, {}
     for r in received:
         if r.ledger is not None:
             for i, row in enumerate(r.ledger.rows):
                 row_index[id(row)] = (r, i)
     for m in mappings:
+        for seq in m.na_seqs:
+            na.setdefault(seq, set()).add(m.region)
         if found := row_index.get(id(m.row)):
             rec, i = found
             targets = rec.row_targets[i] if i < len(rec.row_targets) else []
             for seq in m.city_seqs:
-                by_region_seq.setdefault((m.region, seq), []).append(targets)
+                by_region_seq.setdefault((m.region, seq), []).append(targets or [])
     out = []
     for row, targets in zip(city_ledger.rows, city_row_targets):
-        for t in targets:
-            if t.qualitative or t.value is None:
+        numeric = [t for t in targets if not t.qualitative and t.value is not None]
+        comps = [compare._comparison(row.seq, row.task, t) for t in numeric]
+        for region in regions:
+            lists = by_region_seq.get((region, row.seq))
+            if lists is None:
+                for c in comps:
+                    (c.not_applicable if region in na.get(row.seq, ()) else c.uncovered).append(region)
                 continue
-            comp = compare._comparison(row.seq, row.task, t)
-            for region in regions:
-                values = [v for ts in by_region_seq.get((region, row.seq), []) if (v := _ref_best(t, ts)) is not None]
-                if values:
-                    comp.districts[region] = sum(values) if comp.summable else values[0]
-                else:
-                    comp.missing.append(region)
-            out.append(comp)
+            used = []
+            for c in comps:
+                hits = [h for ts in lists if (h := _ref_pick(c.target, ts)) is not None]
+                used += hits
+                if hits:
+                    c.districts[region] = sum(h.value for h in hits) if c.summable else hits[0].value
+            mine = [t for ts in lists for t in ts if not t.qualitative and t.value is not None]
+            _ref_statuses(comps, region, [t for t in mine if not any(t is u for u in used)])
+        out.extend(comps)
     goals_by_region = {r.region: [t for ts in r.goal_targets for t in ts] for r in received
                        if r.region and r.ledger is not None}
     for goal, targets in zip(city_ledger.goals, city_goal_targets):
-        for t in targets:
-            if t.qualitative or t.value is None:
-                continue
-            comp = compare._comparison(None, f"{goal.year or ''}年工作目标", t)
-            for region in regions:
-                value = _ref_best(t, goals_by_region.get(region, []))
-                if value is None:
-                    comp.missing.append(region)
-                else:
-                    comp.districts[region] = value
-            out.append(comp)
+        numeric = [t for t in targets if not t.qualitative and t.value is not None]
+        comps = [compare._comparison(None, f"{goal.year or ''}年工作目标", t) for t in numeric]
+        for region in regions:
+            mine = [t for t in goals_by_region.get(region, []) if not t.qualitative and t.value is not None]
+            used = []
+            for c in comps:
+                hit = _ref_pick(c.target, mine)
+                if hit is not None:
+                    c.districts[region] = hit.value
+                    used.append(hit)
+            _ref_statuses(comps, region, [t for t in mine if not any(t is u for u in used)
+                                                and t.year in (None, goal.year)])
+        out.extend(comps)
     return out
 
 
@@ -184,7 +212,10 @@ def _scene(seed: int):
                        ledger=None if d == 3 else Ledger(region=region, rows=rows))
         for row in rows:
             seqs = rng.sample(range(1, 13), rng.choice([0, 1, 1, 1, 2]))
-            mappings.append(Mapping(region or "", row, seqs, 0.5, "similarity"))
+            if seqs and rng.random() < 0.1:  # 不涉及: answers the task, covers nothing
+                mappings.append(Mapping(region or "", row, [], 1.0, "na", na_seqs=seqs))
+            else:
+                mappings.append(Mapping(region or "", row, seqs, 0.5, "similarity"))
             near = [t for s in seqs for t in city_row_targets[s - 1]]
             rec.row_targets.append([_like(rng, near) for _ in range(rng.randint(0, 3))])
         del rec.row_targets[len(rows) - d % 3:]
@@ -196,14 +227,17 @@ def _scene(seed: int):
 
 
 def _view(comparisons):
-    return [(repr(c.to_dict()), list(c.districts), list(c.missing)) for c in comparisons]
+    return [(repr(c.to_dict()), list(c.districts), list(c.missing), list(c.other), list(c.uncovered),
+             list(c.not_applicable)) for c in comparisons]
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_target_comparison_is_the_per_target_loops(seed):
     scene = _scene(seed)
     want = _view(_ref_compare(*scene))
-    assert sum(len(c) for _, c, _ in want) > 80  # districts found, summed and not
+    assert sum(len(v[1]) for v in want) > 80  # districts found, summed and not
+    # and every other status met: another metric, covered without a figure, not covered, 不涉及
+    assert all(sum(len(v[k]) for v in want) > 5 for k in (2, 3, 4)) and sum(len(v[5]) for v in want)
     assert _view(compare.compare_targets(*scene)) == want
 
 

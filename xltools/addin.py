@@ -29,12 +29,11 @@ from .validation import FIXES_COLUMNS, FIXES_SHEET
 log = logging.getLogger(__name__)
 
 TITLE = "台账工具"
-# Hidden sheet where xltools records the cells it marked (with what they looked like before) and the problems
-# behind the marks: clear_marks restores exactly those cells, and a check run again replaces its own marks.
-MARKS_SHEET = "_xltools_marks"
-MARKS_HEADER = ["kind", "sheet", "cell", "fill", "note", "text"]
+# The hidden record of marks (marks.MARKS_SHEET, shared with the marked files xltools writes): clear_marks
+# restores exactly those cells, and a check run again replaces its own marks.
+MARKS_SHEET, MARKS_HEADER = marks.MARKS_SHEET, marks.MARKS_HEADER
 KINDS_ZH = {"units": "单位名称", "targets": "目标"}
-NO_NOTE, OWN_NOTE, UNKNOWN = "none", "text", "unknown"  # a cell's note before xltools marked it
+NO_NOTE, OWN_NOTE, UNKNOWN = marks.NO_NOTE, marks.OWN_NOTE, marks.UNKNOWN  # a cell's note before xltools marked it
 FORMULA_START = tuple("=+-@")  # Excel parses a value written as text starting with these as a formula
 HEADER_FILL = "#D9D9D9"
 LINK_COLOR = "#0563C1"

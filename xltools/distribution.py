@@ -42,7 +42,7 @@ from .layout import needed_height, text_lines
 from .model import Ledger
 from .printing import fit_widths
 from .problems import Problem
-from .returned import encode_locks
+from .returned import NA, as_city, encode_locks
 from .text import cn_number
 from .xlio import atomic_write, put
 
@@ -159,13 +159,16 @@ def distribute(
     batch=None,
     own_rows=OWN_ROWS,
     fast=True,
+    replace=False,
 ) -> DistributeResult:
     """Write one workbook per district of ``city_ledger`` into ``out_dir`` (and the manifest 分发清单.xlsx).
 
     ``regions``: names (a list, or text separated by ,，、); default the city's districts in the unit directory
     ``units`` (a path or a loaded Directory; default the bundled one). ``deadline``: the date districts send
-    their workbooks back by. ``password``: for the sheet protection (none by default: a guardrail against
-    mistakes, not security). ``zip``: also one zip per district.
+    their workbooks back by (a date already past is a warning). ``password``: for the sheet protection (none by
+    default: a guardrail against mistakes, not security). ``zip``: also one zip per district. A folder holding an
+    earlier distribution is refused (its files may have gone out to districts); ``replace``: its files are moved
+    into a folder ``已替换_{its batch}`` inside it first, never deleted.
     """
     from .filler import ledger_title
     from .readers import extract
@@ -191,7 +194,7 @@ def distribute(
         ledger, source, digest = city_ledger, city_ledger.source or "", ""
     else:
         path = Path(city_ledger)
-        ledger = extract(path)
+        ledger = as_city(extract(path))  # a district's form stands for the city ledger it was made from
         source, digest = path.name, hashlib.sha256(path.read_bytes()).hexdigest()
     city = city or ledger.region
     if not city:
@@ -250,6 +253,34 @@ def distribute(
                 suggestion="可用 xltools units learn 从各区县报回的台账整理其单位名录",
             )
         )
+    if batch_info.deadline is not None and batch_info.deadline < created.date():
+        problems.append(
+            Problem(
+                "distribute-deadline-past",
+                f"报送截止日期{_date_zh(batch_info.deadline)}已经过去（今天是{_date_zh(created.date())}）",
+                severity="warning",
+                value=batch_info.deadline.isoformat(),
+                suggestion="请核对 --deadline；如确需按原日期下发，可忽略本提示",
+            )
+        )
+    earlier = earlier_distribution(out_dir)
+    if earlier:
+        if not replace:
+            raise OutputError(
+                f"{out_dir} holds an earlier distribution ({len(earlier[0])} files)",
+                f"文件夹“{out_dir}”中已有以前分发的文件（{earlier_label(earlier)}），其中的表可能已下发给区县，"
+                "不能直接覆盖。请另选一个空文件夹；如确要以新批次替换，请加 --replace（旧文件移到该文件夹下的"
+                "“已替换_批次号”文件夹，不会删除）。",
+            )
+        moved = _set_aside(out_dir, earlier)
+        problems.append(
+            Problem(
+                "distribute-replaced",
+                f"文件夹中以前分发的 {len(earlier[0])} 个文件（{earlier_label(earlier)}）已移到“{moved.name}”",
+                severity="info",
+                value=str(moved),
+            )
+        )
     result = DistributeResult(out_dir, city, batch_info.batch, problems=problems)
     result.timings["prepare"] = time.perf_counter() - started
 
@@ -276,6 +307,49 @@ def distribute(
         "distributed %s to %d districts in %s (batch %s)", source, len(result.files), out_dir, result.batch
     )
     return result
+
+
+def earlier_distribution(out_dir: Path) -> tuple[list[Path], str | None] | None:
+    """The files an earlier ``distribute`` left in ``out_dir`` (its manifest, workbooks and zips) and its batch
+    (from the manifest, if it can be read), or None."""
+    if not out_dir.is_dir():
+        return None
+    files = sorted(p for p in out_dir.iterdir() if p.is_file() and not p.name.startswith(("~$", ".")) and (
+        p.name == MANIFEST_NAME or p.stem.endswith(FILE_SUFFIX) and p.suffix.lower() in (".xlsx", ".zip")))
+    if not files:
+        return None
+    batch = None
+    manifest = out_dir / MANIFEST_NAME
+    if manifest.is_file():
+        try:
+            from .readers.workbook import open_workbook, sheet_values
+
+            rows = sheet_values(open_workbook(manifest), "批次信息", manifest)
+            batch = next((r[1] for r in rows if len(r) > 1 and r[0] == "批次" and r[1]), None)
+        except Exception:  # a damaged manifest still marks the folder as used; its batch is then unknown
+            batch = None
+    return files, batch
+
+
+def earlier_label(earlier: tuple[list[Path], str | None]) -> str:
+    files, batch = earlier
+    return f"批次 {batch}" if batch else f"{len(files)} 个文件"
+
+
+def _set_aside(out_dir: Path, earlier: tuple[list[Path], str | None]) -> Path:
+    """Move an earlier distribution's files into ``已替换_{batch}`` (made anew: ``(2)``… when taken)."""
+    import os
+
+    files, batch = earlier
+    when = batch or f"{datetime.fromtimestamp(max(p.stat().st_mtime for p in files)):%Y%m%d-%H%M%S}"
+    stem = f"已替换_{when}"
+    target, n = out_dir / stem, 2
+    while target.exists():
+        target, n = out_dir / f"{stem}({n})", n + 1
+    target.mkdir()
+    for path in files:
+        os.replace(path, target / path.name)
+    return target
 
 
 def file_name(city: str, region: str) -> str:
@@ -341,7 +415,8 @@ def build_district_workbook(batch: _Batch, district: _District) -> bytes:
     return buffer.getvalue()
 
 
-def _build(batch: _Batch, d: _District):
+def _build(batch: _Batch, d: _District, inserted: dict[str, int] | None = None):
+    """The workbook; ``inserted``: open rows to add under the city row of a key (rows a clerk inserted there)."""
     from .filler import SheetRow, write_sheet_rows
 
     try:
@@ -401,6 +476,8 @@ def _build(batch: _Batch, d: _District):
             ),
             "task",
         )
+        for _ in range((inserted or {}).get(row.key, 0)):
+            add(SheetRow("task"), "own")
     own_band = own_heading(sections)
     add(SheetRow("action", task=own_band), "band")
     for _ in range(batch.own_rows):
@@ -452,6 +529,58 @@ def _build(batch: _Batch, d: _District):
     wb.properties.created = wb.properties.modified = batch.created
     wb.active = 0
     return wb
+
+
+@dataclass
+class Form:
+    """A district's form built with openpyxl, to carry a district's values into (``district_form``)."""
+
+    workbook: object
+    template: tpl.LedgerTemplate
+    keys: dict[str, int]  # 任务键 (city rows and goals) → sheet row
+    own: list[int]  # the rows of the own-task area, in order
+    after: dict[str, list[int]]  # 任务键 → the open rows added under its row (``inserted``)
+
+
+def district_form(city: Ledger, meta: dict[str, str], directory, sha256: str = "", own_rows: int = OWN_ROWS,
+                  inserted: dict[str, int] | None = None) -> Form:
+    """The form ``distribute`` made for ``meta``'s district (a returned form's metadata: its batch, deadline and
+    time), from the city ledger as it is now, built with openpyxl: what a district that sent its form back in
+    a format openpyxl cannot edit (xls, ods) gets its values and marks in. ``sha256``: the city ledger's."""
+    from .filler import ledger_title
+
+    region = meta.get("region") or ""
+    try:
+        created = datetime.fromisoformat(meta.get("distributed_at") or "")
+    except ValueError:
+        created = datetime(2024, 1, 1)
+    try:
+        deadline = parse_deadline(meta.get("deadline"))
+    except ValueError:
+        deadline = None
+    batch = _Batch(ledger=city, city=meta.get("city") or city.region or "", title=ledger_title(city),
+                   source=meta.get("source", ""), sha256=sha256, batch=meta.get("batch", ""), deadline=deadline,
+                   created=created, template=tpl.default_template(), password=None, own_rows=own_rows)
+    units = [u for u in directory.units if u.region == region]
+    wb = _build(batch, _district(region, units, directory.level(region), city), inserted)
+    t = tpl.locate(wb)
+    ws, key_col = t.sheet, t.columns["key"]
+    keys: dict[str, int] = {}
+    after: dict[str, list[int]] = {}
+    own: list[int] = []
+    last_key, in_own = None, False
+    for r in range(t.data[0], t.data[1] + 1):
+        key = ws.cell(r, key_col).value
+        first = ws.cell(r, t.first_col).value
+        if key:
+            keys[str(key)], last_key = r, str(key)
+        elif isinstance(first, str) and first.endswith(OWN_BAND):
+            in_own = True
+        elif in_own:
+            own.append(r)
+        elif last_key is not None and not first:
+            after.setdefault(last_key, []).append(r)
+    return Form(wb, t, keys, own, after)
 
 
 def own_heading(sections) -> str:
@@ -754,9 +883,16 @@ def _validations(t: tpl.LedgerTemplate, positions: dict[str, list[int]], has_uni
     for dv in ws.data_validations.dataValidation:
         covers = any(g.min_col <= (status or 0) <= g.max_col for g in dv.sqref.ranges)
         if covers and dv.type == "list":
+            # 不涉及 joins the list (a restyled template's own list too): a task the district does not carry out
+            # is said so on its row, with the reason in 工作内容.
+            listed = dv.formula1 or ""
+            if listed.startswith('"') and NA not in listed:
+                dv.formula1 = listed[:-1] + f',{NA}"'
+            choices = "、".join(listed.strip('"').split(",") + ([NA] if NA not in listed else []))
             dv.showInputMessage = True
             dv.promptTitle = dv.promptTitle or "完成情况"
-            dv.prompt = dv.prompt or "请从下拉列表选择：" + "、".join(tpl.STATUS_CHOICES)
+            dv.prompt = f"请选择：{choices}。本区不承担该任务的，选“{NA}”，并在工作内容中写明原因。"
+            dv.error = f"请从下拉列表中选择：{choices}"
 
 
 def _date_zh(d: date) -> str:
@@ -833,22 +969,30 @@ def _protect(wb, t: tpl.LedgerTemplate, password: str | None) -> None:
 # ------------------------------------------------------------------------------------------ 填报说明
 
 
-def guide_lines(batch: _Batch, region: str, own_band: str) -> list[str]:
+def guide_lines(batch: _Batch, region: str, own_band: str, has_units: bool = True) -> list[str]:
+    """The numbered lines of 填报说明 (and of a feedback workbook's cover, which repeats the ones on filling in)."""
     when = f"于{_date_zh(batch.deadline)}前" if batch.deadline else "按通知要求"
+    units = ("牵头单位、责任单位可从下拉列表选择本区单位（列表来自“单位名录”表），也可直接输入；" if has_units else
+             "牵头单位、责任单位请填写单位全称（不要用简称）；")
     return [
         f"本表由{batch.city}下发，请{region}{when}填写“工作台账”表并报送（请保留 .xlsx 格式和文件名中的地区名称）。",
         f"灰色底纹的单元格是{batch.city}的任务（序号、重点任务、{REF_CONTENT[:-4]}、{REF_LEAD[:-4]}），仅供参考，不能修改。",
         "白色单元格由本区填写：工作内容（本区落实该任务的具体措施）、牵头单位、责任单位、目标、完成时限、进展情况、完成情况。"
         "选中单元格时会显示填写提示。",
-        "牵头单位、责任单位可从下拉列表选择本区单位（列表来自“单位名录”表），也可直接输入；一格填多个单位时，用顿号“、”或换行分隔。",
-        "完成时限请填日期（如 2025-12-31）；完成情况从下拉列表选择（"
-        + "、".join(tpl.STATUS_CHOICES)
-        + "）。",
+        units + "一格填多个单位时，用顿号“、”或换行分隔。",
+        "完成时限请填日期（如 2025-12-31）；完成情况从下拉列表选择（" + "、".join(status_choices()) + "）。",
+        f"本区不承担的市级任务，不要删除该行：完成情况选“{NA}”，并在工作内容中写明原因（如“本区无煤电机组”）。",
+        "“工作目标”各行填写本区该年度的目标：工作内容写目标内容，量化目标写明年份、数值和计量单位。",
         f"本区自行增加的任务，填在“{own_band}”下方的空行中；空行不够时，可在该区域内插入行。",
         "工作表设置了保护，只为防止误改市级任务和表格结构，不影响填写；可以调整行高、列宽，可以筛选。"
         "隐藏的“任务键”列和隐藏的工作表用于汇总时识别每一行，请勿删除。",
         f"市级任务或单位名录有误的，请与{batch.city}联系，不要直接修改。",
     ]
+
+
+def status_choices() -> tuple[str, ...]:
+    """完成情况's list in a distributed form: the template's, and 不涉及."""
+    return (*tpl.STATUS_CHOICES, NA)
 
 
 def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_band: str) -> None:
@@ -867,8 +1011,8 @@ def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_ban
     ws.row_dimensions[1].height = 30
     r = 2
     # Heights measured on a long stand-in for the district's name: the same in every district's copy.
-    measured = guide_lines(batch, MEASURE_REGION, own_band)
-    for i, line in enumerate(guide_lines(batch, d.region, own_band), 1):
+    measured = guide_lines(batch, MEASURE_REGION, own_band, bool(d.units))
+    for i, line in enumerate(guide_lines(batch, d.region, own_band, bool(d.units)), 1):
         cell = put(ws, r, 1, f"{i}. {line}")
         cell.font, cell.alignment = tpl.font(tpl.FANG, 12), top
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(cols))
@@ -926,7 +1070,8 @@ def _short(text: str, limit: int) -> str:
 # --------------------------------------------------------------------------------------------- manifest
 
 
-MANIFEST_HEADERS = (("地区", 12), ("文件", 40), ("任务数", 8), ("单位数", 8), ("压缩包", 36), ("SHA-256", 66))
+# The last column, each file's sha256 (to know it when it comes back), is for programs: hidden, not printed.
+MANIFEST_HEADERS = (("地区", 12), ("文件", 40), ("任务数", 8), ("单位数", 8), ("压缩包", 36), ("校验码", 66))
 
 
 def write_manifest(result: DistributeResult, batch: _Batch) -> Path:
@@ -962,25 +1107,29 @@ def write_manifest(result: DistributeResult, batch: _Batch) -> Path:
             cell.alignment = tpl.WRAP_CENTER if c in (1, 3, 4) else tpl.WRAP_LEFT
     last = 2 + len(result.files)
     ws.freeze_panes = "A3"
+    ws.column_dimensions[get_column_letter(len(MANIFEST_HEADERS))].hidden = True
     ws.auto_filter.ref = f"A2:{get_column_letter(len(MANIFEST_HEADERS))}{last}"
-    tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{get_column_letter(len(MANIFEST_HEADERS))}{last}")
+    tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{get_column_letter(len(MANIFEST_HEADERS) - 1)}{last}")
     ws.page_setup.fitToWidth = 1
     info = wb.create_sheet("批次信息")
-    for r, (k, v) in enumerate(
-        (
-            ("市", batch.city),
-            ("市级台账", batch.source),
-            ("市级台账 SHA-256", batch.sha256),
-            ("批次", batch.batch),
-            ("分发时间", batch.created.isoformat(sep=" ")),
-            ("报送截止", batch.deadline.isoformat() if batch.deadline else ""),
-            ("区县数", len(result.files)),
-        ),
-        1,
-    ):
+    rows = (
+        ("市", batch.city),
+        ("市级台账", batch.source),
+        ("批次", batch.batch),
+        ("分发时间", batch.created.isoformat(sep=" ")),
+        ("报送截止", _date_zh(batch.deadline) if batch.deadline else ""),
+        ("区县数", len(result.files)),
+    )
+    for r, (k, v) in enumerate(rows, 1):
         put(info, r, 1, k).font = tpl.font(tpl.HEI, 11, bold=True)
         put(info, r, 2, v).font = body
-    info.column_dimensions["A"].width, info.column_dimensions["B"].width = 18, 70
+        for c in (1, 2):
+            info.cell(r, c).border, info.cell(r, c).alignment = tpl.BOX, tpl.WRAP_LEFT
+    put(info, 2, 3, batch.sha256).font = mono  # the city ledger's sha256: for programs, in a hidden column
+    info.column_dimensions["A"].width, info.column_dimensions["B"].width = 14, 60
+    info.column_dimensions["C"].width, info.column_dimensions["C"].hidden = 66, True
+    tpl.setup_print(info, header_rows=(1, 1), area=f"A1:B{len(rows)}", landscape=False)
+    info.print_title_rows = None
     path = result.out_dir / MANIFEST_NAME
     from .xlio import atomic_save
 

@@ -42,17 +42,38 @@ class FeedbackItem:
     path: Path | None = None
     reason: str = ""
     counts: dict[str, int] = field(default_factory=dict)  # severity → problems listed
-    uncovered: int = 0
+    uncovered: int = 0  # city tasks it neither covers nor says 不涉及 of (blank rows and deleted rows included)
     short: int = 0
     unmapped: int = 0
     stale: bool = False  # ``path`` is an earlier run's feedback this run did not write again
+    blank: bool = False  # the file came back with nothing of the district's in it
+
+
+@dataclass
+class Cover:
+    """What a feedback workbook's cover (反馈说明) says: whose file, its batch and deadline, what to fix."""
+
+    city: str
+    region: str
+    file: str
+    version: int
+    meta: dict  # the returned form's metadata (batch, deadline), empty for other ledgers
+    counts: dict[str, int]
+    blank: bool
+    uncovered: list[int]
+    not_applicable: list[int]
+    short: int
+    unmapped: int
+    tasks: int
 
 
 def feedback_name(rec: Received) -> str:
-    """``{region}_反馈_{original stem}.xlsx`` (.xlsm kept, so the district's macros come back with it)."""
+    """``{region}_反馈_{original stem}.xlsx`` (.xlsm kept, so the district's macros come back with it); a feedback
+    workbook sent back keeps its name."""
     suffix = ".xlsm" if Path(rec.name).suffix.lower() == ".xlsm" else ".xlsx"
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", f"{rec.region}{MARK}{Path(rec.name).stem}")
-    return safe + suffix
+    stem = Path(rec.name).stem
+    name = stem if stem.startswith(f"{rec.region}{MARK}") else f"{rec.region}{MARK}{stem}"  # feedback sent back
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name) + suffix
 
 
 def check_feedback_dir(out_dir, inbox=None, archive=None) -> Path:
@@ -95,6 +116,8 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
     directory = units if isinstance(units, Directory) else load_directory(units)
     covered = _covered(rollup)
     unmapped = _unmapped(rollup)
+    uncovered = rollup.uncovered()
+    na = rollup.not_applicable()
     items: list[FeedbackItem] = []
     jobs: list[tuple] = []  # write_marked's arguments, one workbook each
     for rec in rollup.received:
@@ -112,15 +135,26 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
         out = out_dir / feedback_name(rec)
         check_output(out, rec.path, rollup.city_path, inbox=inbox, archive=archive)
         mine = covered.get(rec.region, set())
-        extra = uncovered_tasks(rollup, rec, mine) + short_targets(rollup, rec, mine)
+        gaps = uncovered_tasks(rollup, rec, mine)
+        short = short_targets(rollup, rec, mine)
         rows = unmapped_rows(rec, unmapped.get((rec.region, rec.name), []))
-        problems = list(rec.problems) + extra + rows
-        jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256))
+        problems = list(rec.problems) + gaps + short + rows
         item.path = out
         item.counts = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}
-        item.uncovered = sum(p.type == "feedback-uncovered-task" for p in extra)
-        item.short = len(extra) - item.uncovered
+        item.uncovered = len(uncovered.get(rec.region, ()))
+        item.short = len(short)
         item.unmapped = len(rows)
+        item.blank = rec.blank
+        if rec.blank:
+            item.reason = "报送的是空白表，未填写任何内容"
+        cover = Cover(
+            city=rollup.city.region or "", region=rec.region, file=rec.name, version=rec.version,
+            meta=dict(rec.ledger.meta), counts=item.counts, blank=rec.blank,
+            uncovered=uncovered.get(rec.region, []),
+            not_applicable=[seq for seq, by in na.items() if rec.region in by],
+            short=len(short), unmapped=len(rows), tasks=sum(1 for r in rollup.city.rows if r.seq is not None))
+        jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256, cover,
+                     rollup.city, rollup.city_sha256 or ""))
     written = _write_all(jobs, directory, workers)
     for rec in rollup.superseded:
         items.append(FeedbackItem(rec.region, rec.name, rec.version, reason="已被该地区较新的报送取代，未生成反馈"))
@@ -149,11 +183,29 @@ _DIRECTORY = None  # the unit directory, in a worker process
 
 
 def _write_one(job: tuple, directory=None) -> Path:
-    from .validation import write_marked
+    """One feedback workbook: the district's own file marked (xlsx/xlsm), its form rebuilt with its values when
+    it sent a distributed form in another format, else a ledger filled from it; then the cover and 问题清单."""
+    from .marks import PROBLEMS_SHEET, mark_cells, write_problem_sheet
+    from .returned import is_distributed
+    from .validation import marked_workbook
+    from .xlio import atomic_save
 
-    source, out, ledger, problems, region, name, sha256 = job
-    return write_marked(source, out, ledger, problems, region=region, directory=directory or _DIRECTORY,
-                        marks_only=True, meta={"filled_at": "", "source": name, "source_sha256": sha256})
+    source, out, ledger, problems, region, name, sha256, cover, city, city_sha256 = job
+    directory = directory or _DIRECTORY
+    leftovers: list[tuple[str, str]] = []
+    if is_distributed(ledger) and Path(source).suffix.lower() not in EDITABLE:
+        from .carry import carried_form
+
+        wb, placed, leftovers = carried_form(Path(source), ledger, problems, city, city_sha256, directory, out.name)
+        mark_cells(wb, placed, record=True)
+        write_problem_sheet(wb, placed, region=region)
+    else:
+        wb, placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory,
+                                     marks_only=True, record=True,
+                                     meta={"filled_at": "", "source": name, "source_sha256": sha256})
+    write_cover(wb, cover, placed, leftovers)
+    _first(wb, [COVER_SHEET, PROBLEMS_SHEET])
+    return atomic_save(wb, out) or out
 
 
 def _init_worker(directory, parent: int) -> None:
@@ -207,18 +259,25 @@ def unmapped_rows(rec: Received, mappings: list) -> list[Problem]:
 
 
 def uncovered_tasks(rollup: Rollup, rec: Received, covered: set[int]) -> list[Problem]:
-    """A warning for each city task none of the district's rows serves; none when no row maps to any city
-    task (the file is not a ledger of this plan: 60 warnings would bury the one that matters)."""
-    if not covered:
+    """A warning for each city task none of the district's rows serves (nor says 不涉及 of), but those a returned
+    form reports at their place; none for a free-form file no row of which maps to any city task (it is not a
+    ledger of this plan: 60 warnings would bury the one that matters)."""
+    from .returned import is_distributed
+
+    form = is_distributed(rec.ledger)
+    if not covered and not form:
         return []
-    problems, seen = [], _reported_uncovered(rollup, rec)
+    na = {seq for seq, by in rollup.not_applicable().items() if rec.region in by}
+    problems, seen = [], _reported_uncovered(rollup, rec) | na
+    advice = ("本区承担的，请在该任务行填写；不承担的，完成情况选“不涉及”，并在工作内容中写明原因" if form else
+              "本区承担的请补充；不承担的，请注明“不涉及”及原因")
     for row in rollup.city.rows:
         if row.seq is None or row.seq in covered or row.seq in seen:
             continue
         seen.add(row.seq)
         problems.append(Problem(
             "feedback-uncovered-task", f"未覆盖市级任务{row.seq}“{row.task}”", severity="warning", file=rec.name,
-            suggestion="承担的请补充，不承担的请注明原因"))
+            suggestion=advice))
     return problems
 
 
@@ -227,8 +286,9 @@ def _reported_uncovered(rollup: Rollup, rec: Received) -> set[int]:
     blank (``returned-blank-row``, at the row) and rows deleted (``returned-row-deleted``, naming the task)."""
     seqs = {int(p.value) for p in rec.problems
             if p.type == "returned-row-deleted" and p.value and str(p.value).isdigit()}
-    seqs.update(m.row.seq for m in rollup.mappings
-                if m.region == rec.region and m.method == "blank" and m.row.seq is not None)
+    keyed = [m.row.extra.get("任务键", "") for m in rollup.mappings
+             if m.region == rec.region and m.file == rec.name and m.method == "blank"]
+    seqs.update(int(k) for k in keyed if k.isdigit())
     return seqs
 
 
@@ -247,20 +307,23 @@ def short_targets(rollup: Rollup, rec: Received, covered: set[int]) -> list[Prob
                 continue
             where = f"市级{t.city_task}"
         else:
-            if t.city_seq not in covered or (mine is None and rec.region not in t.missing):
+            if t.city_seq not in covered:
                 continue
             where = f"市级任务{t.city_seq}“{t.city_task}”"
         total = t.district_sum or 0
         when = "每年" if t.per_year else (f"{t.year}年" if t.year else "")
         if t.city_task.startswith(when):
             when = ""  # 2025年工作目标 names its year already
-        figure = _format_amount(mine, t.unit) if mine is not None else "未填写数值"
+        others = t.other.get(rec.region)
+        figure = _format_amount(mine, t.unit) if mine is not None else \
+            f"报“{'；'.join(others)}”（指标不同，未计入）" if others else "未填写数值"
         problems.append(Problem(
             "feedback-target-short",
             f"{where}的目标“{when}{t.metric}”：市级{_format_amount(t.city_value, t.unit)}，各区县合计"
             f"{_format_amount(total, t.unit)}，本区{figure}，尚差{_format_amount(t.city_value - total, t.unit)}",
             severity="info", file=rec.name, value=figure if mine is not None else None,
-            suggestion="请核实本区目标能否提高，或说明原因" if mine is not None else "请在工作内容或目标中写明本区的目标数值"))
+            suggestion="请核实本区目标能否提高，或说明原因" if mine is not None else
+            f"请按市级指标“{t.metric}”在目标列写明本区的目标数值" if others else "请在工作内容或目标中写明本区的目标数值"))
     return problems
 
 
@@ -321,3 +384,141 @@ def _write_manifest(rollup: Rollup, path: Path, items: list[FeedbackItem], inbox
     ws.auto_filter.ref = f"A2:{end}{last}"
     tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{end}{last}")
     return atomic_save(wb, path)
+
+
+# ------------------------------------------------------------------------------------------------- cover
+
+
+COVER_SHEET = "反馈说明"
+COVER_KINDS = 8  # kinds of problem named on the cover; the rest are on 问题清单
+
+
+def write_cover(wb, cover: Cover, problems: list[Problem], leftovers: list[tuple[str, str]] = ()) -> None:
+    """The feedback's first sheet: whose file this is, its batch and deadline, what was found and how many of
+    each, the kinds of problem to fix first, and how to correct and send the workbook back. An earlier run's
+    cover (a feedback workbook sent back) is replaced."""
+    from openpyxl.styles import Alignment
+
+    from . import template as tpl
+    from .layout import fit_rows, needed_height, text_lines
+    from .marks import PROBLEMS_SHEET
+    from .printing import fit_widths
+    from .problems import SEVERITY_ZH, problem_overview
+
+    if COVER_SHEET in wb.sheetnames:
+        del wb[COVER_SHEET]
+    ws = wb.create_sheet(COVER_SHEET, 0)
+    ws.sheet_view.showGridLines = False
+    widths = fit_widths([18, 60], {1: 40}, landscape=False)
+    for c, w in enumerate(widths, 1):
+        ws.column_dimensions[chr(64 + c)].width = w
+    meta = cover.meta
+    deadline = meta.get("deadline", "")
+    when = _date_words(deadline)
+    # (Nothing here depends on when the file came or the run was made: the same bytes, the same feedback.)
+    lines: list[tuple[str, str]] = [("报送文件", f"{cover.file}（第{cover.version}版）")]
+    if meta.get("batch"):
+        lines.append(("分发批次", meta["batch"]))
+    if when:
+        lines.append(("报送截止", when))
+    counts = cover.counts
+    lines.append(("问题", f"错误 {counts.get('error', 0)} 条，警告 {counts.get('warning', 0)} 条，提示 "
+                         f"{counts.get('info', 0)} 条。问题单元格已按严重程度标色（红色为错误，黄色为警告，蓝色为提示），"
+                         f"批注中写明问题和建议；全部问题见“{PROBLEMS_SHEET}”表，点单元格地址可跳转到该单元格。"))
+    if cover.blank:
+        lines.append(("空白表", f"本区报送的表中没有填写任何内容，{cover.tasks}项市级任务均视为未覆盖。请填写后重新报送。"))
+    lines.append(("未覆盖的市级任务", f"{len(cover.uncovered)} 项" + (
+        f"：任务{_seqs(cover.uncovered)}（未填写、被删除或没有对应的行）" if cover.uncovered else "")))
+    if cover.not_applicable:
+        lines.append(("不涉及的市级任务", f"{len(cover.not_applicable)} 项：任务{_seqs(cover.not_applicable)}"))
+    if cover.short:
+        lines.append(("目标差距", f"{cover.short} 项市级目标各区县合计尚未达到，见“{PROBLEMS_SHEET}”表"))
+    if cover.unmapped:
+        lines.append(("未对应的行", f"{cover.unmapped} 行未能对应到市级任务，见“{PROBLEMS_SHEET}”表"))
+    title = f"{cover.city}{cover.region}工作台账反馈"
+    put(ws, 1, 1, title).font = tpl.font(tpl.HEI, 16, bold=True)
+    ws.merge_cells("A1:B1")
+    ws.row_dimensions[1].height = 32
+    put(ws, 2, 1, f"{cover.city}汇总各区县报送的工作台账后，就本区报送的文件反馈如下。请改正后重新报送。").font = \
+        tpl.font(tpl.FANG, 11)
+    ws.merge_cells("A2:B2")
+    label, body = tpl.font(tpl.HEI, 11, bold=True), tpl.font(tpl.FANG, 11)
+    top = Alignment(wrap_text=True, vertical="top")
+    r = 3
+    for name, text in lines:
+        r += 1
+        put(ws, r, 1, name).font = label
+        cell = put(ws, r, 2, text)
+        cell.font, cell.alignment = body, top
+        ws.cell(r, 1).alignment, ws.cell(r, 1).border, cell.border = top, tpl.BOX, tpl.BOX
+    # The kinds of problem, the worst first: what to fix first.
+    kinds = problem_overview(problems, lambda p: None)
+    if kinds:
+        r += 2
+        put(ws, r, 1, "主要问题").font = tpl.font(tpl.HEI, 12, bold=True)
+        for kind in kinds[:COVER_KINDS]:
+            r += 1
+            put(ws, r, 1, f"{SEVERITY_ZH[kind.severity]}·{kind.count}处").font = body
+            put(ws, r, 2, kind.title).font = body
+            for c in (1, 2):
+                ws.cell(r, c).border, ws.cell(r, c).alignment = tpl.BOX, top
+        if len(kinds) > COVER_KINDS:
+            r += 1
+            put(ws, r, 2, f"……另有{len(kinds) - COVER_KINDS}类，见“{PROBLEMS_SHEET}”表").font = body
+    r += 2
+    put(ws, r, 1, "如何改正和报送").font = tpl.font(tpl.HEI, 12, bold=True)
+    steps = [
+        "在“工作台账”表中逐一改正标色的单元格（选中单元格可看到批注）；颜色和批注可以保留，重新汇总时会再次检查。",
+        "本区不承担的市级任务，不要删除该行：完成情况选“不涉及”，并在工作内容中写明原因。",
+        "灰色的市级任务和隐藏的工作表、隐藏的“任务键”列请勿改动，汇总时靠它们识别每一行。",
+        (f"改正后请于{when}前" if when else "改正后请按通知要求") + f"将本工作簿报送{cover.city}"
+        "（保留 .xlsx 格式和文件名中的地区名称）；本表和“问题清单”表不必删除。",
+    ]
+    for i, step in enumerate(steps, 1):
+        r += 1
+        cell = put(ws, r, 1, f"{i}. {step}")
+        cell.font, cell.alignment = body, top
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+    if leftovers:
+        r += 2
+        put(ws, r, 1, "未能放回表中的内容").font = tpl.font(tpl.HEI, 12, bold=True)
+        r += 1
+        note = put(ws, r, 1, "以下是本区报送文件中的内容，反馈表中没有对应的位置，请核对后填入合适的单元格：")
+        note.font, note.alignment = body, top
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+        for where, text in leftovers:
+            r += 1
+            put(ws, r, 1, where).font = body
+            cell = put(ws, r, 2, text)
+            cell.font, cell.alignment = body, top
+    # Heights: merged lines are as wide as both columns.
+    fit_rows(ws, 3, {1: widths[0], 2: widths[1]})
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row > 2:
+            text = str(ws.cell(merged.min_row, 1).value or "")
+            ws.row_dimensions[merged.min_row].height = needed_height(text_lines(text, sum(widths) * 7, 11), 11)
+    ws.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
+    tpl.setup_print(ws, header_rows=(1, 1), area=f"A1:B{r}", landscape=False)
+    ws.print_title_rows = None
+    ws.oddFooter.center.text = f"{COVER_SHEET}　第&P页 共&N页"
+    ws.sheet_properties.tabColor = "1F4E79"
+
+
+def _seqs(seqs: list[int], limit: int = 40) -> str:
+    shown = "、".join(map(str, seqs[:limit]))
+    return shown + (f"……共{len(seqs)}项" if len(seqs) > limit else "")
+
+
+def _date_words(text: str) -> str:
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text or "")
+    return f"{int(m[1])}年{int(m[2])}月{int(m[3])}日" if m else ""
+
+
+def _first(wb, names: list[str]) -> None:
+    """The named sheets first, in that order, and the first of them the one the workbook opens on."""
+    present = [wb[n] for n in names if n in wb.sheetnames]
+    rest = [ws for ws in wb._sheets if ws not in present]
+    wb._sheets = [*present, *rest]
+    wb.active = 0
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws is present[0] if present else False

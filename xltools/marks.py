@@ -20,6 +20,11 @@ from .xlio import put
 
 PROBLEMS_SHEET = "问题清单"
 AUTHOR = "xltools"
+# Hidden sheet where xltools records the cells it marked (with what they looked like before) and, in the add-in,
+# the problems behind them: marks are taken off exactly (清除标注, or the next feedback on a form sent back).
+MARKS_SHEET = "_xltools_marks"
+MARKS_HEADER = ["kind", "sheet", "cell", "fill", "note", "text"]
+NO_NOTE, OWN_NOTE, UNKNOWN = "none", "text", "unknown"  # a cell's note before xltools marked it
 # Excel's own "bad / neutral / note" fills, which clerks already read as red / yellow / blue.
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _THIN = Side(style="thin", color="000000")
@@ -60,13 +65,20 @@ def _anchor(ws, ref: str) -> str:
     return ref
 
 
-def mark_cells(workbook, problems: list[Problem]) -> int:
-    """Colour each problem's cell by its worst severity and attach a note; returns cells marked."""
+def mark_cells(workbook, problems: list[Problem], record: bool = False) -> int:
+    """Colour each problem's cell by its worst severity and attach a note; returns cells marked.
+
+    ``record``: marks an earlier run recorded in the workbook are taken off first (a feedback workbook sent back
+    and checked again), and these are recorded in the hidden ``MARKS_SHEET``, as the add-in records its own."""
+    if record:
+        clear_recorded_marks(workbook)
     by_cell: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
         if p.sheet and p.cell and p.sheet in workbook.sheetnames:
             # A cell inside a merged range cannot hold a note: its range's first cell is marked instead.
             by_cell.setdefault((p.sheet, _anchor(workbook[p.sheet], p.cell)), []).append(p)
+    if record and by_cell:
+        _record_marks(workbook, [(sheet, ref, workbook[sheet][ref]) for sheet, ref in by_cell])
     for (sheet, ref), found in by_cell.items():
         cell = workbook[sheet][ref]
         cell.fill = PatternFill("solid", fgColor=FILLS[worst(found)])
@@ -80,6 +92,61 @@ def mark_cells(workbook, problems: list[Problem]) -> int:
 
 
 NOTE_SEPARATOR = "\n——\n"  # between a person's note and the problems appended to it
+
+
+def _fill_hex(cell) -> str:
+    """A cell's solid fill as "#RRGGBB", "" for none, ``UNKNOWN`` for what cannot be put back exactly."""
+    fill = cell.fill
+    if fill is None or fill.fill_type in (None, "none"):
+        return ""
+    rgb = fill.fgColor.rgb if fill.fill_type == "solid" and fill.fgColor.type == "rgb" else None
+    return f"#{rgb[-6:].upper()}" if isinstance(rgb, str) else UNKNOWN
+
+
+def _record_marks(workbook, cells: list[tuple[str, str, object]]) -> None:
+    """What each cell about to be marked looks like now, in the hidden record sheet (the add-in's format)."""
+    rows = []
+    for sheet, ref, cell in cells:
+        note = cell.comment
+        if note is None or note.author == AUTHOR:  # (a note all ours, left by an earlier run, is not put back)
+            kind, text = NO_NOTE, ""
+        else:
+            kind, text = OWN_NOTE, note.text
+        rows.append(["mark", sheet, ref, _fill_hex(cell), kind, text])
+    ws = workbook[MARKS_SHEET] if MARKS_SHEET in workbook.sheetnames else workbook.create_sheet(MARKS_SHEET)
+    if ws.max_row <= 1 and ws.cell(1, 1).value is None:
+        for c, h in enumerate(MARKS_HEADER, 1):
+            ws.cell(1, c, h)
+    for row in rows:
+        r = ws.max_row + 1
+        for c, v in enumerate(row, 1):
+            put(ws, r, c, v)
+    ws.sheet_state = "hidden"
+
+
+def clear_recorded_marks(workbook) -> int:
+    """Put back every cell an earlier run recorded marking (its fill and note), and drop the record; returns the
+    cells restored. A fill that could not be recorded exactly is left as it is."""
+    if MARKS_SHEET not in workbook.sheetnames:
+        return 0
+    ws = workbook[MARKS_SHEET]
+    restored = 0
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        kind, sheet, ref, fill, note, text = (list(row) + [None] * 6)[:6]
+        if kind != "mark" or sheet not in workbook.sheetnames or not ref:
+            continue
+        cell = workbook[sheet][ref]
+        if fill == "" or fill is None:
+            cell.fill = PatternFill(fill_type=None)
+        elif fill != UNKNOWN:
+            cell.fill = PatternFill("solid", fgColor=str(fill).lstrip("#"))
+        if note == OWN_NOTE:
+            cell.comment = Comment(str(text or ""), "") if text else None  # a person's note, not xltools
+        elif note in (NO_NOTE, None, ""):
+            cell.comment = None
+        restored += 1
+    del workbook[MARKS_SHEET]
+    return restored
 
 
 def worst(problems: list[Problem]) -> str:
@@ -110,9 +177,11 @@ def problem_columns() -> list[tuple[str, float]]:
 
 
 def problem_values(i: int, p: Problem, region: str | None) -> tuple:
-    """One 问题清单 row, in PROBLEM_COLUMNS order."""
+    """One 问题清单 row, in PROBLEM_COLUMNS order; 行 is the line of a text or the row of a cell."""
+    m = _CELL.match(p.cell or "")
+    line = p.line if p.line is not None else int(m[2]) if m else None
     return (i, region or None, SEVERITY_ZH[p.severity], problem_title(p.type), p.message, p.suggestion or None,
-            p.value or None, p.file or None, p.sheet or None, p.cell or None, p.line, p.type)
+            p.value or None, p.file or None, p.sheet or None, p.cell or None, line, p.type)
 
 
 def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET, region: str | None = None,

@@ -35,18 +35,24 @@ class Origin:
 
 @dataclass
 class Goal:
-    """A 工作目标 line: the plan's overall targets for a year."""
+    """A 工作目标 line: the plan's overall targets for a year. A district's goal row of a distributed form has
+    the columns of a task row; what it reports besides the goal's text is kept as a task row's is."""
 
     year: int | None
     text: str
     lead_units: list[str] = field(default_factory=list)
     origin: Origin = field(default_factory=Origin)
+    responsible_units: list[str] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)  # reporting columns (目标, 完成时限, …) and 任务键
+    raw: dict[str, str] = field(default_factory=dict)  # the unit cells as written ("lead"/"resp")
 
     def to_dict(self) -> dict:
-        return {"year": self.year, "text": self.text, "lead_units": list(self.lead_units)}
+        return {"year": self.year, "text": self.text, "lead_units": list(self.lead_units),
+                "responsible_units": list(self.responsible_units)}
 
     def __reduce__(self):
-        return Goal, (self.year, self.text, self.lead_units, self.origin)
+        return Goal, (self.year, self.text, self.lead_units, self.origin, self.responsible_units, self.extra,
+                      self.raw)
 
 
 @dataclass
@@ -147,7 +153,8 @@ class Ledger:
             source=data.get("source"),
         )
         for g in data.get("goals") or []:
-            ledger.goals.append(Goal(g.get("year"), g.get("text", ""), list(g.get("lead_units") or [])))
+            ledger.goals.append(Goal(g.get("year"), g.get("text", ""), list(g.get("lead_units") or []),
+                                     responsible_units=list(g.get("responsible_units") or [])))
         for r in data.get("rows") or []:
             ledger.rows.append(
                 TaskRow(

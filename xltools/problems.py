@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
-# Chinese titles of problem types, for the 问题清单 sheet (target-* titles live in target_text.py).
+# Chinese titles of problem types, for the 问题清单 sheet (target-* titles: TARGET_TITLES below).
 TITLES = {
     "missing-header": "缺少台账表头",
     "missing-lead-unit": "缺少牵头单位",
@@ -83,19 +83,28 @@ TITLES = {
     "feedback-unmapped-row": "未对应到市级任务",
     # distributing the city ledger
     "distribute-unknown-region": "名录中没有该地区",
+    "distribute-deadline-past": "报送截止日期已过",
+    "distribute-replaced": "以前分发的文件已移走",
+    "na-without-reason": "不涉及未说明原因",
     "distribute-no-units": "名录中没有该地区的单位",
+}
+
+
+# The target format problems target_text.py reports.
+TARGET_TITLES = {
+    "target-unit-missing": "目标数值缺少单位",
+    "target-unit-malformed": "目标单位写法不规范",
+    "target-magnitude-ambiguous": "目标数量级不明确",
+    "target-year-out-of-period": "目标年份不在规划期内",
+    "target-share-over-100": "比例目标超过100%",
+    "target-unit-mismatch": "同一指标单位不一致",
+    "target-comparator-conflict": "目标比较关系矛盾",
 }
 
 
 def problem_title(type_: str) -> str:
     """The Chinese title of a problem type (its code when none is known)."""
-    if type_ in TITLES:
-        return TITLES[type_]
-    if type_.startswith("target-"):
-        from .target_text import PROBLEM_TITLES
-
-        return PROBLEM_TITLES.get(type_, type_)
-    return type_
+    return TITLES.get(type_) or TARGET_TITLES.get(type_, type_)
 
 
 @dataclass

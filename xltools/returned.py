@@ -36,6 +36,37 @@ def is_distributed(ledger: Ledger | None) -> bool:
     return ledger is not None and ledger.meta.get("kind") == KIND
 
 
+def as_city(ledger: Ledger) -> Ledger:
+    """The city's ledger as a consolidation or a distribution takes it: a distributed form (any district's, in
+    any format it was saved in) stands for the city ledger it was made from — its city rows with the city's
+    工作内容 and 牵头单位 from the reference columns, its goals likewise; the district's own columns and rows are
+    not the city's. Any other ledger is itself."""
+    if not is_distributed(ledger):
+        return ledger
+    from .model import Goal
+    from .unitnames import split_units
+
+    meta = ledger.meta
+    city = meta.get("city") or ledger.city
+    title = ledger.title
+    region = meta.get("region") or ""
+    if city and region and title.startswith(city + region):
+        title = city + title[len(city + region):]
+    view = Ledger(title=title, region=city, level="市", city=city, source=ledger.source, columns={},
+                  region_from="meta", numbering=city, meta={"kind": "city-view", "city": city or ""})
+    for row in ledger.rows:
+        if row.extra.get(KEY, "").isdigit():
+            view.rows.append(TaskRow(row.seq, row.task, row.extra.get(REF_CONTENT, ""),
+                                     split_units(row.extra.get(REF_LEAD, "")), [], row.section, row.subsection,
+                                     row.origin, label=row.label))
+    for goal in ledger.goals:
+        if goal.extra.get(KEY, "").startswith("g") and goal.extra.get(REF_CONTENT):
+            view.goals.append(Goal(goal.year, goal.extra[REF_CONTENT], split_units(goal.extra.get(REF_LEAD, "")),
+                                   goal.origin))
+    view.problems = [p for p in ledger.problems if p.type in ("cell-too-long", "unreadable-sheet")]
+    return view
+
+
 def fingerprint(task: str, content: str, lead: str) -> str:
     """What the locked cells of one row say, insensitive to how a reader spaces or folds the text."""
     text = "\x1f".join(_WS.sub("", fold(t or "")) for t in (task, content, lead))
@@ -51,26 +82,101 @@ def row_fingerprint(row: TaskRow) -> str:
     return fingerprint(row.task, row.extra.get(REF_CONTENT, ""), row.extra.get(REF_LEAD, ""))
 
 
+_LOCKED = ("task", REF_CONTENT, REF_LEAD)  # the locked cells of a city row, in the order fingerprinted
+
+
+def _cell_prints(task: str, content: str, lead: str) -> str:
+    """A short fingerprint of each locked cell: which one was typed over can be told without the city ledger."""
+    return ":".join(hashlib.sha256(_WS.sub("", fold(t or "")).encode()).hexdigest()[:6] for t in (task, content, lead))
+
+
 def encode_locks(rows: list[TaskRow]) -> str:
-    return ",".join(f"{r.key}:{city_fingerprint(r)}" for r in rows if r.key)
+    """``row_locks``: key:fingerprint of the row's locked cells:fingerprints of each (task, content, lead)."""
+    return ",".join(f"{r.key}:{city_fingerprint(r)}:{_cell_prints(r.task, r.content, chr(10).join(r.lead_units))}"
+                    for r in rows if r.key)
 
 
-def _decode_locks(text: str) -> dict[str, str]:
-    return dict(item.split(":", 1) for item in text.split(",") if ":" in item)
+def _decode_locks(text: str) -> dict[str, tuple[str, list[str]]]:
+    """key → (the row's fingerprint, each locked cell's; none in a form made before they were recorded)."""
+    out = {}
+    for item in text.split(","):
+        key, _, prints = item.partition(":")
+        if prints:
+            whole, *cells = prints.split(":")
+            out[key] = (whole, cells if len(cells) == len(_LOCKED) else [])
+    return out
 
 
 def is_blank(row: TaskRow) -> bool:
-    """A city row the district filled nothing into."""
+    """A row with nothing of the district's in it: no content, units or reporting values (a city row of a
+    distributed form left as it came, or a district row that names a task and says nothing of it)."""
     return not (row.content.strip() or row.lead_units or row.responsible_units
                 or any(v.strip() for k, v in row.extra.items() if k not in _NOT_DISTRICT))
 
 
-def quiet_blank_rows(ledger: Ledger) -> None:
-    """A city row left blank is reported once (``returned-blank-row``), not also as lacking its lead unit."""
-    blank = {(r.origin.sheet, r.origin.row) for r in ledger.rows if r.extra.get(KEY, "").isdigit() and is_blank(r)}
-    if blank:
+def goal_reported(goal) -> bool:
+    """Whether a goal row carries anything of the district's (its text, units or reporting values)."""
+    return bool(goal.text.strip() or goal.lead_units or goal.responsible_units
+                or any(v.strip() for k, v in goal.extra.items() if k not in _NOT_DISTRICT))
+
+
+NA = "不涉及"  # what a district chooses in 完成情况 for a city task it does not carry out
+STATUS = "完成情况"
+_NA_TEXT = re.compile(r"^(?:本区|我区|本县|我县|本镇)?(?:不涉及|无此项任务|无此任务|无此项|无相关任务)[。，,；;：:、\s]*")
+
+
+def not_applicable(row: TaskRow) -> str | None:
+    """The reason a district gives for not carrying out a task ("" when it gives none), or None when the row
+    does not say 不涉及: 完成情况 chosen as 不涉及 (the reason in 工作内容), or 工作内容 starting with it (不涉及，本区无
+    煤电机组)."""
+    content = row.content.strip()
+    m = _NA_TEXT.match(content)
+    if fold(row.extra.get(STATUS, "")) != NA and m is None:
+        return None
+    reason = content[m.end():] if m is not None else content
+    return reason.strip() or row.extra.get("进展情况", "").strip()
+
+
+def row_states(ledger: Ledger, row_maps: list, name: str) -> list[Problem]:
+    """What each row of a district's ledger reports, set on its mapping (``row_maps``: city seqs, confidence,
+    method), and the problems of rows that say 不涉及 without a reason:
+
+    - a row in the own-task area of a distributed form is the district's own task, always (``own``), never
+      mapped to a city task, however alike their words;
+    - a row with nothing of the district's in it covers nothing (``blank``);
+    - a row saying 不涉及 keeps the city tasks it answers, as not applicable (``na``), not as covered.
+    """
+    problems: list[Problem] = []
+    own_section = ledger.meta.get("own_section") if is_distributed(ledger) else None
+    for i, row in enumerate(ledger.rows[:len(row_maps)]):
+        seqs, confidence, _method = row_maps[i]
+        keyed = row.extra.get(KEY, "").isdigit()
+        if own_section and row.section == own_section and not keyed:
+            row_maps[i] = ([], confidence, "own")
+        elif is_blank(row):
+            row_maps[i] = ([], 0.0, "blank")
+        elif (reason := not_applicable(row)) is not None and seqs:
+            row_maps[i] = (seqs, confidence, "na")
+            if not reason:
+                tasks = "、".join(map(str, seqs))
+                problems.append(Problem(
+                    "na-without-reason", f"市级任务{tasks}“{shown(row.task)}”填写了“不涉及”，但没有说明原因",
+                    severity="warning", value=row.task,
+                    suggestion="请在工作内容中写明本区不涉及该任务的原因（如“本区无煤电机组”）",
+                    **_cell(ledger, row, "content")))
+    for p in problems:
+        p.file = name
+    return problems
+
+
+def quiet_rows(ledger: Ledger) -> None:
+    """A row that needs no lead unit is not reported as lacking one: a city row left blank (reported once, as
+    ``returned-blank-row``) and a row saying 不涉及 (the district does not carry the task out)."""
+    quiet = {(r.origin.sheet, r.origin.row) for r in ledger.rows
+             if (r.extra.get(KEY, "").isdigit() and is_blank(r)) or not_applicable(r) is not None}
+    if quiet:
         ledger.problems[:] = [p for p in ledger.problems if not (
-            p.type == "missing-lead-unit" and (p.sheet, _row_of(p.cell)) in blank)]
+            p.type == "missing-lead-unit" and (p.sheet, _row_of(p.cell)) in quiet)]
 
 
 def _row_of(cell: str | None) -> int | None:
@@ -83,8 +189,10 @@ def _cell(ledger: Ledger, row: TaskRow, field: str) -> dict:
     return row.origin.where(ledger.source, column_letter(col + 1) if col is not None else None)
 
 
-def _named(text: str, limit: int = 40) -> str:
-    text = _WS.sub("", text)
+def shown(text: str, limit: int = 40) -> str:
+    """What a clerk typed, quoted in a message as typed (full-width punctuation kept), its lines joined with 、
+    (two units on two lines stay two), cut at ``limit`` characters."""
+    text = "、".join(line.strip() for line in (text or "").splitlines() if line.strip())
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -106,7 +214,7 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
     locks = _decode_locks(meta.get("row_locks", ""))
     older = bool(city_sha256 and meta.get("city_ledger_sha256") and meta["city_ledger_sha256"] != city_sha256)
     # Tasks the city changed since this workbook was made: typed-over checks use the old fingerprint.
-    changed = {k for k, r in city_tasks.items() if k in locks and locks[k] != city_fingerprint(r)}
+    changed = {k for k, r in city_tasks.items() if k in locks and locks[k][0] != city_fingerprint(r)}
 
     seen: dict[str, TaskRow] = {}
     for row in ledger.rows:
@@ -122,19 +230,21 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
             continue
         seen[key] = row
         lock = locks.get(key)
-        if lock and row_fingerprint(row) != lock:
-            problems.append(_typed_over(ledger, row, key, city_tasks.get(key) if key not in changed else None))
+        if lock and row_fingerprint(row) != lock[0]:
+            problems.append(_typed_over(ledger, row, key, city_tasks.get(key) if key not in changed else None,
+                                        lock[1]))
         if key.isdigit() and is_blank(row):
             problems.append(Problem(
-                "returned-blank-row", f"市级任务{key}“{_named(row.task)}”未填写本区内容，视为未覆盖", severity="warning",
-                value=row.task, suggestion="请填写本区的工作内容、牵头单位和责任单位；不涉及的，请在备注中说明",
+                "returned-blank-row", f"市级任务{key}“{shown(row.task)}”未填写本区内容，视为未覆盖", severity="warning",
+                value=row.task, suggestion="请填写本区的工作内容、牵头单位和责任单位；本区不承担该任务的，"
+                "完成情况选“不涉及”，并在工作内容中写明原因",
                 **_cell(ledger, row, "content")))
 
     expected = [k for k in (meta.get("row_keys") or "").split(",") if k.isdigit()]
     for key in expected:
         if key not in seen:
             task = city_tasks.get(key)
-            what = f"“{_named(task.task)}”" if task is not None else ""
+            what = f"“{shown(task.task)}”" if task is not None else ""
             problems.append(Problem(
                 "returned-row-deleted", f"市级任务{key}{what}所在的行被删除，该任务视为未覆盖", severity="error",
                 file=name, value=key, suggestion="请用分发的原表重新填写该任务，不要删除市级任务行"))
@@ -149,29 +259,35 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
             parts.append(f"新增了任务{_keys(added)}")
         if removed:
             parts.append(f"删除了任务{_keys(removed)}")
-        when = meta.get("distributed_at", "")[:10]
-        problems.append(Problem(
-            "returned-older-city", f"本表按较早的市级台账分发（{when}，批次 {meta.get('batch', '')}），"
-            + ("此后市级台账" + "，".join(parts) if parts else "此后市级台账有改动，但任务未变"),
-            severity="warning" if parts else "info", file=name, value=meta.get("batch"),
-            suggestion="请向该地区下发新版填报表，或核对上述任务后再汇总" if parts else None))
+        # Another file with the same tasks (the .txt the filled .xlsx came from, or a later save) is the same
+        # city ledger: only a change to its tasks is worth a word.
+        if parts:
+            when = meta.get("distributed_at", "")[:10]
+            problems.append(Problem(
+                "returned-older-city", f"本表按较早的市级台账分发（{when}，批次 {meta.get('batch', '')}），"
+                "此后市级台账" + "，".join(parts), severity="warning", file=name, value=meta.get("batch"),
+                suggestion="请向该地区下发新版填报表，或核对上述任务后再汇总"))
     for p in problems:
         p.file = name
     return problems
 
 
-def _typed_over(ledger: Ledger, row: TaskRow, key: str, city_row: TaskRow | None) -> Problem:
-    """A locked city cell changed: which one, and both texts when the city's are known."""
-    field, was, now = "task", "", row.task
+def _typed_over(ledger: Ledger, row: TaskRow, key: str, city_row: TaskRow | None, prints: list[str]) -> Problem:
+    """A locked city cell changed: which one (from the city's text, else from each cell's fingerprint in the
+    form), and both texts when the city's are known."""
+    typed = dict(zip(_LOCKED, (row.task, row.extra.get(REF_CONTENT, ""), row.extra.get(REF_LEAD, ""))))
+    field, was = "task", ""
     if city_row is not None:
-        for f, original, typed in (("task", city_row.task, row.task),
-                                   (REF_CONTENT, city_row.content, row.extra.get(REF_CONTENT, "")),
-                                   (REF_LEAD, "\n".join(city_row.lead_units), row.extra.get(REF_LEAD, ""))):
-            if _WS.sub("", fold(original)) != _WS.sub("", fold(typed)):
-                field, was, now = f, original, typed
+        for f, original in zip(_LOCKED, (city_row.task, city_row.content, "\n".join(city_row.lead_units))):
+            if _WS.sub("", fold(original)) != _WS.sub("", fold(typed[f])):
+                field, was = f, original
                 break
+    elif prints:
+        now = _cell_prints(*typed.values()).split(":")
+        field = next((f for f, a, b in zip(_LOCKED, prints, now) if a != b), "task")
+    now = typed[field]
     label = {"task": "重点任务", REF_CONTENT: "市级工作内容（参考）", REF_LEAD: "市级牵头单位（参考）"}[field]
-    detail = f"：原为“{_named(was)}”，现为“{_named(now)}”" if city_row is not None else ""
+    detail = f"：原为“{shown(was)}”，现为“{shown(now)}”" if city_row is not None else f"，现为“{shown(now)}”"
     return Problem(
         "returned-locked-changed", f"市级任务{key}的“{label}”被改动{detail}（市级内容不能修改，汇总仍按原任务对应）",
         severity="error", value=now[:200],

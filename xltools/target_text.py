@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 
-from .problems import Problem
+from .problems import TARGET_TITLES, Problem
 from .text import clean, column_letter, fold
 
 PLAN_PERIOD = (2024, 2027)
@@ -112,16 +112,8 @@ AFTER_STOPS = ("进行", "开展", "实施", "参与", "用于")
 # Before a base year: 较2023年增长, 比2023年底增加, 同比增长.
 BASE_MARKERS = ("相较于", "相较", "相比", "较", "比", "同比")
 
-# Every problem type this module reports, with a title for a 问题清单.
-PROBLEM_TITLES = {
-    "target-unit-missing": "目标数值缺少单位",
-    "target-unit-malformed": "目标单位写法不规范",
-    "target-magnitude-ambiguous": "目标数量级不明确",
-    "target-year-out-of-period": "目标年份不在规划期内",
-    "target-share-over-100": "比例目标超过100%",
-    "target-unit-mismatch": "同一指标单位不一致",
-    "target-comparator-conflict": "目标比较关系矛盾",
-}
+# Every problem type this module reports, with a title for a 问题清单 (kept with the other titles, in problems.py).
+PROBLEM_TITLES = TARGET_TITLES
 
 # ---------------------------------------------------------------------------------------------------
 
@@ -242,25 +234,50 @@ def parse_targets(text: str | None, *, default_year: int | None = None,
 def ledger_targets(ledger, *, period: tuple[int, int] | None = PLAN_PERIOD) -> list[tuple[object, TargetResult]]:
     """(goal or row, its targets) for every goal and task row, problems located at the goal or row.
 
-    A row's 工作内容 is read, and its 目标 column when the ledger has one.
+    A row's (or goal's) 工作内容 is read, and its 目标 column when the ledger has one (a target stated in both, once).
     """
     columns = getattr(ledger, "columns", None) or {}
     content, target_column = _column_letter(columns.get("content")), _column_letter(columns.get("目标"))
     source = ledger.source
     out = []
     for goal in ledger.goals:
-        out.append((goal, _found(_scan_cached(goal.text, goal.year, period), goal.origin, source, content)))
+        result = _found(_scan_cached(goal.text, goal.year, period), goal.origin, source, content)
+        _with_column(result, goal, goal.year, period, source, target_column)
+        out.append((goal, result))
     for row in ledger.rows:
         result = _found(_scan_cached(row.content, None, period), row.origin, source, content)
-        column = row.extra.get("目标") if row.extra else None
-        if column and column.strip():
-            more = _scan_cached(column, None, period)
-            result.targets += more.targets
-            if more.problems:
-                where = row.origin.where(source, target_column)
-                result.problems += [replace(p, **where) for p in more.problems]
+        _with_column(result, row, None, period, source, target_column)
         out.append((row, result))
     return out
+
+
+def _with_column(result: TargetResult, item, year: int | None, period, source: str | None,
+                 column: str | None) -> None:
+    """``result`` (the targets of an item's text) with those of its 目标 cell: a target the cell states again
+    (``fill`` writes the text's targets there in normalized form; clerks restate theirs) counts once."""
+    text = item.extra.get("目标") if item.extra else None
+    if not text or not text.strip():
+        return
+    more = _scan_cached(text, year, period)
+    for t in more.targets:
+        same = next((i for i, known in enumerate(result.targets) if same_target(known, t)), None)
+        if same is None:
+            result.targets.append(t)
+        elif result.targets[same].year is None and t.year is not None:
+            result.targets[same] = t  # the cell says the year the text left to its context
+    if more.problems:
+        where = item.origin.where(source, column)
+        result.problems += [replace(p, **where) for p in more.problems]
+
+
+def same_target(a: Target, b: Target) -> bool:
+    """Whether two targets state the same thing: one metric, kind, figure and unit, for the same year (or one
+    of them without a year), however their words differ (到2025年，全区建成充换电站90座 / 2025年 充换电站 90座)."""
+    if a.qualitative or b.qualitative:
+        return a.qualitative and b.qualitative and fold(a.metric or "") == fold(b.metric or "") and a.year == b.year
+    return (a.value == b.value and a.unit == b.unit and a.kind == b.kind and a.base_year == b.base_year
+            and a.per_year == b.per_year and (a.year is None or b.year is None or a.year == b.year)
+            and fold(a.metric or "") == fold(b.metric or ""))
 
 
 def _found(cached: TargetResult, origin, source: str | None, column: str | None) -> TargetResult:

@@ -234,13 +234,16 @@ def check_ledger(ledger: Ledger, directory: Directory, period: tuple[int, int] =
     """Every check ``validate`` makes on a ledger already read: its own problems, a returned distributed
     workbook's structure, the directory's errors, unit names (with the safe fixes) and targets.
     The add-in calls this on the ledger it reads from the open workbook."""
-    from .returned import check_returned, is_distributed, quiet_blank_rows
+    from .returned import KEY, check_returned, is_distributed, quiet_rows, row_states
 
-    if is_distributed(ledger):
-        quiet_blank_rows(ledger)
+    quiet_rows(ledger)
     report = Report(list(ledger.problems))
-    # A returned distributed workbook: its structure against what was distributed (the city is not known here).
+    # A returned distributed workbook: its structure against what was distributed (the city is not known here),
+    # and its rows' states as consolidate takes them, each city row by its key (不涉及 without a reason).
     report.extend(check_returned(ledger, ledger.source or "", regions=tuple(directory.region_names())))
+    if is_distributed(ledger):
+        keyed = [([int(k)] if (k := r.extra.get(KEY, "")).isdigit() else [], 1.0, "key") for r in ledger.rows]
+        report.extend(row_states(ledger, keyed, ledger.source or ""))
     report.extend(p for p in directory.problems if p.severity == "error")
     unit_problems, fixes, learned = check_units(ledger, directory)
     report.extend(unit_problems)
@@ -314,8 +317,19 @@ def write_marked(source: Path, out: Path, ledger: Ledger, problems: list[Problem
     ``meta`` overrides keys of a filled ledger's metadata (``filled_at`` for a reproducible copy).
     Used by ``validate`` and by the feedback ``consolidate`` writes to districts.
     """
-    from .marks import mark_cells, write_problem_sheet
     from .xlio import atomic_save
+
+    wb, _placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory,
+                                  relocate=relocate, marks_only=marks_only, meta=meta)
+    return atomic_save(wb, out) or out
+
+
+def marked_workbook(source: Path, out: Path, ledger: Ledger, problems: list[Problem], *, region: str | None = None,
+                    directory: Directory | None = None, relocate=None, marks_only: bool = False,
+                    meta: dict[str, str] | None = None, record: bool = False) -> tuple[object, list[Problem]]:
+    """``write_marked``'s workbook, not saved, and the problems as they are placed in it. ``record``: marks are
+    recorded in the workbook (and an earlier run's recorded ones taken off first: ``marks.mark_cells``)."""
+    from .marks import mark_cells, write_problem_sheet
 
     source, out = Path(source), Path(out)
     wb = _load_copy(source, out)
@@ -332,11 +346,11 @@ def write_marked(source: Path, out: Path, ledger: Ledger, problems: list[Problem
             from .template import write_meta
 
             write_meta(wb, meta)
-    mark_cells(wb, problems)
+    mark_cells(wb, problems, record=record)
     write_problem_sheet(wb, problems, region=region or ledger.region)
     if directory is not None and (filled or not marks_only):
         _units_to_print(wb, directory, region or ledger.region)
-    return atomic_save(wb, out) or out
+    return wb, problems
 
 
 def relocate_problems(ledger: Ledger, problems: list[Problem], filled: Path) -> list[Problem]:

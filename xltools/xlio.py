@@ -74,8 +74,6 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
             raise OutputError(f"refusing to write {out} inside the archive {root}",
                               f"输出文件不能写在归档文件夹中：{out}。请另选输出位置。")
     if inbox is not None and out.exists() and Path(inbox).resolve() in where.parents:
-        from .rollup.reading import is_rollup
-
         if not is_rollup(out):
             raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the output",
                               f"“{out.name}”是收件文件夹中的报送文件，不能用汇总表覆盖。请另选输出文件名。")
@@ -95,6 +93,23 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
         raise OutputError(f"output folder {out.parent} is not writable",
                           f"输出文件夹无法写入（只读或没有写权限）：{out.parent}。请另选输出位置。")
     return out
+
+
+ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltools_format
+
+
+def is_rollup(path: Path) -> bool:
+    """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
+    import zipfile
+
+    if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            props = z.read("docProps/custom.xml") if "docProps/custom.xml" in z.namelist() else b""
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return ROLLUP_FORMAT.encode() in props
 
 
 def atomic_save(workbook, path: str | os.PathLike) -> Path:

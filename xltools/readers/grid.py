@@ -298,8 +298,9 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
             continue
         aside = _aside(nonempty) if nonempty[0][0] in _ASIDE_START else None
         if aside is not None:
-            if aside != "blank":
-                ledger.problems.append(_aside_problem(aside, nonempty, origin_of(i).where()))
+            if aside != "blank":  # (the text as typed, its spaces kept)
+                typed = [c.strip() for c in raw_cells if c and c.strip()]
+                ledger.problems.append(_aside_problem(aside, typed, origin_of(i).where()))
             prev = None
             continue
 
@@ -309,16 +310,28 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
         lead_raw = raw_cells[c_lead] if c_lead >= 0 else ""
         resp_raw = raw_cells[c_resp] if c_resp >= 0 else ""
         m = _GOAL_LABEL.match(fold(seq_text or task_text)) if (seq_text or task_text).endswith("目标") else None
-        if m or (goal_mode and not seq_text.isdigit()):
+        goal = bool(m) or (goal_mode and not seq_text.isdigit())
+        extra = {h: cells[j] for j, h in extra_cols.items() if cells[j]}
+        loose = [j for j in [*unlabelled, *range(width, len(cells) - 1)] if cells[j]] \
+            if unlabelled or len(cells) > width + 1 else ()
+        for j in loose:
+            extra[f"{column_letter(j + 1)}列"] = cells[j]
+        if goal:
             if m:
                 goal_year = int(m.group(1))
+            # Every goal row is kept with its text (工作内容, else a goal written in 重点任务) and whatever else it
+            # reports: a district's goal row may fill 目标 and 牵头单位 alone.
             text = content or (task_text if not m else "")
-            if text:
-                ledger.goals.append(Goal(goal_year, text, split_units(lead_raw), origin_of(i)))
+            if text or lead_raw or resp_raw or extra:
+                ledger.goals.append(Goal(goal_year, text, split_units(lead_raw), origin_of(i),
+                                         split_units(resp_raw), extra, {"lead": lead_raw, "resp": resp_raw}))
+                _unlabelled(ledger, cells, loose, origin_of(i))
             continue
         goal_mode = False
 
-        task = _fold_name(task_text)
+        # The name as written, full-width brackets and all (names are folded where they are compared); a name
+        # broken over lines in its cell is one name.
+        task = "".join(map(clean, task_text.split("\n"))) if "\n" in task_text else task_text
         label = ""
         if seq_text:
             seq, label, understood = _number(seq_text)
@@ -326,7 +339,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
                 ledger.problems.append(Problem(
                     "bad-seq", f"序号“{seq_text}”不是数字，已按原文保留", severity="info", value=seq_text,
                     **origin_of(i).where()))
-        elif prev is not None and (not task or task == prev.task):
+        elif prev is not None and (not task or _fold_name(task) == _fold_name(prev.task)):
             seq, label = prev.seq, prev.label  # a merged 序号 cell covering several rows
         else:
             seq = None
@@ -341,15 +354,7 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
                 "unrecognized-row", f"无法识别的行：{'｜'.join(nonempty)[:60]}", severity="warning",
                 value="｜".join(nonempty), **origin_of(i).where()))
             continue
-        extra = {h: cells[j] for j, h in extra_cols.items() if cells[j]}
-        if unlabelled or len(cells) > width + 1:
-            for j in [*unlabelled, *range(width, len(cells) - 1)]:
-                if cells[j]:
-                    name = f"{column_letter(j + 1)}列"
-                    extra[name] = cells[j]
-                    ledger.problems.append(Problem(
-                        "unlabelled-cell", f"{name}没有表头，其中的内容已随该行保留：{cells[j][:40]}", severity="info",
-                        value=cells[j], **origin_of(i).where(column=column_letter(j + 1))))
+        _unlabelled(ledger, cells, loose, origin_of(i))
         row = TaskRow(
             seq=seq, task=task, content=content,
             lead_units=split_units(lead_raw), responsible_units=split_units(resp_raw),
@@ -366,6 +371,15 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
     return ledger
 
 
+def _unlabelled(ledger: Ledger, cells: list[str], loose, origin: Origin) -> None:
+    """A note for each cell under no header of a row kept (its text stays with the row, as “K列”)."""
+    for j in loose:
+        name = f"{column_letter(j + 1)}列"
+        ledger.problems.append(Problem(
+            "unlabelled-cell", f"{name}没有表头，其中的内容已随该行保留：{cells[j][:40]}", severity="info",
+            value=cells[j], **origin.where(column=column_letter(j + 1))))
+
+
 _ASIDE_START = set("注备说填联电手审签分单负主报日制盖（(")
 
 
@@ -377,4 +391,5 @@ def _preamble(rows: list[list[str]], ledger: Ledger, origin_of: Callable[[int], 
             continue
         kind = _aside(nonempty) or "note"
         if kind != "blank":
-            ledger.problems.append(_aside_problem(kind, nonempty, origin_of(i).where()))
+            typed = [str(c).strip() for c in raw if c and str(c).strip()]  # as typed, its spaces kept
+            ledger.problems.append(_aside_problem(kind, typed, origin_of(i).where()))

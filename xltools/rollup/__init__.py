@@ -79,14 +79,16 @@ def _expected_regions(city: Ledger, options: ConsolidateOptions) -> list[str]:
 
 class _Archiving:
     """A consolidation's files archived by a thread of its own while the workers check them (copying and
-    hashing let other threads run), all in one transaction (``Archive.batch``). ``join`` re-raises what failed;
-    ``stop`` abandons the batch (nothing recorded; the copies made stay for the next run)."""
+    hashing let other threads run), all in one transaction (``Archive.batch``), committed only once the check
+    has succeeded. ``join`` lets it commit and re-raises what failed; ``stop`` abandons the batch (nothing
+    recorded, however far it got; the copies made stay for the next run)."""
 
     def __init__(self, root: str | None, items: list[tuple], known: dict):
         import threading
 
         self.error: BaseException | None = None
         self.stopping = threading.Event()
+        self.decided = threading.Event()  # the check is over: commit, unless stopping
         # In the order read, as before: versions follow the time received, and then the order submitted.
         jobs = [(path, known[i].region, when, known[i].sha256, name)
                 for i, (path, name, when, *_rest) in enumerate(items) if not known[i].own_output]
@@ -102,16 +104,21 @@ class _Archiving:
                     if self.stopping.is_set():
                         raise _Stopped
                     archive.submit(*job)
+                self.decided.wait()
+                if self.stopping.is_set():
+                    raise _Stopped
         except BaseException as err:  # re-raised where the thread is joined
             self.error = err
 
     def join(self) -> None:
+        self.decided.set()
         self.thread.join()
         if self.error is not None and not isinstance(self.error, _Stopped):
             raise self.error
 
     def stop(self) -> None:
         self.stopping.set()
+        self.decided.set()
         self.thread.join()
 
 
@@ -151,7 +158,8 @@ def _versions(received: list[Received], archive) -> tuple[list[Received], list[R
             if r is not latest:
                 r.superseded_by = latest.sha256
                 superseded.append(r)
-                why = (f"{region}的“{r.name}”无法使用，已采用“{latest.name}”" if r.ledger is None else
+                error = next((p.message for p in r.problems if p.severity == "error"), "")
+                why = (f"{region}的“{r.name}”无法使用（{error.rstrip('。')}），已采用“{latest.name}”" if r.ledger is None else
                        f"{region}重复报送：已采用较新的“{latest.name}”，“{r.name}”保留在归档中")
                 latest.problems.append(Problem("superseded-file", why, severity="info", file=r.name))
     used.sort(key=lambda r: (r.region is None, r.region or "", r.name))
@@ -189,7 +197,10 @@ def _map(city: Ledger, used: list[Received], overrides, mapping_file: str | None
             if manual is not None:
                 mappings.append(Mapping(rec.region, row, list(manual), 1.0, "manual", rec.name))
                 continue
-            mappings.append(Mapping(rec.region, row, list(seqs), confidence, method, rec.name))
+            if method == "na":
+                mappings.append(Mapping(rec.region, row, [], confidence, method, rec.name, list(seqs)))
+            else:
+                mappings.append(Mapping(rec.region, row, list(seqs), confidence, method, rec.name))
     return mappings, problems
 
 
@@ -210,12 +221,13 @@ def consolidate(city_ledger, inbox, out=None, options: ConsolidateOptions | None
 def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, files, archive_run) -> Rollup:
     from ..archive import sha256_of
     from ..readers import extract
+    from ..returned import as_city
     from ..target_text import ledger_targets
 
     clock = _Clock()
     created = created or datetime.now().replace(microsecond=0)
     city_path = Path(city_ledger)
-    city = extract(city_path)
+    city = as_city(extract(city_path))  # (a district's distributed form stands for the city ledger it came from)
     city.meta["sha256"] = sha256_of(city_path)  # a returned distributed workbook names the ledger it came from
     if not city.rows:
         raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{city_path.name}”中没有读到任何任务")
@@ -282,7 +294,7 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
         from .compare import compare_targets
 
         targets = compare_targets(city, city_row_targets, city_goal_targets, used, mappings)
-        problems = skipped + mapping_problems + _problems(city, used, superseded, mappings, expected)
+        problems = skipped + mapping_problems + _problems(city, used, mappings, expected)
         from ..archive import sha256_of
 
         rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
@@ -333,12 +345,12 @@ class _Clock:
         log.info("phase %s done in %.2f s", phase, self.timings[phase])
 
 
-def _problems(city, used, superseded, mappings, expected) -> list[Problem]:
+def _problems(city, used, mappings, expected) -> list[Problem]:
     problems: list[Problem] = []
-    for rec in used + superseded:
+    for rec in used:  # (a superseded file's problems are its own: the file in use says what stands now)
         problems.extend(rec.problems)
     for m in mappings:
-        if m.method == "blank":
+        if m.method in ("blank", "na"):
             continue  # a distributed city row left blank: reported as such (returned-blank-row)
         if not m.mapped and m.method == "own":
             problems.append(Problem(

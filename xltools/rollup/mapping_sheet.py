@@ -44,8 +44,8 @@ HIDDEN = ("file", "sheet", "row")  # lineage for read_mapping: hidden columns do
 INSTRUCTION = (f"如对应关系有误，请直接改正“{CITY_SEQS_HEADER}”列（{{help}}），改好后保存，把本工作簿交回负责汇总的"
                "同志，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行。")
 HEADERS = {f: h for f, h, _ in COLUMNS}
-METHOD_ZH = {"key": "模板键", "seq": "序号", "name": "任务名", "similarity": "相似度", "manual": "人工",
-             "none": "未对应"}
+METHOD_ZH = {"key": "任务键", "seq": "序号", "name": "任务名", "similarity": "相似度", "manual": "人工",
+             "none": "未对应", "blank": "未填写", "own": "本区任务", "na": "不涉及"}
 _SPLIT = re.compile(r"[、,，;；/\s]+")
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 

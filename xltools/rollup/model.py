@@ -12,8 +12,6 @@ from pathlib import Path
 from ..model import Ledger, TaskRow
 from ..problems import Problem
 
-ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltools_format
-
 
 @dataclass
 class Received:
@@ -39,6 +37,15 @@ class Received:
     def rows(self) -> list[TaskRow]:
         return self.ledger.rows if self.ledger else []
 
+    @property
+    def blank(self) -> bool:
+        """A file sent back with nothing of the district's in it (a distributed form as it came, or with only
+        the 填报单位 line filled): it counts as submitted, covering nothing (已报送（空白）)."""
+        from ..returned import goal_reported, is_blank
+
+        return self.ledger is not None and all(map(is_blank, self.ledger.rows)) \
+            and not any(map(goal_reported, self.ledger.goals))
+
 
 @dataclass
 class Mapping:
@@ -48,8 +55,11 @@ class Mapping:
     row: TaskRow
     city_seqs: list[int]
     confidence: float
-    method: str  # key | seq | name | similarity | manual | none | blank (a distributed row left blank) | own
+    # key | seq | name | similarity | manual | none | blank (nothing of the district's in the row) | own (a task
+    # of the district's own) | na (the district does not carry out the tasks in ``na_seqs``: 不涉及)
+    method: str
     file: str = ""
+    na_seqs: list[int] = field(default_factory=list)
 
     @property
     def mapped(self) -> bool:
@@ -57,15 +67,18 @@ class Mapping:
 
     @property
     def unmatched(self) -> bool:
-        """Mapped to no city task although meant to be: not a district's own task, not a city row left blank
-        (each reported as such)."""
-        return not self.city_seqs and self.method not in ("own", "blank")
+        """Mapped to no city task although meant to be: not a district's own task, not a row left blank, not a
+        task it does not carry out (each reported as such)."""
+        return not self.city_seqs and self.method not in QUIET_METHODS
 
     def to_dict(self) -> dict:
         return {"region": self.region, "row_seq": self.row.seq, "task": self.row.task,
                 "city_seq": list(self.city_seqs), "confidence": round(self.confidence, 3), "method": self.method,
-                "file": self.file, "sheet": self.row.origin.sheet, "row": self.row.origin.row,
-                "line": self.row.origin.line}
+                "not_applicable": list(self.na_seqs), "file": self.file, "sheet": self.row.origin.sheet,
+                "row": self.row.origin.row, "line": self.row.origin.line}
+
+
+QUIET_METHODS = ("own", "blank", "na")  # rows mapped to no city task on purpose
 
 
 @dataclass
@@ -80,9 +93,28 @@ class TargetComparison:
     comparator: str
     city_value: float | int | None
     districts: dict[str, float | int] = field(default_factory=dict)  # region → its figure (summable units)
-    missing: list[str] = field(default_factory=list)  # regions covering the task without a figure
+    missing: list[str] = field(default_factory=list)  # regions covering the task (or goal) without a figure
     summable: bool = True  # False for shares (%) and growth rates: shown, not added up
     per_year: bool = False  # 每年…: a yearly figure, with no year of its own
+    # region → the figures it gives for the task under another metric (新建充电桩 120座 for 充换电站): shown, not summed
+    other: dict[str, list[str]] = field(default_factory=dict)
+    uncovered: list[str] = field(default_factory=list)  # regions not covering the task at all
+    not_applicable: list[str] = field(default_factory=list)  # regions saying they do not carry it out (不涉及)
+    target: object = field(default=None, repr=False, compare=False)  # the city's Target
+    _statuses: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def status(self, region: str) -> str:
+        """What a district reported for this target: figure | other | missing | na | uncovered | none (a
+        district not in the comparison). Looked up in a table made at the first call, once the comparison is
+        complete: 3,000 districts would otherwise scan lists of 3,000 for each."""
+        if self._statuses is None:
+            table = dict.fromkeys(self.missing, "missing")
+            table.update(dict.fromkeys(self.uncovered, "uncovered"))
+            table.update(dict.fromkeys(self.not_applicable, "na"))
+            table.update(dict.fromkeys(self.other, "other"))
+            table.update(dict.fromkeys(self.districts, "figure"))
+            self._statuses = table
+        return self._statuses.get(region, "none")
 
     @property
     def district_sum(self) -> float | int | None:
@@ -101,8 +133,9 @@ class TargetComparison:
         return {"city_seq": self.city_seq, "city_task": self.city_task, "metric": self.metric, "unit": self.unit,
                 "year": self.year, "comparator": self.comparator, "city_value": self.city_value,
                 "district_sum": self.district_sum, "gap": self.gap, "districts": dict(self.districts),
-                "missing": list(self.missing), "summable": self.summable,
-                "per_year": self.per_year}
+                "missing": list(self.missing), "other_metric": {k: list(v) for k, v in self.other.items()},
+                "uncovered": list(self.uncovered), "not_applicable": list(self.not_applicable),
+                "summable": self.summable, "per_year": self.per_year}
 
 
 def missing_regions(expected: list[str], received: list[Received]) -> list[str]:
@@ -151,6 +184,11 @@ class Rollup:
         """A district's files in use that gave no ledger (``unreadable_regions``)."""
         return [r for r in self.received if r.region == region and r.ledger is None]
 
+    @property
+    def blank_regions(self) -> list[str]:
+        """Districts whose file in use is blank (``Received.blank``): submitted, covering nothing."""
+        return [r.region for r in self.received if r.region and r.blank]
+
     def coverage(self) -> dict[int, dict[str, list[Mapping]]]:
         """city seq → region → the district rows mapped to it."""
         out: dict[int, dict[str, list[Mapping]]] = {row.seq: {} for row in self.city.rows if row.seq is not None}
@@ -158,6 +196,25 @@ class Rollup:
             for seq in m.city_seqs:
                 out.setdefault(seq, {}).setdefault(m.region, []).append(m)
         return out
+
+    def not_applicable(self) -> dict[int, dict[str, list[Mapping]]]:
+        """city seq → region → the district rows saying it does not carry out the task (不涉及); a region that
+        also covers the task counts as covering it."""
+        covered = self.coverage()
+        out: dict[int, dict[str, list[Mapping]]] = {}
+        for m in self.mappings:
+            for seq in m.na_seqs:
+                if m.region not in covered.get(seq, {}):
+                    out.setdefault(seq, {}).setdefault(m.region, []).append(m)
+        return out
+
+    def uncovered(self) -> dict[str, list[int]]:
+        """region (every district with a usable file) → the city tasks it neither covers nor says 不涉及 of:
+        rows left blank, rows deleted, tasks no row of it serves."""
+        covered, na = self.coverage(), self.not_applicable()
+        seqs = [row.seq for row in self.city.rows if row.seq is not None]
+        return {region: [s for s in seqs if region not in covered.get(s, {}) and region not in na.get(s, {})]
+                for region in self.regions}
 
     def summary(self) -> dict:
         """The JSON contract of ``xltools consolidate --json``."""
@@ -179,6 +236,9 @@ class Rollup:
             "targets": [t.to_dict() for t in self.targets],
             "missing_regions": self.missing_regions,
             "unreadable_regions": self.unreadable_regions,
+            "blank_regions": self.blank_regions,
+            "uncovered": self.uncovered(),
+            "not_applicable": {str(seq): sorted(by) for seq, by in self.not_applicable().items()},
             "problems": [p.to_dict() for p in self.problems],
             "archive_run": self.archive_run,
             "feedback": [str(p) for p in self.feedback],  # the workbooks of --feedback, if asked for

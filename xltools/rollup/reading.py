@@ -32,8 +32,9 @@ from ..errors import XltoolsError
 from ..limits import LimitExceeded, configure, current, rss_mb
 from ..model import Ledger
 from ..problems import Problem
-from ..returned import is_distributed, quiet_blank_rows
-from .model import ROLLUP_FORMAT, Received
+from ..returned import is_distributed, quiet_rows, row_states
+from ..xlio import is_rollup
+from .model import Received
 
 if TYPE_CHECKING:
     from ..units.learn import Tally
@@ -114,8 +115,7 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
         rec.problems.append(Problem("unreadable-file", f"读取出错：{type(exc).__name__}: {exc}", severity="error",
                                     file=name))
         return _named(rec, expected)
-    if is_distributed(ledger):
-        quiet_blank_rows(ledger)
+    quiet_rows(ledger)
     for p in ledger.problems:
         p.file = name
     if not ledger.rows:
@@ -133,20 +133,6 @@ def read_file(path: Path, name: str, received: datetime, version: int | None = N
     else:
         ledger.region = rec.region
     return rec
-
-
-def is_rollup(path: Path) -> bool:
-    """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
-    import zipfile
-
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return False
-    try:
-        with zipfile.ZipFile(path) as z:
-            props = z.read("docProps/custom.xml") if "docProps/custom.xml" in z.namelist() else b""
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return ROLLUP_FORMAT.encode() in props
 
 
 def file_region(ledger: Ledger, name: str, expected: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -235,8 +221,9 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
         if region is not None and _CITY_INDEX is not None:
             city_keys = bool(_CITY_INDEX.region) and ledger.numbering == _CITY_INDEX.region
             row_maps = _CITY_INDEX.map_rows(ledger.rows, city_keys)
+            problems.extend(row_states(ledger, row_maps, name))  # own tasks, blank rows, 不涉及
         if is_distributed(ledger):
-            problems.extend(_returned(ledger, name, row_maps))
+            problems.extend(_returned(ledger, name))
         results, target_problems = checked_ledger_targets(ledger)
         problems.extend(target_problems)
         by_item = {id(item): result for item, result in results}
@@ -253,7 +240,7 @@ def check_ledger(ledger: Ledger, region: str | None, name: str, units: str | Non
 
 def _unit_problems(ledger: Ledger, region: str | None, units: str | None, spellings: dict | None) -> list[Problem]:
     from ..units.directory import name_key
-    from ..units.learn import learn_spellings
+    from ..units.learn import learn_spellings, merge_learned
     from ..validation import check_units
 
     if region is None:
@@ -265,30 +252,19 @@ def _unit_problems(ledger: Ledger, region: str | None, units: str | None, spelli
     own = learn_spellings(names, typos=False)  # a typo is judged across districts
     across = {key: spellings[key] for key in {name_key(n) for n in set(names)} if key in spellings} \
         if spellings else {}
-    learned = {**across, **own}
+    learned = merge_learned(across, own)  # (a district's alias of a name it misspells points at the right one)
     if not learned:  # nothing to flag in most districts: the common case, kept cheap
         return []
     return check_units(ledger, units_dir, region, spellings=learned)[0]
 
 
-def _returned(ledger: Ledger, name: str, row_maps: list) -> list[Problem]:
-    """A distributed workbook's structure checked against the city; its blank city rows cover nothing."""
-    from ..returned import check_returned, is_blank
+def _returned(ledger: Ledger, name: str) -> list[Problem]:
+    """A distributed workbook's structure checked against the city."""
+    from ..returned import check_returned
 
     city = _CITY_INDEX.city if _CITY_INDEX is not None else None
     sha = city.meta.get("sha256") if city is not None else None
-    regions = tuple(directory_regions())
-    problems = check_returned(ledger, name, city, sha, regions)
-    own_section = ledger.meta.get("own_section")
-    for i, row in enumerate(ledger.rows):
-        if i >= len(row_maps):
-            break
-        if row.extra.get("任务键", "").isdigit():
-            if is_blank(row):
-                row_maps[i] = ([], 0.0, "blank")
-        elif own_section and row.section == own_section and not row_maps[i][0]:
-            row_maps[i] = ([], row_maps[i][1], "own")  # the district's own task, in the area made for it
-    return problems
+    return check_returned(ledger, name, city, sha, tuple(directory_regions()))
 
 
 def directory_regions() -> list[str]:

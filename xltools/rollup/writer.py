@@ -39,6 +39,7 @@ from ..model import TaskRow
 from ..printing import A4, DEFAULT_FONT, MARGIN_IN, fit_scale, fit_widths, footer, printable_px
 from ..problems import SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_overview, problem_summary
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
+from ..xlio import ROLLUP_FORMAT as FORMAT
 from ..xlio import atomic_write, check_output
 from .mapping_sheet import CITY_SEQS_HELP, METHOD_ZH, format_seqs
 from .mapping_sheet import COLUMNS as MAPPING_COLUMNS
@@ -47,7 +48,6 @@ from .mapping_sheet import FLEXIBLE as MAPPING_FLEXIBLE
 from .mapping_sheet import HIDDEN as MAPPING_HIDDEN
 from .mapping_sheet import INSTRUCTION as MAPPING_INSTRUCTION
 from .mapping_sheet import SHEET as MAPPING_SHEET
-from .model import ROLLUP_FORMAT as FORMAT
 from .model import Mapping, Received, Rollup, TargetComparison
 
 SUMMARY, MATRIX, TARGETS, CHARTS, MISSING = "汇总", "覆盖矩阵", "目标对比", "图表", "未报送"
@@ -71,11 +71,15 @@ GOOD_FILL, SHORT_FILL, PART_FILL = "C6EFCE", "FFC7CE", "FFEB9C"
 COMPARATOR_ZH = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "=", "~": "约"}
 REGION_FROM_ZH = {"meta": "模板信息", "title": "标题", "filename": "文件名", "option": "汇总时指定"}
 MAPPING_NOTES = {"none": "未找到对应的市级任务，如有请填写序号", "similarity": "按文字相似度对应，请核对",
-                 "manual": "人工指定", "seq": "按序号对应", "name": "按任务名对应", "key": ""}
+                 "manual": "人工指定", "seq": "按序号对应", "name": "按任务名对应", "key": "",
+                 "blank": "该行未填写本区内容，不计为覆盖", "own": "本区自行增加的任务，不对应市级任务",
+                 "na": "本区不涉及该市级任务"}
 
 DISTRICT_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 50), ("牵头单位", 15), ("责任单位", 15),
                     ("对应市级任务", 18), ("置信度", 6), ("来源", 20))
-HIDDEN_EXTRAS = {"任务键"}  # the template's hidden key column: machinery, not something a district reported
+# The template's hidden key column (machinery) and a distributed form's reference columns (the city's text,
+# shown once on 汇总): not something a district reported.
+HIDDEN_EXTRAS = {"任务键", "市级工作内容(参考)", "市级牵头单位(参考)"}
 EXTRA_WIDTHS = {"目标": 20, "完成时限": 10, "进展情况": 24, "完成情况": 9}
 SUMMARY_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 48), ("市级牵头单位", 13), ("覆盖地区数", 8),
                    ("已覆盖地区", 18), ("未覆盖地区", 18), ("地区牵头单位", 34))
@@ -85,6 +89,19 @@ TARGET_FIXED = (("序号", 5.5), ("重点任务", 14), ("指标", 18), ("年份"
                 ("市级目标", 13), ("各区合计", 13), ("差距", 13), ("完成比例", 8))
 
 _EPOCH = datetime(1899, 12, 30)
+# What a district reported for a city target, as its cell on 目标对比 says it (a figure is the number itself).
+TARGET_STATUS_ZH = {"other": "指标不同", "missing": "未填数值", "uncovered": "未覆盖", "na": "不涉及"}
+TARGET_STATUS_FILLS = {"other": "DDEBF7", "missing": "FFEB9C", "uncovered": "FCE4D6", "na": "EDEDED"}
+
+
+def target_notes(t: TargetComparison) -> str:
+    """目标对比's 说明 of one target: the figures given for another metric (both named), then who covers the task
+    without a figure, who does not cover it, who says 不涉及."""
+    parts = [f"{d}报“{'；'.join(texts)}”，与市级指标“{t.metric}”不同，未计入合计" for d, texts in t.other.items()]
+    for label, regions in (("未填数值", t.missing), ("未覆盖", t.uncovered), ("不涉及", t.not_applicable)):
+        if regions:
+            parts.append(f"{label}：{_cap(list(regions), LIST_MAX_REGIONS)}")
+    return "。".join(parts)
 
 
 def write_rollup(rollup: Rollup, out: str | Path, *, district_sheets_max: int = 40) -> Path:
@@ -401,13 +418,15 @@ def problem_region(rollup: Rollup, city: bool = True) -> Callable[[Problem], str
 
 def outcome_lines(rollup: Rollup, out) -> list[str]:
     """What a consolidation did, as the CLI and the add-in tell the clerk: the rollup written, the districts
-    that sent nothing and those whose files could not be used."""
+    that sent nothing, those whose files could not be used and those that sent their form back blank."""
     mapped = sum(m.mapped for m in rollup.mappings)
     lines = [f"已写出汇总：{out}（{len(rollup.regions)} 个地区，{len(rollup.mappings)} 行，已对应 {mapped} 行）"]
     if rollup.missing_regions:
         lines.append(f"未报送：{'、'.join(rollup.missing_regions)}")
     if rollup.unreadable_regions:
         lines.append(f"报送文件无法使用：{'、'.join(rollup.unreadable_regions)}（见“{MISSING}”表）")
+    if rollup.blank_regions:
+        lines.append(f"报送空白表（计为已报送，未覆盖任何任务）：{'、'.join(rollup.blank_regions)}（见“{MISSING}”表）")
     return lines
 
 
@@ -489,6 +508,7 @@ class _Writer:
         self.sealed = False  # set once xlsxwriter has written styles.xml: blocks may not add formats
         self.city_names = {r.seq: r.task for r in rollup.city.rows if r.seq is not None}
         self.coverage = rollup.coverage()
+        self.na = rollup.not_applicable()
         # Districts in the order received, then any region only the mappings name.
         self.districts = list(dict.fromkeys(
             [*rollup.regions, *(m.region for m in rollup.mappings if m.region)]))
@@ -677,6 +697,9 @@ class _Writer:
         sent = self.districts
         parts = [f"生成时间：{r.created:%Y-%m-%d %H:%M}", f"市级台账：{Path(r.city_file).name}"]
         scope = f"已报送 {len(sent)} 个地区" + (f"：{_cap(sent, LIST_MAX_REGIONS)}" if sent else "")
+        blank = r.blank_regions
+        if blank:
+            scope += f"（其中报送空白表 {len(blank)} 个：{_cap(blank, LIST_MAX_REGIONS)}）"
         unusable = r.unreadable_regions
         if unusable:
             scope += f"；报送文件无法使用 {len(unusable)} 个：{_cap(unusable, LIST_MAX_REGIONS)}"
@@ -721,8 +744,10 @@ class _Writer:
                 ws.merge_range(row, 0, row, ncols - 1, task.subsection, field_)
             row += 1
             by_region = self.coverage.get(task.seq, {}) if task.seq is not None else {}
+            na = self.na.get(task.seq, {}) if task.seq is not None else {}
             covered = [d for d in self.districts if d in by_region]
-            uncovered = [d for d in self.districts if d not in by_region]
+            uncovered = [d for d in self.districts if d not in by_region and d not in na]
+            not_applicable = [d for d in self.districts if d in na]
             # Districts naming the same lead units share a line: "历城区、长清区：区工业和信息化局".
             by_units: dict[str, list[str]] = {}
             for d in covered:
@@ -733,9 +758,12 @@ class _Writer:
             if len(leads) > LEAD_MAX_LINES:
                 rest = sum(len(ds) for ds in list(by_units.values())[LEAD_MAX_LINES:])
                 leads = [*leads[:LEAD_MAX_LINES], f"……另有{rest}个地区，见“{'各地区' if self.per_district else DETAIL}”表"]
+            missing_text = _cap(uncovered, LIST_MAX_REGIONS)
+            if not_applicable:
+                missing_text = "\n".join(filter(None, (missing_text, f"不涉及：{_cap(not_applicable, LIST_MAX_REGIONS)}")))
             values = [task.seq if task.seq is not None else "", task.task, task.content, "\n".join(task.lead_units),
-                      len(covered), everyone if covered and not uncovered else _cap(covered, LIST_MAX_REGIONS),
-                      _cap(uncovered, LIST_MAX_REGIONS), "\n".join(leads)]
+                      len(covered), everyone if covered and not uncovered and not not_applicable
+                      else _cap(covered, LIST_MAX_REGIONS), missing_text, "\n".join(leads)]
             ratio_fill = GOOD_FILL if n and len(covered) == n else SHORT_FILL if not covered else PART_FILL
             formats = [center, body, body, center, self.fmt(align="center", fill=ratio_fill), body,
                        self.fmt(wrap=True, fill=UNCOVERED_FILL) if uncovered else body, body]
@@ -755,10 +783,12 @@ class _Writer:
         tasks = [t for t in self.rollup.city.rows if t.seq is not None]
         districts = self.districts
         transpose = len(districts) > MATRIX_TRANSPOSE_AT
-        note = ("数字为该地区对应到此任务的台账行数，绿色为已覆盖，红色空白为未覆盖。"
+        note = ("数字为该地区对应到此任务的台账行数，绿色为已覆盖，红色空白为未覆盖，灰色“不涉及”为该地区说明不承担的任务。"
                 + ("地区较多，按地区逐行列出。" if transpose else ""))
         covered_fmt = self.fmt(align="center", fill=COVERED_FILL)
         blank_fmt = self.fmt(fill=UNCOVERED_FILL)
+        na_fmt = self.fmt(align="center", fill=TARGET_STATUS_FILLS["na"], color="595959")
+        nas = [self.na.get(t.seq, {}) for t in tasks]
         name_fmt, center = self.fmt(wrap=True), self.fmt(align="center")
         total_fmt = self.fmt(font=HEI, bold=True, align="center", fill=HEADER_HEX)
         cov = [self.coverage.get(t.seq, {}) for t in tasks]
@@ -785,13 +815,15 @@ class _Writer:
 
             def rows() -> Iterable[Row]:
                 per_district = [0] * len(districts)
-                for t, by_region in zip(tasks, cov):
-                    counts = [len(by_region[d]) if d in by_region else None for d in districts]
+                for t, by_region, na in zip(tasks, cov, nas):
+                    counts = [len(by_region[d]) if d in by_region else "不涉及" if d in na else None
+                              for d in districts]
                     for i, c in enumerate(counts):
-                        if c:
+                        if c.__class__ is int:
                             per_district[i] += 1
-                    style = _Style([center, name_fmt, *(covered_fmt if c else blank_fmt for c in counts), total_fmt])
-                    yield ([t.seq, t.task, *counts, sum(1 for c in counts if c)], style,
+                    style = _Style([center, name_fmt, *(covered_fmt if c.__class__ is int else na_fmt if c else blank_fmt
+                                                        for c in counts), total_fmt])
+                    yield ([t.seq, t.task, *counts, sum(1 for c in counts if c.__class__ is int)], style,
                            6 + 15 * _lines(t.task, per_line))
                 yield [None, "覆盖任务数", *per_district, None], _Style([total_fmt] * ncols), 22
 
@@ -808,14 +840,15 @@ class _Writer:
             per_task = [0] * len(tasks)
             styles: dict[tuple, _Style] = {}
             for d in districts:
-                counts = [len(c[d]) if d in c else None for c in cov]
-                key = tuple(bool(c) for c in counts)
+                counts = [len(c[d]) if d in c else "不涉及" if d in na else None for c, na in zip(cov, nas)]
+                key = tuple(1 if c.__class__ is int else 2 if c else 0 for c in counts)
                 style = styles.get(key)
                 if style is None:
-                    style = styles[key] = _Style([name_fmt, *(covered_fmt if k else blank_fmt for k in key), total_fmt])
+                    style = styles[key] = _Style([name_fmt, *(covered_fmt if k == 1 else na_fmt if k else blank_fmt
+                                                              for k in key), total_fmt])
                 for i, k in enumerate(key):
-                    per_task[i] += k
-                yield [d, *counts, sum(key)], style, 18
+                    per_task[i] += k == 1
+                yield [d, *counts, sum(k == 1 for k in key)], style, 18
             yield ["覆盖地区数", *per_task, None], _Style([total_fmt] * ncols), 22
 
         self.block(ws, hr + 1, ncols, len(districts) + 1, rows_t)
@@ -976,10 +1009,12 @@ class _Writer:
 
     def write_targets(self, ws, target_rows: tuple | None) -> None:
         targets = sorted(self.rollup.targets, key=lambda t: (t.city_seq is None, t.city_seq or 0))
-        regions = [d for d in self.districts if any(d in t.districts or d in t.missing for t in targets)]
+        regions = [d for d in self.districts if any(t.status(d) != "none" for t in targets)]
         ncols = len(TARGET_FIXED) + len(regions) + 1
         note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到。比例、增速等指标只列各区"
-                "数值，不合计。黄色为覆盖该任务但未填报数值的地区。大数以万、亿为单位。")
+                "数值，不合计。各地区一栏：数字为计入合计的数值；“指标不同”（蓝）为该地区报了数值但指标与市级不同，"
+                "未计入合计（见“说明”）；“未填数值”（黄）为覆盖该任务但未写数值；“未覆盖”（橙）为没有对应该任务的行；"
+                "“不涉及”（灰）为该地区说明不承担该任务。大数以万、亿为单位。")
         wide = len(regions) > 20  # then the page prints the comparison, not thousands of district columns
         # Districts' figures across the page while they fit (names level, then on end), else the
         # comparison on the first page width and the districts on pages to its right, 序号…指标 repeated.
@@ -991,7 +1026,7 @@ class _Writer:
                 layout = rotated, w
         fits = layout is not None and not wide
         rotated, w = layout or (len(regions) > 6, 7.5)
-        columns = [*TARGET_FIXED, *((d, w) for d in regions), ("未填报的地区", 14)]
+        columns = [*TARGET_FIXED, *((d, w) for d in regions), ("说明", 14)]
         if fits:
             columns = self.fitted(columns, {1: 12, 2: 15, len(columns) - 1: 12})
         elif wide:
@@ -1003,7 +1038,7 @@ class _Writer:
         center, body = self.fmt(align="center", wrap=True), self.fmt(wrap=True)
         ints, floats = self.fmt(align="right", num="#,##0"), self.fmt(align="right", num="#,##0.00")
         grey = self.fmt(align="center", color="808080", italic=True)
-        missing_fmt = self.fmt(fill=PART_FILL)
+        status_fmts = {status: self.fmt(align="center", wrap=True, fill=fill) for status, fill in TARGET_STATUS_FILLS.items()}
         gap_fmts = {(fill, whole): self.fmt(align="right", num="#,##0" if whole else "#,##0.##", fill=fill)
                     for fill in (None, GOOD_FILL, SHORT_FILL) for whole in (True, False)}
         share_fmts = {fill: self.fmt(align="right", num="0%", fill=fill) for fill in (None, GOOD_FILL, SHORT_FILL)}
@@ -1025,12 +1060,16 @@ class _Writer:
                 formats = [center, body, body, center, center, center, ints if _whole(city) else floats,
                            (ints if _whole(total) else floats) if t.summable else grey,
                            gap_fmts[fill, _whole(gap) or gap is None], share_fmts[fill]]
-                missing = set(t.missing)
                 for d in regions:
-                    v = _finite(_scaled(t.districts.get(d), factor))
-                    values.append(v)
-                    formats.append(missing_fmt if d in missing else ints if _whole(v) or v is None else floats)
-                values.append(_cap(list(t.missing), LIST_MAX_REGIONS))
+                    status = t.status(d)
+                    if status == "figure":
+                        v = _finite(_scaled(t.districts[d], factor))
+                        values.append(v)
+                        formats.append(ints if _whole(v) or v is None else floats)
+                    else:
+                        values.append(TARGET_STATUS_ZH.get(status))
+                        formats.append(status_fmts.get(status, body))
+                values.append(target_notes(t) or None)
                 formats.append(body)
                 lines = max(_lines(values[c] or "", p) for c, p in per_line.items())
                 yield values, _Style(formats), _height(lines)
@@ -1055,12 +1094,14 @@ class _Writer:
     # 未报送 -------------------------------------------------------------------------------------------
 
     def write_missing(self, ws) -> None:
-        """The districts the figures lack: those that sent nothing, and those whose files could not be used."""
+        """The districts the figures lack: those that sent nothing, those whose files could not be used, and those
+        that sent their form back blank."""
         r = self.rollup
-        missing, unusable = r.missing_regions, r.unreadable_regions
+        missing, unusable, blank = r.missing_regions, r.unreadable_regions, r.blank_regions
         sub = (f"应报送 {len(r.expected_regions)} 个地区，未报送 {len(missing)} 个" if r.expected_regions
                else "未提供应报送地区名单（单位名录中也没有本市的区县），无法判断哪些地区未报送")
-        sub += f"，报送文件无法使用 {len(unusable)} 个。" if unusable else "。"
+        sub += f"，报送文件无法使用 {len(unusable)} 个" if unusable else ""
+        sub += f"，报送空白表 {len(blank)} 个（计为已报送，不覆盖任何任务）。" if blank else "。"
         widths = (18, 18, 60)
         hr = self.title(ws, "未报送地区", widths, sub)
         self.header(ws, hr, (("地区", widths[0]), ("状态", widths[1]), ("说明", widths[2])))
@@ -1083,10 +1124,19 @@ class _Writer:
             ws.write_string(row, 0, region, body)
             ws.write_string(row, 1, "报送文件无法使用", red)
             ws.write_string(row, 2, why, note)
-        if not missing and not unusable and r.expected_regions:
+        n_tasks = sum(1 for t in r.city.rows if t.seq is not None)
+        for region in blank:
+            row += 1
+            why = "\n".join(f"“{rec.name}”：表中没有填写任何内容，{n_tasks}项市级任务均未覆盖"
+                            for rec in r.received if rec.region == region and rec.blank)
+            ws.set_row(row, max(22, _height(_lines(why, per_line))))
+            ws.write_string(row, 0, region, body)
+            ws.write_string(row, 1, "已报送（空白）", self.fmt(align="center", fill=PART_FILL))
+            ws.write_string(row, 2, why, note)
+        if not missing and not unusable and not blank and r.expected_regions:
             ws.write_string(row + 1, 0, "所有地区均已报送", self.fmt(border=False, color="548235"))
         self.page(ws, hr, len(widths), row, landscape=False)
-        if missing or unusable:
+        if missing or unusable or blank:
             ws.set_tab_color("#C00000")
 
     # 问题概览 -----------------------------------------------------------------------------------------
@@ -1199,10 +1249,12 @@ class _Writer:
                     content = content.replace("\n", " ")
                 seqs, _names, city_text, city_lines, _n = seq_text(m.city_seqs)
                 method, note, note_lines = methods[m.method]
+                if m.na_seqs:
+                    note = f"本区不涉及市级任务{'、'.join(map(str, m.na_seqs))}"
                 lines = max(-(-len(t.task) // p_task), -(-len(content) // p_content), city_lines, note_lines)
                 yield ((m.region, m.file or o.file, o.sheet, o.row if o.row is not None else o.line, t.seq,
                         t.task or None, content or None, seqs, city_text, _finite(m.confidence), method, note),
-                       mapped if m.city_seqs else unmapped, heights[min(lines, top)])
+                       unmapped if m.unmatched else mapped, heights[min(lines, top)])
 
         self.block(ws, hr + 1, ncols, len(mappings), rows)
         last = hr + max(len(mappings), 1)
@@ -1220,8 +1272,8 @@ class _Writer:
 
     def write_district(self, ws, received: list[Received], with_region: bool) -> None:
         """Every goal and task row of these files, in sheet order, with the reporting columns they filled."""
-        extras = list(dict.fromkeys(k for rec in received for t in rec.rows for k, v in t.extra.items()
-                                    if v not in (None, "") and k not in HIDDEN_EXTRAS))
+        extras = list(dict.fromkeys(k for rec in received for t in (*rec.ledger.goals, *rec.rows)
+                                    for k, v in t.extra.items() if v not in (None, "") and k not in HIDDEN_EXTRAS))
         base_columns = [*DISTRICT_COLUMNS[:5], *((k, EXTRA_WIDTHS.get(k, 14)) for k in extras), *DISTRICT_COLUMNS[5:]]
         columns = [("地区", 7), *base_columns] if with_region else base_columns
         # 工作内容, 来源 and the long reporting columns give way so the sheet prints at 100%.
@@ -1233,7 +1285,7 @@ class _Writer:
         ncols = len(columns)
         total = sum(len(rec.rows) + len(rec.ledger.goals) for rec in received)
         note = (f"“来源”为地区文件中的位置（{'文件!' if with_region else ''}工作表!行）；"
-                "黄色为未对应到市级任务的行。")
+                "黄色为未对应到市级任务的行，灰色为未填写的市级任务行。")
         if with_region:
             hr = self.title(ws, "各地区台账明细", [w for _, w in columns],
                             f"{len(received)} 个文件，共 {total} 行（含工作目标行）。{note}")
@@ -1250,12 +1302,16 @@ class _Writer:
         city_col = 5 + len(extras)
         flagged = _Style(lead + base[:city_col] + [self.fmt(wrap=True, fill=UNMAPPED_FILL)] + base[city_col + 1:])
         goal_style = _Style(lead + base[:1] + [self.fmt(font=KAI, bold=True, wrap=True)] + base[2:])
+        grey = self.fmt(wrap=True, color="808080")
+        blank_style = _Style(lead + [self.fmt(align="center", color="808080"), *(grey for _ in base[1:])])
         widths = [w for _, w in columns[off:]]
         p_task, p_content, p_lead, p_resp = (_per_line(w) for w in widths[1:5])
         p_extra = [_per_line(w) for w in widths[5:city_col]]
         p_src = _per_line(widths[-1])
         no_mapping = (None, "（未对应）", None, 1, 1)
         goal_mapping = (None, "（工作目标）", None, 1, 1)
+        # what a row mapped to no city task on purpose says in 对应市级任务
+        quiet = {"blank": (None, "（未填写，不计为覆盖）", None, 1, 1), "own": (None, "（本区自行增加的任务）", None, 1, 1)}
 
         def source_of(o, rec) -> str:
             # A district's own sheet names its file in the line under the title: 来源 is the sheet and row.
@@ -1285,32 +1341,50 @@ class _Writer:
                 for t in in_order(rec):
                     o = t.origin
                     source = source_of(o, rec)
-                    if t.__class__ is not TaskRow:  # a 工作目标 line
+                    if t.__class__ is not TaskRow:  # a 工作目标 line, with whatever its row reports
                         task = f"{t.year}年工作目标" if t.year else "工作目标"
-                        values = [None, task, t.text or None, "\n".join(t.lead_units) or None, None,
-                                  *(None for _ in extras), goal_mapping[1], None, source]
+                        lead = (t.raw.get("lead") or "").strip() or "\n".join(t.lead_units)
+                        resp = (t.raw.get("resp") or "").strip() or "\n".join(t.responsible_units)
+                        values = [None, task, t.text or None, lead or None, resp or None, goal_mapping[1], None,
+                                  source]
+                        lines = max(_lines(t.text, p_content), len(t.lead_units), len(t.responsible_units),
+                                    _lines(source, p_src))
+                        if extras:
+                            filled = [str(v) if (v := t.extra.get(k)) not in (None, "") else None for k in extras]
+                            values[5:5] = filled
+                            lines = max([lines, *(_lines(v, p) for v, p in zip(filled, p_extra) if v)])
                         if with_region:
                             values.insert(0, region)
-                        lines = max(_lines(t.text, p_content), len(t.lead_units), _lines(source, p_src))
                         yield values, goal_style, heights[min(lines, top)]
                         continue
                     m = by_row.get(id(t))
                     mapped = m is not None and m.city_seqs
-                    _seqs, city_text, _flat, _l, city_lines = seq_text(m.city_seqs) if mapped else no_mapping
-                    leads, resps = t.lead_units, t.responsible_units
-                    values = [t.seq, t.task or None, t.content or None, "\n".join(leads) or None,
-                              "\n".join(resps) or None, city_text, _finite(m.confidence) if m is not None else None,
-                              source]
+                    if mapped:
+                        _seqs, city_text, _flat, _l, city_lines = seq_text(m.city_seqs)
+                    elif m is not None and m.na_seqs:
+                        city_text, city_lines = f"（不涉及市级任务{'、'.join(map(str, m.na_seqs))}）", 1
+                    else:
+                        _seqs, city_text, _flat, _l, city_lines = quiet.get(m.method if m else "", no_mapping)
+                    # The unit cells as typed (一格两个单位, 顿号 or line break), else the names read from them.
+                    raw = t.raw
+                    lead = (raw.get("lead") or "").strip() if raw else ""
+                    resp = (raw.get("resp") or "").strip() if raw else ""
+                    values = [t.seq if t.seq is not None else (t.label or None), t.task or None, t.content or None,
+                              lead or "\n".join(t.lead_units) or None, resp or "\n".join(t.responsible_units) or None,
+                              city_text, _finite(m.confidence) if m is not None else None, source]
                     # Heights: the content measured, the rest by length (Chinese names; file names err tall).
                     lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
-                                _name_lines(leads, p_lead), _name_lines(resps, p_resp), _lines(source, p_src))
+                                _lines(lead, p_lead) if lead else _name_lines(t.lead_units, p_lead),
+                                _lines(resp, p_resp) if resp else _name_lines(t.responsible_units, p_resp),
+                                _lines(source, p_src))
                     if extras:
                         filled = [str(v) if (v := t.extra.get(k)) not in (None, "") else None for k in extras]
                         values[5:5] = filled
                         lines = max([lines, *(_lines(v, p) for v, p in zip(filled, p_extra) if v)])
                     if with_region:
                         values.insert(0, region)
-                    yield values, plain if mapped else flagged, heights[min(lines, top)]
+                    style = flagged if m is None or m.unmatched else blank_style if m.method == "blank" else plain
+                    yield values, style, heights[min(lines, top)]
 
         self.block(ws, hr + 1, ncols, total, rows)
         self.page(ws, hr, ncols, hr + total, freeze_cols=off + 2)
