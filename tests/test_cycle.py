@@ -615,3 +615,20 @@ def test_an_own_file_sent_back_loses_the_marks_of_what_was_fixed(cycle, tmp_path
     assert wb.sheetnames.count(COVER_SHEET) == 1 and wb.sheetnames.count(PROBLEMS_SHEET) == 1
     recorded = [r for r in wb["_xltools_marks"].iter_rows(min_row=2, values_only=True)]
     assert cell.coordinate not in {r[2] for r in recorded} and still.cell in {r[2] for r in recorded}
+
+
+def test_validate_marks_a_form_sent_as_xls_in_the_form_itself(cycle, tmp_path):
+    """validate -o of the .xls form: the marked copy is the district's form (rebuilt from the city's text the form
+    carries), its values in their cells, its blank rows marked there — what its feedback will look like."""
+    sent = cycle.filled["天桥区"].sent
+    out = tmp_path / "天桥区_标注.xlsx"
+    done = CliRunner().invoke(cli, ["validate", str(sent), "-o", str(out)])
+    assert done.exit_code == 1, done.output
+    form = Form(out)
+    meta = {r[0]: r[1] for r in form.wb["_xltools"].iter_rows(values_only=True)}
+    assert (meta["kind"], meta["region"]) == ("distributed", "天桥区") and form.ws.protection.sheet
+    for (key, header), value in cycle.filled["天桥区"].typed.items():
+        row = form.keys[key] if not str(key).startswith("own") else form.own[int(str(key)[3:])]
+        assert _shown(form.ws.cell(row, form.cols[header]).value) == _shown(value), (key, header)
+    blank = form.ws.cell(form.keys["3"], form.cols["工作内容"])
+    assert blank.comment is not None and "未填写本区内容" in blank.comment.text

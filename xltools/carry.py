@@ -31,6 +31,7 @@ from .xlio import put
 _FIELDS = {"seq": "seq", "task": "task", "content": "content", "lead": "lead_units", "resp": "responsible_units",
            "目标": "target", "完成时限": "deadline", "进展情况": "progress", "完成情况": "status", KEY: "key"}
 _CELL = re.compile(r"^([A-Z]{1,3})(\d+)$")
+NO_PLACE = "form-no-place"  # a typed text the rebuilt form has no cell for: listed, never dropped
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -42,9 +43,10 @@ def _index(letters: str) -> int:
 
 
 def carried_form(source: Path, ledger: Ledger, problems: list[Problem], city: Ledger, city_sha256: str,
-                 directory, out_name: str) -> tuple[object, list[Problem], list[tuple[str, str]]]:
+                 directory, out_name: str) -> tuple[object, list[Problem]]:
     """The form of ``ledger``'s district with its values from ``source`` and ``problems`` placed in it: (the
-    workbook, the problems at their cells of it, [(where, text)] of what has no cell of the form)."""
+    workbook, the problems at their cells of it, then a ``form-no-place`` note for each typed text the form has
+    no cell for)."""
     from .readers.grid import find_header
     from .readers.workbook import open_workbook, sheet_values
 
@@ -116,7 +118,10 @@ def carried_form(source: Path, ledger: Ledger, problems: list[Problem], city: Le
 
     placed = [_placed(p, sheet, ws.title, to_row, to_col, t, form.keys, header_at, last_item, out_name)
               for p in problems]
-    return form.workbook, placed, leftovers
+    placed += [Problem(NO_PLACE, f"{where}的内容在填报表中没有对应的位置，未能放回：{text[:60]}", severity="info",
+                       file=out_name, value=text, suggestion="请核对后填入合适的单元格")
+               for where, text in leftovers]
+    return form.workbook, placed
 
 
 def _open_cells(ws, t) -> set[tuple[int, int]]:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .carry import NO_PLACE
 from .errors import OutputError
 from .problems import Problem
 from .rollup.model import Received, Rollup, TargetComparison
@@ -117,7 +118,10 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
     covered = _covered(rollup)
     unmapped = _unmapped(rollup)
     uncovered = rollup.uncovered()
-    na = rollup.not_applicable()
+    na: dict[str, set[int]] = {}
+    for seq, by in rollup.not_applicable().items():
+        for region in by:
+            na.setdefault(region, set()).add(seq)
     items: list[FeedbackItem] = []
     jobs: list[tuple] = []  # write_marked's arguments, one workbook each
     for rec in rollup.received:
@@ -135,7 +139,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
         out = out_dir / feedback_name(rec)
         check_output(out, rec.path, rollup.city_path, inbox=inbox, archive=archive)
         mine = covered.get(rec.region, set())
-        gaps = uncovered_tasks(rollup, rec, mine)
+        gaps = uncovered_tasks(rollup, rec, mine, na.get(rec.region, set()))
         short = short_targets(rollup, rec, mine)
         rows = unmapped_rows(rec, unmapped.get((rec.region, rec.name), []))
         problems = list(rec.problems) + gaps + short + rows
@@ -151,7 +155,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
             city=rollup.city.region or "", region=rec.region, file=rec.name, version=rec.version,
             meta=dict(rec.ledger.meta), counts=item.counts, blank=rec.blank,
             uncovered=uncovered.get(rec.region, []),
-            not_applicable=[seq for seq, by in na.items() if rec.region in by],
+            not_applicable=sorted(na.get(rec.region, ())),
             short=len(short), unmapped=len(rows), tasks=sum(1 for r in rollup.city.rows if r.seq is not None))
         jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256, cover,
                      rollup.city, rollup.city_sha256 or ""))
@@ -185,25 +189,15 @@ _DIRECTORY = None  # the unit directory, in a worker process
 def _write_one(job: tuple, directory=None) -> Path:
     """One feedback workbook: the district's own file marked (xlsx/xlsm), its form rebuilt with its values when
     it sent a distributed form in another format, else a ledger filled from it; then the cover and 问题清单."""
-    from .marks import PROBLEMS_SHEET, mark_cells, write_problem_sheet
-    from .returned import is_distributed
+    from .marks import PROBLEMS_SHEET
     from .validation import marked_workbook
     from .xlio import atomic_save
 
     source, out, ledger, problems, region, name, sha256, cover, city, city_sha256 = job
-    directory = directory or _DIRECTORY
-    leftovers: list[tuple[str, str]] = []
-    if is_distributed(ledger) and Path(source).suffix.lower() not in EDITABLE:
-        from .carry import carried_form
-
-        wb, placed, leftovers = carried_form(Path(source), ledger, problems, city, city_sha256, directory, out.name)
-        mark_cells(wb, placed, record=True)
-        write_problem_sheet(wb, placed, region=region)
-    else:
-        wb, placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory,
-                                     marks_only=True, record=True,
-                                     meta={"filled_at": "", "source": name, "source_sha256": sha256})
-    write_cover(wb, cover, placed, leftovers)
+    wb, placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory or _DIRECTORY,
+                                 marks_only=True, record=True, city=city, city_sha256=city_sha256,
+                                 meta={"filled_at": "", "source": name, "source_sha256": sha256})
+    write_cover(wb, cover, placed)
     _first(wb, [COVER_SHEET, PROBLEMS_SHEET])
     return atomic_save(wb, out) or out
 
@@ -258,16 +252,18 @@ def unmapped_rows(rec: Received, mappings: list) -> list[Problem]:
             for m in mappings]
 
 
-def uncovered_tasks(rollup: Rollup, rec: Received, covered: set[int]) -> list[Problem]:
+def uncovered_tasks(rollup: Rollup, rec: Received, covered: set[int], na: set[int] | None = None) -> list[Problem]:
     """A warning for each city task none of the district's rows serves (nor says 不涉及 of), but those a returned
     form reports at their place; none for a free-form file no row of which maps to any city task (it is not a
-    ledger of this plan: 60 warnings would bury the one that matters)."""
+    ledger of this plan: 60 warnings would bury the one that matters). ``na``: the tasks it says 不涉及 of (found
+    here when not given: once per rollup is cheaper for many districts)."""
     from .returned import is_distributed
 
     form = is_distributed(rec.ledger)
     if not covered and not form:
         return []
-    na = {seq for seq, by in rollup.not_applicable().items() if rec.region in by}
+    if na is None:
+        na = {seq for seq, by in rollup.not_applicable().items() if rec.region in by}
     problems, seen = [], _reported_uncovered(rollup, rec) | na
     advice = ("本区承担的，请在该任务行填写；不承担的，完成情况选“不涉及”，并在工作内容中写明原因" if form else
               "本区承担的请补充；不承担的，请注明“不涉及”及原因")
@@ -286,8 +282,8 @@ def _reported_uncovered(rollup: Rollup, rec: Received) -> set[int]:
     blank (``returned-blank-row``, at the row) and rows deleted (``returned-row-deleted``, naming the task)."""
     seqs = {int(p.value) for p in rec.problems
             if p.type == "returned-row-deleted" and p.value and str(p.value).isdigit()}
-    keyed = [m.row.extra.get("任务键", "") for m in rollup.mappings
-             if m.region == rec.region and m.file == rec.name and m.method == "blank"]
+    keyed = [row.extra.get("任务键", "") for row, (_seqs, _c, method) in zip(rec.rows, rec.row_maps)
+             if method == "blank"]
     seqs.update(int(k) for k in keyed if k.isdigit())
     return seqs
 
@@ -393,7 +389,7 @@ COVER_SHEET = "反馈说明"
 COVER_KINDS = 8  # kinds of problem named on the cover; the rest are on 问题清单
 
 
-def write_cover(wb, cover: Cover, problems: list[Problem], leftovers: list[tuple[str, str]] = ()) -> None:
+def write_cover(wb, cover: Cover, problems: list[Problem]) -> None:
     """The feedback's first sheet: whose file this is, its batch and deadline, what was found and how many of
     each, the kinds of problem to fix first, and how to correct and send the workbook back. An earlier run's
     cover (a feedback workbook sent back) is replaced."""
@@ -479,6 +475,7 @@ def write_cover(wb, cover: Cover, problems: list[Problem], leftovers: list[tuple
         cell = put(ws, r, 1, f"{i}. {step}")
         cell.font, cell.alignment = body, top
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+    leftovers = [p for p in problems if p.type == NO_PLACE]
     if leftovers:
         r += 2
         put(ws, r, 1, "未能放回表中的内容").font = tpl.font(tpl.HEI, 12, bold=True)
@@ -486,10 +483,10 @@ def write_cover(wb, cover: Cover, problems: list[Problem], leftovers: list[tuple
         note = put(ws, r, 1, "以下是本区报送文件中的内容，反馈表中没有对应的位置，请核对后填入合适的单元格：")
         note.font, note.alignment = body, top
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
-        for where, text in leftovers:
+        for p in leftovers:
             r += 1
-            put(ws, r, 1, where).font = body
-            cell = put(ws, r, 2, text)
+            put(ws, r, 1, p.message.split("的内容", 1)[0]).font = body
+            cell = put(ws, r, 2, p.value)
             cell.font, cell.alignment = body, top
     # Heights: merged lines are as wide as both columns.
     fit_rows(ws, 3, {1: widths[0], 2: widths[1]})

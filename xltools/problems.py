@@ -81,6 +81,7 @@ TITLES = {
     "feedback-uncovered-task": "市级任务未覆盖",
     "feedback-target-short": "市级目标有差距",
     "feedback-unmapped-row": "未对应到市级任务",
+    "form-no-place": "内容未能放回填报表",
     # distributing the city ledger
     "distribute-unknown-region": "名录中没有该地区",
     "distribute-deadline-past": "报送截止日期已过",

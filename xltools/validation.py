@@ -326,13 +326,29 @@ def write_marked(source: Path, out: Path, ledger: Ledger, problems: list[Problem
 
 def marked_workbook(source: Path, out: Path, ledger: Ledger, problems: list[Problem], *, region: str | None = None,
                     directory: Directory | None = None, relocate=None, marks_only: bool = False,
-                    meta: dict[str, str] | None = None, record: bool = False) -> tuple[object, list[Problem]]:
+                    meta: dict[str, str] | None = None, record: bool = False, city: Ledger | None = None,
+                    city_sha256: str = "") -> tuple[object, list[Problem]]:
     """``write_marked``'s workbook, not saved, and the problems as they are placed in it. ``record``: marks are
-    recorded in the workbook (and an earlier run's recorded ones taken off first: ``marks.mark_cells``)."""
+    recorded in the workbook (and an earlier run's recorded ones taken off first: ``marks.mark_cells``).
+
+    A distributed form sent as xls, ods or xlsb is marked in the form itself, rebuilt with every value the district
+    typed (``carry.carried_form``): from ``city`` (the city ledger as it is now, in a consolidation), else from
+    the city's text the form carries."""
     from .marks import mark_cells, write_problem_sheet
+    from .returned import as_city, is_distributed
 
     source, out = Path(source), Path(out)
     wb = _load_copy(source, out)
+    if wb is None and is_distributed(ledger):
+        from .carry import carried_form
+        from .units.directory import load_directory
+
+        wb, problems = carried_form(source, ledger, problems, city or as_city(ledger),
+                                    city_sha256 or ledger.meta.get("city_ledger_sha256", ""),
+                                    directory or load_directory(), out.name)
+        mark_cells(wb, problems, record=record)
+        write_problem_sheet(wb, problems, region=region or ledger.region)
+        return wb, problems
     filled = wb is None
     if filled:
         from openpyxl import load_workbook
