@@ -89,8 +89,10 @@ class Form:
             self.put(filled, f"own{i}", header, value)
 
     def delete(self, key: str) -> None:
-        """A city row deleted as Excel deletes it (openpyxl leaves the merged ranges below where they were)."""
+        """A city row deleted as Excel deletes it (openpyxl leaves the merged ranges and the row heights below
+        where they were)."""
         row = self.keys[key]
+        heights = {r: d.height for r, d in self.ws.row_dimensions.items() if r > row}
         merged = [m.bounds for m in self.ws.merged_cells.ranges]
         for m in list(self.ws.merged_cells.ranges):
             self.ws.merged_cells.remove(m)
@@ -100,6 +102,8 @@ class Form:
                 self.ws.merge_cells(start_row=r1 - 1, start_column=c1, end_row=r2 - 1, end_column=c2)
             elif r2 < row:
                 self.ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+        for r, h in sorted(heights.items()):
+            self.ws.row_dimensions[r - 1].height = h
 
     def save(self) -> None:
         self.wb.save(self.path)
@@ -304,11 +308,13 @@ def test_targets_say_per_district_what_happened(cycle):
     rows = _sheet(cycle.root / "汇总1.xlsx", "目标对比")
     header = next(i for i, r in enumerate(rows) if r[0] == "序号")
     names = list(rows[header])
-    row = next(r for r in rows[header + 1:] if r[0] == 10 and r[2] == "充换电站")
+    row = next(r for r in rows[header + 1:] if r[0] == 10 and r[1] == "充换电站")
     cell = dict(zip(names, row))
     assert (cell["市级目标"], cell["各区合计"], cell["差距"]) == (1000, 330, 670)
     assert (cell["历下区"], cell["历城区"], cell["槐荫区"]) == (80, "指标不同", "未覆盖")
-    assert "历城区报“" in cell["说明"] and "与市级指标“充换电站”不同" in cell["说明"] and "未覆盖：槐荫区" in cell["说明"]
+    # under the table, the figure given under another metric, both metrics named
+    notes = [r[0] for r in rows if r[0] and str(r[0]).startswith("10　历城区报“")]
+    assert len(notes) == 1 and "充电桩" in notes[0] and "与市级指标“充换电站”不同" in notes[0]
     ws = openpyxl.load_workbook(cycle.root / "汇总1.xlsx")["目标对比"]
     r = header + 1 + rows[header + 1:].index(row) + 1
     fills = {name: ws.cell(r, c).fill.fgColor.rgb[-6:] for c, name in enumerate(names, 1)}
@@ -356,10 +362,12 @@ def test_not_applicable_is_said_on_the_form_and_counted_apart(cycle):
     assert set(na[4]) == set(na[6]) == {"市中区"}
     assert 4 not in rollup.uncovered()["市中区"] and "市中区" not in rollup.coverage()[4]
     [warned] = [p for p in _rec(rollup, "市中区").problems if p.type == "na-without-reason"]
-    assert warned.severity == "warning" and "市级任务6" in warned.message and warned.cell.startswith("E")
+    content = openpyxl.utils.get_column_letter(Form(cycle.filled["市中区"].sent).cols["工作内容"])
+    assert warned.severity == "warning" and "市级任务6" in warned.message and warned.cell.startswith(content)
     summary = _sheet(cycle.root / "汇总1.xlsx", "汇总")
     task4 = next(r for r in summary if r[0] == 4)
-    assert "不涉及：市中区" in task4[6] and "市中区" not in task4[5]
+    head = dict(zip(next(r for r in summary if r[0] == "序号"), task4))
+    assert "不涉及：市中区" in head["未覆盖地区"] and "市中区" not in head["地区牵头单位"]
     matrix = _sheet(cycle.root / "汇总1.xlsx", "覆盖矩阵")
     head = next(r for r in matrix if r[0] == "序号")
     assert dict(zip(head, next(r for r in matrix if r[0] == 4)))["市中区"] == "不涉及"
@@ -413,13 +421,14 @@ def test_every_value_typed_reaches_the_rollup(cycle):
 def test_text_is_shown_as_typed(cycle):
     out = cycle.root / "汇总1.xlsx"
     assert any("推进老旧小区（片区）改造" in r for r in _district_sheet(out, "市中区"))
-    assert any("推进老旧小区（片区）改造" in r for r in _district_sheet(out, "映射"))
+    assert any("推进老旧小区（片区）改造" in r for r in _district_sheet(out, "映射"))  # (an own task: listed)
     [typed] = [p for p in _rec(cycle.first, "市中区").problems if p.type == "returned-locked-changed"]
     assert "现为“市发展改革委、市工业和信息化局”" in typed.message and "市级牵头单位（参考）" in typed.message
     mapping = _sheet(out, "映射")
     head = next(r for r in mapping if r and r[0] == "地区")
     methods = {dict(zip(head, r))["方式"] for r in mapping[mapping.index(head) + 1:]}
-    assert methods <= {"任务键", "未填写", "本区任务", "不涉及"} and "未填写" in methods
+    # the rows to check: own tasks and 不涉及 (rows mapped by their 任务键, and rows left blank, are not listed)
+    assert methods == {"本区任务", "不涉及"}
 
 
 def test_a_misspelling_one_district_repeats_is_learned_from_the_others(cycle):
@@ -461,7 +470,8 @@ def test_every_district_gets_its_own_form_back_with_a_cover(cycle):
         assert _shown(got) == _shown(value), (key, header)
     listed = problem_lines(fed)
     blank = [r for r in listed if r["代码"] == "returned-blank-row"]
-    assert blank and blank[0]["文件"] == fed.name and blank[0]["行"] and blank[0]["单元格"].startswith("E")
+    content = openpyxl.utils.get_column_letter(form.cols["工作内容"])
+    assert blank and blank[0]["文件"] == fed.name and blank[0]["行"] and blank[0]["单元格"].startswith(content)
     marked = form.ws[blank[0]["单元格"]]
     assert marked.comment is not None and "未填写本区内容" in marked.comment.text
 
@@ -632,3 +642,46 @@ def test_validate_marks_a_form_sent_as_xls_in_the_form_itself(cycle, tmp_path):
         assert _shown(form.ws.cell(row, form.cols[header]).value) == _shown(value), (key, header)
     blank = form.ws.cell(form.keys["3"], form.cols["工作内容"])
     assert blank.comment is not None and "未填写本区内容" in blank.comment.text
+
+
+# ------------------------------------------------------------------------------------------------ print
+
+
+def test_every_workbook_of_the_cycle_prints_as_a_clerk_expects(cycle, tmp_path):
+    """Issue 21: the cycle's workbooks printed by LibreOffice and read back from the PDF. Page counts a clerk
+    accepts (the rollup ≤ 60, its first four tables ≤ 15; a form ≤ 15; feedback ≤ 20; the two lists ≤ 2), text
+    no smaller than 9 pt on any page, every sheet one page wide, no row at Excel's 409 pt cap."""
+    pytest.importorskip("pymupdf")
+    from render import measure_all
+
+    from xltools.layout import MAX_ROW_PT
+
+    form = next(f.path for f in cycle.sent.files if f.region == "市中区")  # the one with a unit list
+    books = [cycle.root / "汇总1.xlsx", cycle.root / "汇总2.xlsx", form, cycle.root / "分发" / "分发清单.xlsx",
+             cycle.root / "反馈1" / MANIFEST_NAME]
+    feedback = sorted({*cycle.first.feedback, *cycle.second.feedback})
+    printed = {}
+    for i, group in enumerate((books, *([p] for p in feedback))):  # (feedback of one name: a folder each)
+        for p in measure_all(group, tmp_path / f"pdf{i}"):
+            printed[p.workbook] = p
+    report = "\n".join(p.report() for p in printed.values())
+    for path, p in printed.items():
+        assert all(s.smallest >= 9 for s in p.sheets.values()), report
+        assert "?" not in p.sheets, report  # every page's footer names its sheet
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            if ws.sheet_state != "visible":
+                continue
+            assert ws.page_setup.fitToWidth in (1, None) and ws.sheet_properties.pageSetUpPr.fitToPage, \
+                (path.name, ws.title)
+            assert ws.page_setup.paperSize in (9, "9"), (path.name, ws.title)
+            assert not [r for r, d in ws.row_dimensions.items() if (d.height or 0) >= MAX_ROW_PT], (path.name, ws.title)
+    for rollup in (cycle.root / "汇总1.xlsx", cycle.root / "汇总2.xlsx"):
+        sheets = printed[rollup].sheets
+        assert printed[rollup].pages <= 60, report
+        first = sum(s.pages for name, s in sheets.items() if name.startswith(("汇总", "目标对比", "未报送", "问题概览")))
+        assert first <= 15, report
+    assert printed[form].pages <= 15, report
+    assert all(printed[p].pages <= 20 for p in feedback), report
+    assert printed[cycle.root / "分发" / "分发清单.xlsx"].pages <= 2 and \
+        printed[cycle.root / "反馈1" / MANIFEST_NAME].pages <= 2, report

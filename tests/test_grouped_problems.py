@@ -34,7 +34,7 @@ def test_repeats_of_one_type_in_one_file_become_one_line_in_place():
     line = grouped[1]
     assert (line.type, line.severity, line.file, line.sheet, line.cell) == ("unit-unknown", "error", "a.xlsx", "工作台账",
                                                                             "D4")
-    assert line.message.startswith("共40处：D4、D5、D6、") and "D15……" in line.message and "D16" not in line.message
+    assert line.message.startswith("共40处：\nD4、D5、D6、") and "D15……" in line.message and "D16" not in line.message
     assert line.message.endswith("例：牵头单位“区4局”不在名录中")
     assert line.value == "区4局、区5局、区6局、区7局、区8局……等40项" and line.suggestion == "核对单位名称"
     # one sheet's cells per line, so a cell named is unambiguous
@@ -42,7 +42,7 @@ def test_repeats_of_one_type_in_one_file_become_one_line_in_place():
     assert [(p.sheet, p.message[:4]) for p in group_problems(two)] == [("工作台账", "共5处："), ("续表", "共5处：")]
     # lines of a text document are named when there are no cells
     lines = group_problems([Problem("unit-alias", "简称", "warning", "a.txt", line=n) for n in (3, 9, 12, 40)])
-    assert [p.message for p in lines] == ["共4处：第3行、第9行、第12行、第40行。例：简称"]
+    assert [p.message for p in lines] == ["共4处：\n第3行、第9行、第12行、第40行。\n例：简称"]
 
 
 def test_summary_counts_districts():
@@ -70,7 +70,7 @@ def test_rollup_problem_list_has_a_few_lines_per_district(tmp_path):
     assert len(per_district) == 300 and max(per_district.values()) <= 3
     first = next(r for r in body if r[col["代码"]] == "unit-unknown" and r[col["地区"]] == "第1区")
     assert first[col["问题类型"]] == "单位不在名录中" and first[col["单元格"]] == "D4"
-    assert first[col["问题说明"]].startswith("共60处：D4、D5、D6") and first[col["内容"]].endswith("……等7项")
+    assert first[col["问题说明"]].startswith("共60处：\nD4、D5、D6") and first[col["内容"]].endswith("……等7项")
     assert sum(r[col["代码"]] == "unit-unknown" for r in body) == 300
     assert "问题：错误 18,000 条（300 个地区），警告 300 条（300 个地区），提示 0 条；详见“问题概览”和“问题清单”表。" in \
         wb["汇总"]["A2"].value
@@ -103,7 +103,7 @@ def test_feedback_lists_a_repeated_problem_once_and_marks_every_cell(tmp_path):
     listed = [r for r in problem_lines(out) if r["代码"] == "unit-collective"]
     assert len(listed) == 1
     # the seed's own two (区有关部门、单位 at E98 and D100) and the twelve typed; twelve cells are named
-    assert listed[0]["问题说明"].startswith(f"共14处：{'、'.join(changed)}……。例：牵头单位“区有关部门”")
+    assert listed[0]["问题说明"].startswith(f"共14处：\n{'、'.join(changed)}……。\n例：牵头单位“区有关部门”")
     assert listed[0]["单元格"] == changed[0]
     marked = load_workbook(out)["工作台账"]
     assert all(marked[c].comment is not None and "区有关部门" in marked[c].comment.text for c in changed)

@@ -161,14 +161,11 @@ def _ref_compare(city_ledger, city_row_targets, city_goal_targets, received, map
         comps = [compare._comparison(None, f"{goal.year or ''}年工作目标", t) for t in numeric]
         for region in regions:
             mine = [t for t in goals_by_region.get(region, []) if not t.qualitative and t.value is not None]
-            used = []
             for c in comps:
                 hit = _ref_pick(c.target, mine)
                 if hit is not None:
                     c.districts[region] = hit.value
-                    used.append(hit)
-            _ref_statuses(comps, region, [t for t in mine if not any(t is u for u in used)
-                                                and t.year in (None, goal.year)])
+            _ref_statuses(comps, region, [])
         out.extend(comps)
     return out
 

@@ -59,7 +59,7 @@ def test_built_template_looks_like_a_government_ledger(blank_template):
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.print_title_rows == "$3:$3"
     assert ws.print_options.horizontalCentered
-    assert ws.oddFooter.center.text == "第&P页 共&N页"
+    assert ws.oddFooter.center.text == "工作台账　第&P页 共&N页"  # which table a printed page is
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:J7"
     (dv,) = ws.data_validations.dataValidation
     assert dv.formula1 == '"已完成,推进中,未启动,滞后"' and str(dv.sqref) == "I6:I7"

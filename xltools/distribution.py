@@ -42,7 +42,7 @@ from .layout import needed_height, text_lines
 from .model import Ledger
 from .printing import fit_widths
 from .problems import Problem
-from .returned import NA, as_city, encode_locks
+from .returned import EXCERPT, NA, as_city, city_targets, encode_locks, reference_lead, reference_text
 from .text import cn_number
 from .xlio import atomic_write, put
 
@@ -52,10 +52,13 @@ KIND = "distributed"
 GUIDE_SHEET = "填报说明"
 MANIFEST_NAME = "分发清单.xlsx"
 FILE_SUFFIX = "_工作台账（填报）"
-REF_CONTENT = "市级工作内容（参考）"
+REF_CONTENT = "市级工作内容（参考）"  # an excerpt: the first words and the targets (``returned.reference_text``)
 REF_LEAD = "市级牵头单位（参考）"
+REF_FULL = "市级工作内容（全文）"  # hidden: the city's whole text, for a form taken as the city ledger
+REFERENCES = (REF_CONTENT, REF_LEAD, REF_FULL)
 OWN_BAND = "本区自行增加的任务"
 OWN_ROWS = 10
+LINE_ROW_PT = 21  # a band row or an empty row of the form: one line of 12pt text
 UNIT_LIST_NAME = "xlt_unit_list"  # the district's unit names: the drop-down lists' source
 REF_FILL = PatternFill("solid", fgColor="E8E8E8")  # what the district reads but does not change
 DATE_FORMAT = "yyyy-mm-dd"
@@ -454,7 +457,8 @@ def _build(batch: _Batch, d: _District, inserted: dict[str, int] | None = None):
                     "goal",
                     key=f"g{goal.year or ''}-{counts[goal.year]}",
                     task=label,
-                    report={REF_CONTENT: goal.text, REF_LEAD: "\n".join(goal.lead_units)},
+                    report={REF_CONTENT: reference_text(goal.text), REF_LEAD: reference_lead(goal.lead_units),
+                            REF_FULL: goal.text},
                 ),
                 "goal",
             )
@@ -472,7 +476,8 @@ def _build(batch: _Batch, d: _District, inserted: dict[str, int] | None = None):
                 key=row.key,
                 seq=row.seq if row.seq is not None else (row.label or None),
                 task=row.task,
-                report={REF_CONTENT: row.content, REF_LEAD: "\n".join(row.lead_units)},
+                report={REF_CONTENT: reference_text(row.content), REF_LEAD: reference_lead(row.lead_units),
+                        REF_FULL: row.content},
             ),
             "task",
         )
@@ -490,7 +495,16 @@ def _build(batch: _Batch, d: _District, inserted: dict[str, int] | None = None):
         kind: [first_row + i for i, k in enumerate(kinds) if k == kind] for kind in ("goal", "task", "own")
     }
     _lock_and_mark(t, positions)
-    _validations(t, positions, bool(d.units))
+    # Band rows and the empty own-task rows a line high (the prototypes' heights leave air a printed form pays
+    # for in pages: the form prints in about a dozen).
+    for i, k in enumerate(kinds):
+        if k in ("band", "own"):
+            dim = t.sheet.row_dimensions[first_row + i]
+            dim.height = min(dim.height or LINE_ROW_PT, LINE_ROW_PT)
+    # The city's targets of each row, in its 目标 cell's input message (the row shows an excerpt of the text).
+    city_targets_at = {r: text for r, item in zip(positions["goal"] + positions["task"], [*ledger.goals, *ledger.rows])
+                       if (text := city_targets(getattr(item, "content", None) or getattr(item, "text", "")))}
+    _validations(t, positions, bool(d.units), city_targets_at)
 
     unit_rows = _unit_sheet(wb, d)
     _guide_sheet(wb, t, batch, d, own_band)
@@ -519,11 +533,13 @@ def _build(batch: _Batch, d: _District, inserted: dict[str, int] | None = None):
             "own_section": own_band,
             # What each city row's locked cells say: a returned workbook shows which were typed over.
             "row_locks": encode_locks(ledger.rows),
+            "reference": EXCERPT,  # 市级工作内容（参考） shows reference_text; the whole text is in 全文, hidden
             "xltools_version": _version(),
         },
     )
     _protect(wb, t, batch.password)
     _set_unit_names(wb, unit_rows)
+    tpl.name_footers(wb)
     wb.properties.title = title
     wb.properties.creator = "xltools"
     wb.properties.created = wb.properties.modified = batch.created
@@ -611,12 +627,13 @@ def district_title(batch: _Batch, region: str) -> str:
 
 
 def _insert_reference_columns(wb, t: tpl.LedgerTemplate) -> None:
-    """Two columns before 工作内容 for the city's 工作内容 and 牵头单位, styled as the columns they copy.
+    """Three columns before 工作内容 for the city's 工作内容 (an excerpt) and 牵头单位, styled as the columns they
+    copy, and the city's whole 工作内容, hidden (it does not print).
 
     openpyxl moves the cells but nothing that points at them: merges, widths, validations and defined names
     are moved here."""
-    ws, at, n = t.sheet, t.columns["content"], 2
-    sources = (t.columns["content"], t.columns["lead_units"])
+    ws, at, n = t.sheet, t.columns["content"], len(REFERENCES)
+    sources = (t.columns["content"], t.columns["lead_units"], t.columns["content"])
     widths = _widths(ws, 1, max(ws.max_column, t.last_col))
     merges = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
     for m in list(ws.merged_cells.ranges):
@@ -640,8 +657,8 @@ def _insert_reference_columns(wb, t: tpl.LedgerTemplate) -> None:
         ws.column_dimensions[letter].hidden = hidden
     for k, src in enumerate(sources):
         ws.column_dimensions[get_column_letter(at + k)].width = widths[src][0]
-        ws.column_dimensions[get_column_letter(at + k)].hidden = False
-    for k, header in enumerate((REF_CONTENT, REF_LEAD)):
+        ws.column_dimensions[get_column_letter(at + k)].hidden = REFERENCES[k] == REF_FULL
+    for k, header in enumerate(REFERENCES):
         for r in range(t.header_rows[0], t.header_rows[1] + 1):
             src = ws.cell(r, sources[k] + n)
             if r == t.header_row or src.value not in (None, ""):
@@ -689,10 +706,17 @@ _LEAST = {
     "lead_units": 9,
     "responsible_units": 9,
     "target": 10,
-    "deadline": 15,
+    "deadline": 11.5,  # 2025-12-31 on one line
     "progress": 10,
     "status": 8,
 }
+
+
+# The form's columns as wide as what goes in them (Excel units), before they are fitted to the page: the city's
+# excerpt and the district's 工作内容 the widest, names of units a line each.
+_PREFERRED = {"seq": 4.5, "task": 13, "content": 23, "lead_units": 12, "responsible_units": 13, "target": 11,
+              "deadline": 11.5, "progress": 10, "status": 7.5, REF_CONTENT: 17, REF_LEAD: 13}
+FORM_SCALE = 0.92  # the form prints at 92%: its 11 pt text at 10 pt, eleven columns on a landscape page
 
 
 def _fit_widths(t: tpl.LedgerTemplate) -> None:
@@ -701,15 +725,17 @@ def _fit_widths(t: tpl.LedgerTemplate) -> None:
     widths = _widths(ws, t.first_col, t.last_col)
     visible = [c for c in range(t.first_col, t.last_col + 1) if not widths[c][1]]
     field_of = {c: f for f, c in t.columns.items()}
+    field_of.update({c: h for h in (REF_CONTENT, REF_LEAD) if (c := t.extra_columns.get(tpl.norm_header(h)))})
+    widths.update({c: (_PREFERRED[field_of[c]], False) for c in visible if field_of.get(c) in _PREFERRED})
     least = {}
     for i, c in enumerate(visible):
         f = field_of.get(c)
         if f != "seq":
-            least[i] = _LEAST.get(f, 16 if c == t.extra_columns.get(tpl.norm_header(REF_CONTENT)) else 9)
+            least[i] = _LEAST.get(f, 16 if f == REF_CONTENT else 9)
     landscape = ws.page_setup.orientation == "landscape"
     left = ws.page_margins.left if ws.page_margins.left is not None else 0.7
     right = ws.page_margins.right if ws.page_margins.right is not None else 0.7
-    fitted = fit_widths([widths[c][0] for c in visible], least, landscape, left, right)
+    fitted = fit_widths([widths[c][0] for c in visible], least, landscape, left, right, FORM_SCALE)
     for c, w in zip(visible, fitted):
         ws.column_dimensions[get_column_letter(c)].width = w
     # Narrower columns wrap the header text onto more lines: the header row grows to show it whole.
@@ -732,7 +758,7 @@ def _district_columns(t: tpl.LedgerTemplate) -> list[int]:
     """The columns a district fills on the city's rows."""
     fields = ("content", "lead_units", "responsible_units", "target", "deadline", "progress", "status")
     cols = [t.columns[f] for f in fields if f in t.columns]
-    refs = {t.extra_columns.get(tpl.norm_header(h)) for h in (REF_CONTENT, REF_LEAD)}
+    refs = {t.extra_columns.get(tpl.norm_header(h)) for h in REFERENCES}
     cols += [c for c in t.extra_columns.values() if c not in refs]  # columns a person added to the template
     return sorted(cols)
 
@@ -811,7 +837,8 @@ OWN_PROMPTS = {
 }
 
 
-def _validations(t: tpl.LedgerTemplate, positions: dict[str, list[int]], has_units: bool) -> None:
+def _validations(t: tpl.LedgerTemplate, positions: dict[str, list[int]], has_units: bool,
+                 city_targets_at: dict[int, str] | None = None) -> None:
     """Lists from the unit sheet (a guide: anything may be typed), dates, and an input message on every
     column the district fills. One validation per cell: Excel keeps only one."""
     ws, cols = t.sheet, t.columns
@@ -857,12 +884,17 @@ def _validations(t: tpl.LedgerTemplate, positions: dict[str, list[int]], has_uni
         cols.get("deadline"),
         rows,
     )
+    city_targets_at = city_targets_at or {}
     for f in ("target", "progress"):
         add(
             DataValidation(allow_blank=True, promptTitle=PROMPTS[f][0], prompt=PROMPTS[f][1]),
             cols.get(f),
-            rows,
+            [r for r in rows if f != "target" or r not in city_targets_at],
         )
+    for r, targets in city_targets_at.items():  # one message a row: the city's own figures to set against
+        prompt = f"{PROMPTS['target'][1]}市级目标：{targets}"
+        add(DataValidation(allow_blank=True, promptTitle=PROMPTS["target"][0],
+                           prompt=prompt if len(prompt) <= 255 else prompt[:254] + "…"), cols.get("target"), [r])
     add(
         DataValidation(allow_blank=True, promptTitle=PROMPTS["content"][0], prompt=PROMPTS["content"][1]),
         cols.get("content"),
@@ -1000,7 +1032,8 @@ def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_ban
     src = t.sheet
     ws = wb.create_sheet(GUIDE_SHEET, index=1)
     ws.sheet_view.showGridLines = False
-    cols = [c for c in range(t.first_col, t.last_col + 1) if c != t.columns["key"]]
+    full = t.extra_columns.get(tpl.norm_header(REF_FULL))
+    cols = [c for c in range(t.first_col, t.last_col + 1) if c not in (t.columns["key"], full)]
     widths = _widths(src, t.first_col, t.last_col)
     for i, c in enumerate(cols, 1):
         ws.column_dimensions[get_column_letter(i)].width = widths[c][0]
@@ -1034,8 +1067,8 @@ def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_ban
     values = {
         t.columns["seq"]: first.seq if first.seq is not None else first.label,
         t.columns["task"]: first.task,
-        t.extra_columns[tpl.norm_header(REF_CONTENT)]: _short(first.content, 60),
-        t.extra_columns[tpl.norm_header(REF_LEAD)]: "\n".join(first.lead_units),
+        t.extra_columns[tpl.norm_header(REF_CONTENT)]: reference_text(first.content),
+        t.extra_columns[tpl.norm_header(REF_LEAD)]: reference_lead(first.lead_units),
         t.columns["content"]: "（示例）组织实施重点技术改造项目，建立项目清单，按月调度推进。",
         t.columns["lead_units"]: d.lead,
         t.columns["responsible_units"]: d.resp,
@@ -1061,10 +1094,6 @@ def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_ban
     tpl.setup_print(ws, header_rows=(1, 1), area=f"A1:{get_column_letter(len(cols))}{example_row}")
     ws.print_title_rows = None
     ws.page_setup.fitToHeight = 1
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "……"
 
 
 # --------------------------------------------------------------------------------------------- manifest

@@ -189,6 +189,8 @@ _DIRECTORY = None  # the unit directory, in a worker process
 def _write_one(job: tuple, directory=None) -> Path:
     """One feedback workbook: the district's own file marked (xlsx/xlsm), its form rebuilt with its values when
     it sent a distributed form in another format, else a ledger filled from it; then the cover and 问题清单."""
+    from . import template as tpl
+    from .layout import grow_rows
     from .marks import PROBLEMS_SHEET
     from .validation import marked_workbook
     from .xlio import atomic_save
@@ -197,7 +199,13 @@ def _write_one(job: tuple, directory=None) -> Path:
     wb, placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory or _DIRECTORY,
                                  marks_only=True, record=True, city=city, city_sha256=city_sha256,
                                  meta={"filled_at": "", "source": name, "source_sha256": sha256})
+    # The district's rows as tall as what it typed in them needs: its form's rows were sized for the form.
+    sheet = next((i.origin.sheet for i in (*ledger.rows, *ledger.goals) if i.origin.sheet), None)
+    sheet = sheet if sheet in wb.sheetnames else "工作台账" if "工作台账" in wb.sheetnames else None
+    if sheet is not None:
+        grow_rows(wb[sheet], 2, wb[sheet].max_row)
     write_cover(wb, cover, placed)
+    tpl.name_footers(wb)
     _first(wb, [COVER_SHEET, PROBLEMS_SHEET])
     return atomic_save(wb, out) or out
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -184,6 +184,7 @@ def fill(source, out, template=None, region: str | None = None) -> FillResult:
     if changes:
         _write_changes(wb, changes, now)
     tpl.write_meta(wb, meta)
+    tpl.name_footers(wb)
     atomic_save(wb, out)
     log.info("filled %s: %d rows, %d changes", out, len(rows), len(changes))
     return FillResult(out, ledger, changes, problems)
@@ -401,8 +402,9 @@ def _col_widths(ws, first: int, last: int) -> dict[int, float]:
     """Column widths in pixels (0 for hidden columns), reading grouped <col min max> entries too."""
     default = ws.sheet_format.defaultColWidth or 8.43
     widths = {c: float(default) for c in range(first, last + 1)}
-    for dim in ws.column_dimensions.values():
-        lo, hi = dim.min or 0, dim.max or 0
+    for letter, dim in ws.column_dimensions.items():
+        # A dimension made in code (not read from a file) has no min/max until the workbook is written.
+        lo, hi = dim.min or column_index_from_string(letter), dim.max or column_index_from_string(letter)
         for c in range(max(lo, first), min(hi, last) + 1):
             widths[c] = 0.0 if dim.hidden else float(dim.width or default)
     # Excel stores widths in characters of the default font (7 px per digit for Calibri 11 / 宋体 11).
@@ -586,8 +588,11 @@ class _SheetWriter:
         if c is None or value in (None, ""):
             return
         cell = put(self.ws, r, c, value)
+        width = width or self.widths.get(c, 64)
+        if not width:
+            return  # a hidden column: its text is not shown, and does not make the row taller
         size = cell.font.size or 11
-        need = _needed_height(text_lines(str(value), width or self.widths.get(c, 64), size), size)
+        need = _needed_height(text_lines(str(value), width, size), size)
         self.heights[r] = max(self.heights.get(r, 0), need)
 
     def fit_heights(self, out_name: str) -> list[Problem]:

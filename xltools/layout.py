@@ -11,7 +11,7 @@ import unicodedata
 # 等线/微软雅黑 when Excel substitutes. Take the largest: never a cut-off line.
 LINE_PITCH = 1.45
 CELL_PAD_PX = 8  # left+right inner margin of a cell
-ROW_PAD_PT = 14  # LibreOffice takes ~12pt of cell margins; the rest is air
+ROW_PAD_PT = 8  # the cell's top and bottom margins (LibreOffice ~2.8pt, Excel less), and a little air
 MAX_ROW_PT = 409  # Excel's limit
 NO_LINE_START = set("，。、；：？！）》」』”’】〕…%,.;:?!)]}")
 
@@ -39,6 +39,33 @@ def text_lines(text: str, width_px: float, size_pt: float) -> int:
             prev = w
         total += lines
     return total
+
+
+def grow_rows(ws, first: int, last: int) -> int:
+    """Rows ``first``…``last`` made as tall as the wrapped text in their visible cells needs (never shorter, at
+    most Excel's cap): a form's rows were sized for what it came with, a clerk's text may be longer. Returns the
+    rows grown."""
+    from openpyxl.utils import get_column_letter
+
+    widths = {}
+    for c in range(1, ws.max_column + 1):
+        dim = ws.column_dimensions.get(get_column_letter(c))
+        widths[c] = 0.0 if dim is not None and dim.hidden else float((dim.width if dim is not None else None) or 8.43)
+    merged = {(m.min_row, m.min_col) for m in ws.merged_cells.ranges}  # a merged cell's text spans columns
+    grown = 0
+    for row in ws.iter_rows(min_row=first, max_row=last):
+        need = 0.0
+        for cell in row:
+            if cell.value in (None, "") or type(cell).__name__ == "MergedCell" or not widths.get(cell.column) \
+                    or (cell.row, cell.column) in merged:
+                continue
+            size = cell.font.size or 11 if cell.font is not None else 11
+            need = max(need, needed_height(text_lines(str(cell.value), widths[cell.column] * 7, size), size))
+        dim = ws.row_dimensions[row[0].row]
+        if need > (dim.height or 15) + 0.5:
+            dim.height = round(min(need, MAX_ROW_PT), 1)
+            grown += 1
+    return grown
 
 
 def needed_height(lines: int, size_pt: float) -> float:

@@ -170,10 +170,12 @@ def list_order(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=_list_order)
 
 
-def problem_columns() -> list[tuple[str, float]]:
-    """PROBLEM_COLUMNS with the text columns sized to fill a landscape A4 page."""
-    widths = fit_widths([w for i, (_h, w) in enumerate(PROBLEM_COLUMNS) if i != CODE_COLUMN], PROBLEM_FLEX, True)
-    return [(h, widths[i] if i < len(widths) else w) for i, (h, w) in enumerate(PROBLEM_COLUMNS)]
+def problem_columns(hidden=frozenset()) -> list[tuple[str, float]]:
+    """PROBLEM_COLUMNS with the text columns sized to fill a landscape A4 page (``hidden`` columns, which do
+    not print, give their room to the others)."""
+    widths = fit_widths([0 if i in hidden else w for i, (_h, w) in enumerate(PROBLEM_COLUMNS) if i != CODE_COLUMN],
+                        PROBLEM_FLEX, True)
+    return [(h, w if i in hidden or i >= len(widths) else widths[i]) for i, (h, w) in enumerate(PROBLEM_COLUMNS)]
 
 
 def problem_values(i: int, p: Problem, region: str | None) -> tuple:
@@ -194,19 +196,23 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
     ws = workbook.create_sheet(title)
     header_font = Font(name="黑体", size=11, bold=True, charset=134)
     body_font = Font(name="仿宋", size=11, charset=134)
-    columns = problem_columns()
+    ordered = group_problems(list_order(problems), group_at)
+    rows = [problem_values(i, p, region) for i, p in enumerate(ordered, start=1)]
+    # 地区 and 文件 the same on every line (one district's file): hidden, their room given to the text
+    uniform = {c for c in (1, 7) if rows and len({r[c] for r in rows}) == 1}
+    columns = problem_columns(uniform)
     for col, (text, width) in enumerate(columns, start=1):
         cell = ws.cell(1, col, text)
         cell.font, cell.border = header_font, _BOX
         cell.fill = PatternFill("solid", fgColor="D9D9D9")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
-    ws.column_dimensions[get_column_letter(CODE_COLUMN + 1)].hidden = True
-    ordered = group_problems(list_order(problems), group_at)
+    for c in (*uniform, CODE_COLUMN):
+        ws.column_dimensions[get_column_letter(c + 1)].hidden = True
     cell_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "单元格")
     severity_col = next(i for i, (h, _w) in enumerate(PROBLEM_COLUMNS, start=1) if h == "严重程度")
-    for i, p in enumerate(ordered, start=1):
-        for col, value in enumerate(problem_values(i, p, region), start=1):
+    for i, (p, values) in enumerate(zip(ordered, rows), start=1):
+        for col, value in enumerate(values, start=1):
             cell = put(ws, i + 1, col, value)
             cell.font, cell.border = body_font, _BOX
             cell.alignment = Alignment(vertical="center", wrap_text=col - 1 in WRAPPED,
@@ -218,7 +224,8 @@ def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(p.sheet)}!{p.cell}")
             link.font = Font(name="仿宋", size=11, charset=134, color="0563C1", underline="single")
     widths = {i: w for i, (_, w) in enumerate(columns, start=1)}
-    widths[CODE_COLUMN + 1] = 1000  # hidden: never makes a row taller
+    for c in (*uniform, CODE_COLUMN):
+        widths[c + 1] = 1000  # hidden: never makes a row taller
     fit_rows(ws, 2, widths)
     ws.row_dimensions[1].height = 12 + 15 * max(text_lines(t, w * 7, 11) for t, w in columns)
     ws.freeze_panes = "A2"

@@ -52,14 +52,16 @@ def fit_scale(widths: Sequence[float], landscape: bool, left: float = MARGIN_IN,
 
 
 def fit_widths(widths: Sequence[float], flexible: dict[int, float], landscape: bool, left: float = MARGIN_IN,
-               right: float = MARGIN_IN) -> list[float]:
+               right: float = MARGIN_IN, scale: float = 1.0) -> list[float]:
     """``widths`` with the ``flexible`` columns (index → least width) grown or shrunk to fill the page.
 
     The room left by the fixed columns is shared in proportion to the flexible columns' widths; a column
     at its least width stays there and the rest share what remains. When even the least widths do not
     fit, they are returned as they are (and the page shrinks)."""
     out = [float(w) for w in widths]
-    room = printable_px(landscape, left, right) - 2  # a pixel of slack each side: rounding in the apps
+    # a pixel of slack each side: rounding in the apps; ``scale`` < 1: the sheet prints shrunk to that, its
+    # columns filling the page at it (11 pt text at 0.92 prints at 10 pt)
+    room = printable_px(landscape, left, right) / scale - 2
     free = dict(flexible)
     while free:
         fixed = columns_px([w for i, w in enumerate(out) if i not in free])

@@ -230,7 +230,7 @@ def _grouped(group: list[Problem]) -> Problem:
     first = group[0]
     places = list(dict.fromkeys(_place(p) for p in group if _place(p)))
     named = "、".join(places[:GROUP_PLACES]) + ("……" if len(places) > GROUP_PLACES else "")
-    message = f"共{len(group):,}处：{named}。例：{first.message}"
+    message = f"共{len(group):,}处：\n{named}。\n例：{first.message}"  # (a list of cells wraps badly after ：)
     values = list(dict.fromkeys(p.value for p in group if p.value))
     value = "、".join(values[:GROUP_VALUES]) + (f"……等{len(values)}项" if len(values) > GROUP_VALUES else "")
     suggestions = {p.suggestion for p in group}

@@ -26,9 +26,12 @@ from .text import column_letter, fold
 KIND = "distributed"
 REF_CONTENT = "市级工作内容(参考)"  # as extract reads the headers (folded)
 REF_LEAD = "市级牵头单位(参考)"
+REF_FULL = "市级工作内容(全文)"  # a hidden column: the city's whole text, which the form shows as an excerpt
 KEY = "任务键"
+EXCERPT = "excerpt"  # meta ``reference``: the form shows the city's 工作内容 as ``reference_text`` gives it
 # A district's own columns: what it fills in. A city row with none of them filled has not been answered.
-_NOT_DISTRICT = {KEY, REF_CONTENT, REF_LEAD}
+_NOT_DISTRICT = {KEY, REF_CONTENT, REF_LEAD, REF_FULL}
+EXCERPT_CHARS = 13  # the first words of the city's 工作内容 a form shows
 _WS = re.compile(r"\s+")
 
 
@@ -56,15 +59,39 @@ def as_city(ledger: Ledger) -> Ledger:
                   region_from="meta", numbering=city, meta={"kind": "city-view", "city": city or ""})
     for row in ledger.rows:
         if row.extra.get(KEY, "").isdigit():
-            view.rows.append(TaskRow(row.seq, row.task, row.extra.get(REF_CONTENT, ""),
+            view.rows.append(TaskRow(row.seq, row.task, row.extra.get(REF_FULL) or row.extra.get(REF_CONTENT, ""),
                                      split_units(row.extra.get(REF_LEAD, "")), [], row.section, row.subsection,
                                      row.origin, label=row.label))
     for goal in ledger.goals:
-        if goal.extra.get(KEY, "").startswith("g") and goal.extra.get(REF_CONTENT):
-            view.goals.append(Goal(goal.year, goal.extra[REF_CONTENT], split_units(goal.extra.get(REF_LEAD, "")),
-                                   goal.origin))
+        text = goal.extra.get(REF_FULL) or goal.extra.get(REF_CONTENT)
+        if goal.extra.get(KEY, "").startswith("g") and text:
+            view.goals.append(Goal(goal.year, text, split_units(goal.extra.get(REF_LEAD, "")), goal.origin))
     view.problems = [p for p in ledger.problems if p.type in ("cell-too-long", "unreadable-sheet")]
     return view
+
+
+def reference_text(content: str) -> str:
+    """The city's 工作内容 as a distributed form shows it beside the district's columns: its first words, two
+    lines where the whole text took a page (the city's targets are in the 目标 column's input message; the whole
+    text in the form's hidden 全文 column, and in the city's plan)."""
+    text = " ".join((content or "").split())
+    first = re.split(r"[，,。；;：:]", text, maxsplit=1)[0]
+    if len(first) > EXCERPT_CHARS:
+        first = first[:EXCERPT_CHARS - 1]
+    return first + "…" if len(first) < len(text.rstrip("。；")) else first
+
+
+def reference_lead(units: list[str]) -> str:
+    """The city's 牵头单位 as a distributed form shows them: on one line, separated by 、."""
+    return "、".join(units)
+
+
+def city_targets(content: str) -> str:
+    """The city's numeric targets in a text, compact (“2025年充换电站1000座；…”), for a form's input message."""
+    from .target_text import format_target, parse_targets
+
+    return "；".join(dict.fromkeys(format_target(t).replace(" ", "") for t in parse_targets(content).targets
+                                   if t.value is not None and not t.qualitative))
 
 
 def fingerprint(task: str, content: str, lead: str) -> str:
@@ -73,13 +100,18 @@ def fingerprint(task: str, content: str, lead: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def city_fingerprint(row: TaskRow) -> str:
-    """The fingerprint of a city task as ``distribute`` writes it (lead units one per line)."""
+def city_fingerprint(row: TaskRow, excerpt: bool = True) -> str:
+    """The fingerprint of a city task as ``distribute`` writes it (its 工作内容 as ``reference_text``, its lead
+    units as ``reference_lead``); ``excerpt=False``: as forms made before excerpts showed it, whole, one unit a
+    line."""
+    if excerpt:  # the excerpt and the whole text (hidden, locked too): a change anywhere in the text is seen
+        return fingerprint(row.task, reference_text(row.content) + row.content, reference_lead(row.lead_units))
     return fingerprint(row.task, row.content, "\n".join(row.lead_units))
 
 
 def row_fingerprint(row: TaskRow) -> str:
-    return fingerprint(row.task, row.extra.get(REF_CONTENT, ""), row.extra.get(REF_LEAD, ""))
+    content = row.extra.get(REF_CONTENT, "") + row.extra.get(REF_FULL, "")
+    return fingerprint(row.task, content, row.extra.get(REF_LEAD, ""))
 
 
 _LOCKED = ("task", REF_CONTENT, REF_LEAD)  # the locked cells of a city row, in the order fingerprinted
@@ -92,7 +124,8 @@ def _cell_prints(task: str, content: str, lead: str) -> str:
 
 def encode_locks(rows: list[TaskRow]) -> str:
     """``row_locks``: key:fingerprint of the row's locked cells:fingerprints of each (task, content, lead)."""
-    return ",".join(f"{r.key}:{city_fingerprint(r)}:{_cell_prints(r.task, r.content, chr(10).join(r.lead_units))}"
+    return ",".join(f"{r.key}:{city_fingerprint(r)}:"
+                    f"{_cell_prints(r.task, reference_text(r.content), reference_lead(r.lead_units))}"
                     for r in rows if r.key)
 
 
@@ -214,7 +247,8 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
     locks = _decode_locks(meta.get("row_locks", ""))
     older = bool(city_sha256 and meta.get("city_ledger_sha256") and meta["city_ledger_sha256"] != city_sha256)
     # Tasks the city changed since this workbook was made: typed-over checks use the old fingerprint.
-    changed = {k for k, r in city_tasks.items() if k in locks and locks[k][0] != city_fingerprint(r)}
+    excerpt = meta.get("reference") == EXCERPT  # (a form made before excerpts shows the city's text whole)
+    changed = {k for k, r in city_tasks.items() if k in locks and locks[k][0] != city_fingerprint(r, excerpt)}
 
     seen: dict[str, TaskRow] = {}
     for row in ledger.rows:
@@ -232,7 +266,7 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
         lock = locks.get(key)
         if lock and row_fingerprint(row) != lock[0]:
             problems.append(_typed_over(ledger, row, key, city_tasks.get(key) if key not in changed else None,
-                                        lock[1]))
+                                        lock[1], excerpt))
         if key.isdigit() and is_blank(row):
             problems.append(Problem(
                 "returned-blank-row", f"市级任务{key}“{shown(row.task)}”未填写本区内容，视为未覆盖", severity="warning",
@@ -272,13 +306,16 @@ def check_returned(ledger: Ledger, name: str, city: Ledger | None = None, city_s
     return problems
 
 
-def _typed_over(ledger: Ledger, row: TaskRow, key: str, city_row: TaskRow | None, prints: list[str]) -> Problem:
+def _typed_over(ledger: Ledger, row: TaskRow, key: str, city_row: TaskRow | None, prints: list[str],
+                excerpt: bool = True) -> Problem:
     """A locked city cell changed: which one (from the city's text, else from each cell's fingerprint in the
     form), and both texts when the city's are known."""
     typed = dict(zip(_LOCKED, (row.task, row.extra.get(REF_CONTENT, ""), row.extra.get(REF_LEAD, ""))))
     field, was = "task", ""
     if city_row is not None:
-        for f, original in zip(_LOCKED, (city_row.task, city_row.content, "\n".join(city_row.lead_units))):
+        content = reference_text(city_row.content) if excerpt else city_row.content
+        lead = reference_lead(city_row.lead_units) if excerpt else "\n".join(city_row.lead_units)
+        for f, original in zip(_LOCKED, (city_row.task, content, lead)):
             if _WS.sub("", fold(original)) != _WS.sub("", fold(typed[f])):
                 field, was = f, original
                 break

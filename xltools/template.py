@@ -385,7 +385,7 @@ def build_ledger_template(path: str | Path) -> Path:
     ws.row_dimensions[3].height = 32
 
     # Prototype rows.
-    body = font(FANG, 12)
+    body = font(FANG, 11)  # body text 11 pt: printed at 100% it is what a clerk reads at 10–11 pt
     samples = {
         "action": {1: "二、（行动名称，如：实施多领域设备更新行动）"},
         "field": {1: "（一）（领域名称，如：工业装备更新改造）"},
@@ -472,11 +472,24 @@ def setup_print(ws: Worksheet, header_rows: tuple[int, int], area: str, landscap
     ws.page_margins.bottom = 0.7
     ws.page_margins.header = 0.3
     ws.page_margins.footer = 0.3
-    ws.oddFooter.center.text = FOOTER
-    ws.oddFooter.center.font = f"{FANG},常规"
-    ws.oddFooter.center.size = 11
+    name_footer(ws)
     ws.print_title_rows = f"{header_rows[0]}:{header_rows[1]}"
     ws.print_area = area
+
+
+def name_footer(ws: Worksheet) -> None:
+    """The footer every printed sheet carries: its name and the page number (工作台账　第1页 共8页)."""
+    ws.oddFooter.center.text = f"{ws.title}　{FOOTER}"
+    ws.oddFooter.center.font = f"{FANG},常规"
+    ws.oddFooter.center.size = 11
+
+
+def name_footers(workbook) -> None:
+    """Every sheet whose footer is the bare page number (a template made before sheets were named on the page)
+    gets its name in it: a printed page says which table it is."""
+    for ws in workbook.worksheets:
+        if ws.oddFooter.center.text in (None, "", FOOTER):
+            name_footer(ws)
 
 
 def style_header_row(ws: Worksheet, row: int, headers, size: float = 11) -> None:

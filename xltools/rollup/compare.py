@@ -133,13 +133,13 @@ def compare_targets(city_ledger, city_row_targets, city_goal_targets, received: 
         bests = [_Best(t) for t in numeric]
         for region in regions:
             mine = _numeric(goals_by_region.get(region, []))
-            used = set()
             for comp, best in zip(comps, bests):
                 hit = best.pick(mine)
                 if hit is not None:
                     comp.districts[region] = hit.value
-                    used.add(id(hit))
-            _others(comps, region, [t for t in mine if id(t) not in used and t.year in (None, goal.year)])
+            # (a goal figure that fits none of the city's goals is no figure "for another metric" of any one of
+            # them: goals are not tasks, each of whose figures belongs to it)
+            _others(comps, region, [])
         out.extend(comps)
     return out
 

@@ -29,20 +29,20 @@ COLUMNS = (
     ("sheet", "工作表", 9),
     ("row", "行号", 5),  # worksheet row, or the line of a text document
     ("row_seq", "序号", 5),
-    ("task", "重点任务", 13),
-    ("content", "工作内容摘要", 30),
+    ("task", "重点任务", 20),
+    ("content", "工作内容摘要", 26),
     ("city_seqs", CITY_SEQS_HEADER, 9),
     ("city_tasks", "市级重点任务", 18),
     ("confidence", "置信度", 6),
     ("method", "方式", 6.5),
-    ("note", "备注", 14),
+    ("note", "备注", 12),
 )
-FLEXIBLE = {"content": 22, "city_tasks": 14, "note": 12}  # least widths; the writer fills the page
+FLEXIBLE = {"content": 20, "city_tasks": 16, "note": 10}  # least widths; the writer fills the page
 HIDDEN = ("file", "sheet", "row")  # lineage for read_mapping: hidden columns do not print
 # For the clerk who corrects the sheet: what to change and whom to give it back to (no command line:
 # the person who runs the rollup reads it back with ``--mapping``).
 INSTRUCTION = (f"如对应关系有误，请直接改正“{CITY_SEQS_HEADER}”列（{{help}}），改好后保存，把本工作簿交回负责汇总的"
-               "同志，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行。")
+               "同志，下次汇总即按此表对应。黄色行为未对应到市级任务的地区台账行；未填写的市级任务行不列在此表；市级任务名称与本行相同的，只列序号。")
 HEADERS = {f: h for f, h, _ in COLUMNS}
 METHOD_ZH = {"key": "任务键", "seq": "序号", "name": "任务名", "similarity": "相似度", "manual": "人工",
              "none": "未对应", "blank": "未填写", "own": "本区任务", "na": "不涉及"}

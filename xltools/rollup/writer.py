@@ -36,8 +36,9 @@ from ..archive import sha256_of
 from ..layout import MAX_ROW_PT, needed_height, text_lines
 from ..marks import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..model import TaskRow
-from ..printing import A4, DEFAULT_FONT, MARGIN_IN, fit_scale, fit_widths, footer, printable_px
+from ..printing import A4, DEFAULT_FONT, MARGIN_IN, columns_px, fit_scale, fit_widths, footer, printable_px
 from ..problems import SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_overview, problem_summary
+from ..returned import goal_reported
 from ..template import ACTION_FILL, FANG, FIELD_FILL, HEADER_FILL, HEI, KAI
 from ..xlio import ROLLUP_FORMAT as FORMAT
 from ..xlio import atomic_write, check_output
@@ -75,20 +76,25 @@ MAPPING_NOTES = {"none": "未找到对应的市级任务，如有请填写序号
                  "blank": "该行未填写本区内容，不计为覆盖", "own": "本区自行增加的任务，不对应市级任务",
                  "na": "本区不涉及该市级任务"}
 
-DISTRICT_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 50), ("牵头单位", 15), ("责任单位", 15),
-                    ("对应市级任务", 18), ("置信度", 6), ("来源", 20))
+DISTRICT_COLUMNS = (("序号", 4.5), ("重点任务", 14), ("工作内容", 50), ("牵头单位", 13), ("责任单位", 15),
+                    ("对应市级任务", 10), ("置信度", 5.5), ("来源", 20))
 # The template's hidden key column (machinery) and a distributed form's reference columns (the city's text,
 # shown once on 汇总): not something a district reported.
-HIDDEN_EXTRAS = {"任务键", "市级工作内容(参考)", "市级牵头单位(参考)"}
-EXTRA_WIDTHS = {"目标": 20, "完成时限": 10, "进展情况": 24, "完成情况": 9}
-SUMMARY_COLUMNS = (("序号", 5), ("重点任务", 12), ("工作内容", 48), ("市级牵头单位", 13), ("覆盖地区数", 8),
-                   ("已覆盖地区", 18), ("未覆盖地区", 18), ("地区牵头单位", 34))
+HIDDEN_EXTRAS = {"任务键", "市级工作内容(参考)", "市级牵头单位(参考)", "市级工作内容(全文)"}
+EXTRA_WIDTHS = {"目标": 16, "完成时限": 11.5, "进展情况": 20, "完成情况": 8}
+# (which districts cover a task is on 覆盖矩阵 and in 地区牵头单位: here the count and those that do not)
+# (the city's 工作内容 is the city ledger's, whose file 汇总 names: a page a task would be most of the rollup)
+SUMMARY_COLUMNS = (("序号", 5), ("重点任务", 15), ("市级牵头单位", 16), ("覆盖地区数", 8), ("未覆盖地区", 18),
+                   ("地区牵头单位", 34))
 SOURCE_COLUMNS = (("地区", 9), ("文件名", 28), ("版本", 5), ("sha256", 66), ("接收时间", 19), ("行数", 6),
                   ("已对应", 6.5), ("未对应", 6.5), ("状态", 14), ("地区依据", 9))
-TARGET_FIXED = (("序号", 5.5), ("重点任务", 14), ("指标", 18), ("年份", 6), ("单位", 7), ("比较", 5),
-                ("市级目标", 13), ("各区合计", 13), ("差距", 13), ("完成比例", 8))
+TARGET_FIXED = (("序号", 5), ("指标", 16), ("年份", 6), ("单位", 6), ("比较", 4.5), ("市级目标", 10.5),
+                ("各区合计", 10.5), ("差距", 10.5), ("完成比例", 7))
+TARGET_DISTRICT_W = 8.5  # a district's column of 目标对比: four characters (未填数值) on a line
+TARGET_GROUPS_MAX = 40  # more districts than this: their columns are on 目标对比 but do not print (明细 has them)
 
 _EPOCH = datetime(1899, 12, 30)
+SUMMARY_SCALE = 1.0  # 汇总 prints at 100% (0.92 was tried: the same 9 pages on the test cycle, in smaller text)
 # What a district reported for a city target, as its cell on 目标对比 says it (a figure is the number itself).
 TARGET_STATUS_ZH = {"other": "指标不同", "missing": "未填数值", "uncovered": "未覆盖", "na": "不涉及"}
 TARGET_STATUS_FILLS = {"other": "DDEBF7", "missing": "FFEB9C", "uncovered": "FCE4D6", "na": "EDEDED"}
@@ -519,7 +525,7 @@ class _Writer:
         for m in rollup.mappings:
             self.by_file.setdefault((m.region, m.file), []).append(m)
             c = self.counts.setdefault((m.region, m.file), [0, 0])
-            c[0 if m.city_seqs else 1] += 1
+            c[0 if m.city_seqs else 1] += m.city_seqs != [] or m.unmatched  # (not rows left blank, own, 不涉及)
         self._seq_text: dict[tuple, tuple] = {}
         self._city_per_line = 1  # set by write_mapping, which sizes the columns
         self._district_city_per_line = _per_line(next(w for h, w in DISTRICT_COLUMNS if h == "对应市级任务"))
@@ -610,10 +616,11 @@ class _Writer:
 
     @staticmethod
     def fitted(columns, flexible: dict[int, float], landscape: bool = True,
-               hidden: Sequence[int] = ()) -> list[tuple[str, float]]:
+               hidden: Sequence[int] = (), scale: float = 1.0) -> list[tuple[str, float]]:
         """``columns`` (header, width) with the flexible ones sized so the row fills the printed page
-        (``hidden`` columns, which do not print, keep their width)."""
-        widths = fit_widths([0 if i in hidden else w for i, (_h, w) in enumerate(columns)], flexible, landscape)
+        (``hidden`` columns, which do not print, keep their width) at ``scale``."""
+        widths = fit_widths([0 if i in hidden else w for i, (_h, w) in enumerate(columns)], flexible, landscape,
+                            scale=scale)
         return [(h, w if i in hidden else fw) for i, ((h, w), fw) in enumerate(zip(columns, widths))]
 
     def block(self, ws, first: int, ncols: int, count: int, rows: Callable[[], Iterable[Row]]) -> None:
@@ -650,8 +657,12 @@ class _Writer:
         if r.archive_run:
             wb.set_custom_property("xltools_archive_run", r.archive_run)
         used = {n.casefold() for n in RESERVED}
-        sheets = {n: wb.add_worksheet(n) for n in (SUMMARY, MATRIX, TARGETS, CHARTS, MISSING, OVERVIEW,
-                                                     PROBLEMS_SHEET, MAPPING_SHEET)}
+        sheets = {n: wb.add_worksheet(n) for n in (SUMMARY, MATRIX, TARGETS)}
+        # 目标对比 takes a sheet for each group of districts that fits a page beside the comparison
+        more = [f"{TARGETS}（续{i}）" for i in range(1, len(self.target_groups()))]
+        target_sheets = [sheets[TARGETS], *(wb.add_worksheet(n) for n in more)]
+        used.update(n.casefold() for n in more)
+        sheets.update({n: wb.add_worksheet(n) for n in (CHARTS, MISSING, OVERVIEW, PROBLEMS_SHEET, MAPPING_SHEET)})
         district_sheets = []
         if self.per_district:
             for rec in r.received:
@@ -664,8 +675,8 @@ class _Writer:
 
         self.write_summary(sheets[SUMMARY])
         self.write_matrix(sheets[MATRIX])
-        target_rows = self.write_charts(sheets[CHARTS])
-        self.write_targets(sheets[TARGETS], target_rows)
+        self.write_charts(sheets[CHARTS])
+        self.write_targets(target_sheets)
         self.write_missing(sheets[MISSING])
         self.write_overview(sheets[OVERVIEW])
         self.write_problems(sheets[PROBLEMS_SHEET])
@@ -711,18 +722,15 @@ class _Writer:
             parts.append(f"问题：{problem_summary(r.problems, problem_region(r, city=False))}；{SEE_PROBLEMS}。")
         if not self.per_district:
             parts.append("各地区台账行见“明细”表。")
-        # The region columns as wide as their longest text needs (a few districts: narrow), 工作内容 the rest.
+        # 工作内容 as its first words (the whole text is the city ledger's: a page a task would be 汇总's most);
+        # the region columns as wide as their longest text needs (a few districts: narrow), 地区牵头单位 the rest.
         columns = list(SUMMARY_COLUMNS)
         n_all = len(self.districts)
         names = _text_units(_cap(self.districts, LIST_MAX_REGIONS)) / 2 + 1 if n_all else 8
-        leads = _widest((f"{d}：{'、'.join(m[0].row.lead_units)}" for by in self.coverage.values()
-                         for d, m in by.items()), enough=21, default=16) + 1
-        columns[5] = (columns[5][0], min(max(names, 9.5), columns[5][1]))
-        columns[6] = (columns[6][0], min(max(names, 9.5), columns[6][1]))
-        columns[7] = (columns[7][0], min(max(leads, 16), 22))  # longer "地区：单位" lines wrap
-        columns = self.fitted(columns, {2: 30})
+        columns[4] = (columns[4][0], min(max(names, 9.5), columns[4][1]))
+        columns = self.fitted(columns, {5: 22}, scale=SUMMARY_SCALE)
         hr = self.title(ws, self.book_title(), [w for _, w in columns], "　　".join(parts))
-        columns[4] = (f"覆盖地区数（共{len(self.districts)}个）", columns[4][1])
+        columns[3] = (f"覆盖地区数（共{len(self.districts)}个）", columns[3][1])
         self.header(ws, hr, columns)
         widths = [w for _, w in columns]
         everyone = "全部已报送地区" if missing else "全部地区"
@@ -735,12 +743,12 @@ class _Writer:
             if task.section and task.section != section:
                 section, subsection = task.section, None
                 row += 1
-                ws.set_row(row, 24)
+                ws.set_row(row, 21)
                 ws.merge_range(row, 0, row, ncols - 1, task.section, action)
             if task.subsection and task.subsection != subsection:
                 subsection = task.subsection
                 row += 1
-                ws.set_row(row, 22)
+                ws.set_row(row, 20)
                 ws.merge_range(row, 0, row, ncols - 1, task.subsection, field_)
             row += 1
             by_region = self.coverage.get(task.seq, {}) if task.seq is not None else {}
@@ -759,13 +767,18 @@ class _Writer:
                 rest = sum(len(ds) for ds in list(by_units.values())[LEAD_MAX_LINES:])
                 leads = [*leads[:LEAD_MAX_LINES], f"……另有{rest}个地区，见“{'各地区' if self.per_district else DETAIL}”表"]
             missing_text = _cap(uncovered, LIST_MAX_REGIONS)
+            if len(uncovered) > 2 and len(uncovered) > len(covered) + len(not_applicable):
+                # most do not cover it: the few that do (or say 不涉及) are the shorter list
+                others = [d for d in self.districts if d not in uncovered]
+                missing_text = f"除{'、'.join(others)}外的{len(uncovered)}个地区" if others else "全部地区"
             if not_applicable:
                 missing_text = "\n".join(filter(None, (missing_text, f"不涉及：{_cap(not_applicable, LIST_MAX_REGIONS)}")))
-            values = [task.seq if task.seq is not None else "", task.task, task.content, "\n".join(task.lead_units),
-                      len(covered), everyone if covered and not uncovered and not not_applicable
-                      else _cap(covered, LIST_MAX_REGIONS), missing_text, "\n".join(leads)]
+            if covered and not uncovered and not not_applicable:
+                missing_text = f"无（{everyone}均已覆盖）"
+            values = [task.seq if task.seq is not None else "", task.task, "、".join(task.lead_units), len(covered),
+                      missing_text, "；".join(leads)]
             ratio_fill = GOOD_FILL if n and len(covered) == n else SHORT_FILL if not covered else PART_FILL
-            formats = [center, body, body, center, self.fmt(align="center", fill=ratio_fill), body,
+            formats = [center, body, center, self.fmt(align="center", fill=ratio_fill),
                        self.fmt(wrap=True, fill=UNCOVERED_FILL) if uncovered else body, body]
             lines = max(text_lines(str(v), widths[c] * 7, 11) for c, v in enumerate(values) if v not in ("", None))
             ws.set_row(row, _height(lines))
@@ -880,15 +893,22 @@ class _Writer:
         ws.set_row(2, 22)
         ws.write_string(2, 0, "一、目标完成情况：各区目标合计占市级目标的比例", section)
         row, target_rows = 3, None
-        # Portrait pages; each chart starts a page (the first under the title) and is no taller than one.
-        chart_width = int(printable_px(False)) - 24
+        # Portrait pages; each chart starts a page (the first under the title) and is no taller than one, and
+        # no wider than the columns that print (A:G, as LibreOffice measures them too: its units are wider).
+        chart_width = int(min(printable_px(False), columns_px([36, *[9] * (CHART_COLUMNS - 1)])) * 0.92)
+        # The districts' shares beside the table when they all fit the page, else past the printed columns
+        # (the chart reads them there): never a page cut through the middle of them.
+        fits = fit_scale([36, *([9] * (3 + len(stack)))], False) >= 1
+        at = 4 if fits else CHART_COLUMNS
         room = _page_px(landscape=False) - (36 + 22) * 4 / 3 - 16
         if targets:
             chart_rows = math.ceil(min(self.target_chart_height(len(targets)), room) / 20) + 1
             row += chart_rows
             ws.set_row(row, 30)
-            for c, h in enumerate(["指标", "市级目标", "各区合计", "完成比例（%）", *stack]):
+            for c, h in enumerate(["指标", "市级目标", "各区合计", "完成比例（%）"]):
                 ws.write_string(row, c, h, head)
+            for c, d in enumerate(stack, start=at):
+                ws.write_string(row, c, d, head)
             first = row + 1
             for t, label in targets:
                 row += 1
@@ -900,10 +920,10 @@ class _Writer:
                 ws.write_number(row, 1, _scaled(t.city_value, factor), num)
                 ws.write_number(row, 2, _scaled(t.district_sum, factor), num)
                 ws.write_number(row, 3, round(share, 1), pct)
-                for c, d in enumerate(stack, start=4):
+                for c, d in enumerate(stack, start=at):
                     if d in t.districts:
                         ws.write_number(row, c, round(t.districts[d] / t.city_value * 100, 1), pct)
-            target_rows = (first, row, stack)
+            target_rows = (first, row, stack, at)
             ws.insert_chart(3, 0, self.target_chart(target_rows, width=chart_width, max_height=room),
                             {"x_offset": 4, "y_offset": 6})
         else:
@@ -958,7 +978,7 @@ class _Writer:
             chart.set_size({"width": chart_width, "height": height})
             ws.insert_chart(chart_at, 0, chart, {"x_offset": 4, "y_offset": 6})
         # The per-district share columns print only when all of them fit beside the four of the chart.
-        ncols = 4 + len(stack) if fit_scale([36, *([9] * (3 + len(stack)))], False) >= 1 else 4
+        ncols = 4 + len(stack) if fits else 4
         ws.print_area(0, 0, header_row + max(len(stats), 1), max(ncols, CHART_COLUMNS) - 1)  # charts span A:G
         ws.freeze_panes(1, 0)
         ws.set_portrait()
@@ -980,14 +1000,14 @@ class _Writer:
 
     def target_chart(self, target_rows: tuple, width: int = 760, max_height: float = 10_000):
         """各区合计 as a share of the city's target, per district stacked when there are few."""
-        first, last, stack = target_rows
+        first, last, stack, at = target_rows
         chart = self.wb.add_chart({"type": "bar", "subtype": "stacked"} if stack else {"type": "bar"})
         palette = ["#5B9BD5", "#ED7D31", "#A5A5A5", "#FFC000", "#4472C4", "#70AD47", "#264478", "#9E480E",
                    "#636363", "#997300", "#255E91", "#43682B", "#698ED0", "#F1975A", "#B7B7B7"]
         categories = [CHARTS, first, 0, last, 0]
         if stack:
             for i, d in enumerate(stack):
-                chart.add_series({"name": d, "categories": categories, "values": [CHARTS, first, 4 + i, last, 4 + i],
+                chart.add_series({"name": d, "categories": categories, "values": [CHARTS, first, at + i, last, at + i],
                                   "fill": {"color": palette[i % len(palette)]}, "gap": 50})
         else:
             chart.add_series({"name": "各区合计占市级目标", "categories": categories,
@@ -1007,34 +1027,51 @@ class _Writer:
 
     # 目标对比 -----------------------------------------------------------------------------------------
 
-    def write_targets(self, ws, target_rows: tuple | None) -> None:
-        targets = sorted(self.rollup.targets, key=lambda t: (t.city_seq is None, t.city_seq or 0))
+    def target_list(self) -> list[TargetComparison]:
+        return sorted(self.rollup.targets, key=lambda t: (t.city_seq is None, t.city_seq or 0))
+
+    def target_groups(self) -> list[list[str]]:
+        """The districts of 目标对比, in groups that fit one page width beside the comparison: a sheet a group
+        (目标对比, 目标对比（续1）…). Past ``TARGET_GROUPS_MAX`` districts, one sheet whose printed page holds the
+        comparison alone (the districts' columns are there to filter, not to print: 明细 has their rows)."""
+        targets = self.target_list()
         regions = [d for d in self.districts if any(t.status(d) != "none" for t in targets)]
-        ncols = len(TARGET_FIXED) + len(regions) + 1
-        note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到。比例、增速等指标只列各区"
-                "数值，不合计。各地区一栏：数字为计入合计的数值；“指标不同”（蓝）为该地区报了数值但指标与市级不同，"
-                "未计入合计（见“说明”）；“未填数值”（黄）为覆盖该任务但未写数值；“未覆盖”（橙）为没有对应该任务的行；"
-                "“不涉及”（灰）为该地区说明不承担该任务。大数以万、亿为单位。")
-        wide = len(regions) > 20  # then the page prints the comparison, not thousands of district columns
-        # Districts' figures across the page while they fit (names level, then on end), else the
-        # comparison on the first page width and the districts on pages to its right, 序号…指标 repeated.
-        name_w = max((_text_units(d) for d in regions), default=4) + 1.5
+        if len(regions) > TARGET_GROUPS_MAX or not regions:
+            return [regions]
         fixed = [w for _h, w in TARGET_FIXED]
-        layout = None
-        for rotated, w in ((False, max(name_w, 7.5)), (True, 6.5)):
-            if layout is None and fit_scale([*fixed, *(w for _ in regions), 12], True) >= 1:
-                layout = rotated, w
-        fits = layout is not None and not wide
-        rotated, w = layout or (len(regions) > 6, 7.5)
-        columns = [*TARGET_FIXED, *((d, w) for d in regions), ("说明", 14)]
-        if fits:
-            columns = self.fitted(columns, {1: 12, 2: 15, len(columns) - 1: 12})
-        elif wide:
-            columns[:len(TARGET_FIXED)] = self.fitted(TARGET_FIXED, {1: 12, 2: 15})
-        hr = self.title(ws, "目标对比（市级目标与各区目标合计）",
-                        [w for _, w in columns][:len(TARGET_FIXED) + (0 if wide else 8)], note)
-        header_pt = self.header(ws, hr, columns, rotated=range(len(TARGET_FIXED), len(TARGET_FIXED) + len(regions))
-                                if rotated else range(0))
+        fit = max((k for k in range(1, len(regions) + 1) if fit_scale([*fixed, *[TARGET_DISTRICT_W] * k], True) >= 1),
+                  default=1)
+        groups = math.ceil(len(regions) / fit)
+        size = math.ceil(len(regions) / groups)  # the groups as even as they can be
+        return [regions[i:i + size] for i in range(0, len(regions), size)]
+
+    def write_targets(self, sheets: list) -> None:
+        """目标对比: each numeric city target, its figure, the districts' sum, the gap, and each district's figure
+        or what it reported instead (指标不同, 未填数值, 未覆盖, 不涉及); the figures given under another metric listed
+        under the table, both metrics named."""
+        targets = self.target_list()
+        groups = self.target_groups()
+        for i, (ws, regions) in enumerate(zip(sheets, groups, strict=True)):
+            self._target_sheet(ws, targets, regions, i, len(groups))
+
+    def _target_sheet(self, ws, targets: list[TargetComparison], regions: list[str], index: int, count: int) -> None:
+        wide = len(regions) > TARGET_GROUPS_MAX  # the page prints the comparison, not thousands of columns
+        ncols = len(TARGET_FIXED) + len(regions)
+        note = ("差距 = 市级目标 − 各区合计（正数为尚差的数量），绿色为已达到、红色为未达到；比例、增速等只列各区数值，"
+                "不合计；大数以万、亿为单位。各地区一栏：数字为计入合计的数值；“指标不同”（蓝）为报了数值但指标与市级"
+                "不同，未计入合计（见表下）；“未填数值”（黄）为覆盖该任务但未写数值；“未覆盖”（橙）为没有对应该任务的"
+                "行；“不涉及”（灰）为说明不承担该任务。")
+        if count > 1:
+            note += f"地区较多，分{count}张表列出，本表为第{index + 1}张：{'、'.join(regions)}。"
+        columns = [*TARGET_FIXED, *((d, TARGET_DISTRICT_W) for d in regions)]
+        if wide:
+            columns[:len(TARGET_FIXED)] = self.fitted(TARGET_FIXED, {1: 12})
+        else:
+            columns = self.fitted(columns, {1: 12})
+        title = "目标对比（市级目标与各区目标合计）" + (f"（续{index}）" if index else "")
+        printed = [w for _, w in columns][:len(TARGET_FIXED) if wide else ncols]
+        hr = self.title(ws, title, printed, note)
+        self.header(ws, hr, columns)
         center, body = self.fmt(align="center", wrap=True), self.fmt(wrap=True)
         ints, floats = self.fmt(align="right", num="#,##0"), self.fmt(align="right", num="#,##0.00")
         grey = self.fmt(align="center", color="808080", italic=True)
@@ -1042,7 +1079,7 @@ class _Writer:
         gap_fmts = {(fill, whole): self.fmt(align="right", num="#,##0" if whole else "#,##0.##", fill=fill)
                     for fill in (None, GOOD_FILL, SHORT_FILL) for whole in (True, False)}
         share_fmts = {fill: self.fmt(align="right", num="0%", fill=fill) for fill in (None, GOOD_FILL, SHORT_FILL)}
-        per_line = {c: _per_line(columns[c][1]) for c in (1, 2, ncols - 1)}
+        per_metric = _per_line(columns[1][1])
 
         def rows() -> Iterable[Row]:
             for t in targets:
@@ -1054,10 +1091,10 @@ class _Writer:
                     met = total <= city if t.comparator in ("<=", "<") else total >= city
                     fill = GOOD_FILL if met else SHORT_FILL
                 year = t.year if t.year is not None else "每年" if t.per_year else None
-                values = [t.city_seq if t.city_seq is not None else "目标", t.city_task, t.metric, year,
-                          unit or None, COMPARATOR_ZH.get(t.comparator, t.comparator), city,
-                          total if t.summable else "不合计", gap, _finite(share)]
-                formats = [center, body, body, center, center, center, ints if _whole(city) else floats,
+                values = [t.city_seq if t.city_seq is not None else "目标", t.metric, year, unit or None,
+                          COMPARATOR_ZH.get(t.comparator, t.comparator), city, total if t.summable else "不合计", gap,
+                          _finite(share)]
+                formats = [center, body, center, center, center, ints if _whole(city) else floats,
                            (ints if _whole(total) else floats) if t.summable else grey,
                            gap_fmts[fill, _whole(gap) or gap is None], share_fmts[fill]]
                 for d in regions:
@@ -1069,27 +1106,33 @@ class _Writer:
                     else:
                         values.append(TARGET_STATUS_ZH.get(status))
                         formats.append(status_fmts.get(status, body))
-                values.append(target_notes(t) or None)
-                formats.append(body)
-                lines = max(_lines(values[c] or "", p) for c, p in per_line.items())
-                yield values, _Style(formats), _height(lines)
+                yield values, _Style(formats), _height(_lines(t.metric, per_metric))
 
-        self.block(ws, hr + 1, ncols, len(targets), rows)
         last = hr + len(targets)
-        self.page(ws, hr, ncols, last, fit=fits or wide, freeze_cols=3, repeat_cols=0 if fits or wide else 3)
-        if target_rows:
-            # The chart starts a page of its own (a row break above it) and is no taller than a page less
-            # the header row repeated at its top, so no page break runs through it.
-            at = last + 2
-            room = _page_px(landscape=True) - header_pt * 4 / 3 - 16
-            ws.set_h_pagebreaks([at])
-            ws.insert_chart(at, 1, self.target_chart(target_rows, width=760, max_height=room),
-                            {"x_offset": 4, "y_offset": 4})
-        elif not targets:
+        if wide:  # thousands of districts: streamed, as 映射 is
+            self.block(ws, hr + 1, ncols, len(targets), rows)
+            ws.print_area(0, 0, last, len(TARGET_FIXED) - 1)
+        else:
+            _Block(ws, hr + 1, ncols, len(targets), rows).write_public()
+            last = self._other_metrics(ws, targets, regions, last, ncols, sum(w for _, w in columns))
+        self.page(ws, hr, ncols, hr + len(targets), fit=True, freeze_cols=2)
+        if not targets:
             ws.write_string(hr + 2, 1, "市级台账中没有可比较的数值目标。", self.fmt(border=False))
-        if wide:
-            chart_rows = math.ceil(self.target_chart_height(len(self.chart_targets())) * 0.75 / 15)
-            ws.print_area(0, 0, last + 2 + chart_rows, len(TARGET_FIXED) - 1)
+
+    def _other_metrics(self, ws, targets, regions, row: int, ncols: int, width: float) -> int:
+        """Under the table, a line for each figure a district gave under another metric than the city's."""
+        lines = [f"{t.city_seq if t.city_seq is not None else '目标'}　{d}报“{'；'.join(t.other[d])}”，"
+                 f"与市级指标“{t.metric}”不同，未计入合计" for t in targets for d in regions if d in t.other]
+        if not lines:
+            return row
+        row += 2
+        ws.write_string(row, 0, "指标不同的数值（未计入合计）", self.fmt(font=HEI, bold=True, border=False))
+        text = self.fmt(wrap=True, border=False)
+        for line in lines:
+            row += 1
+            ws.set_row(row, _height(_lines(line, _per_line(width))))
+            ws.merge_range(row, 0, row, ncols - 1, line, text)
+        return row
 
     # 未报送 -------------------------------------------------------------------------------------------
 
@@ -1209,9 +1252,14 @@ class _Writer:
     def write_mapping(self, ws) -> None:
         from xlsxwriter.utility import xl_rowcol_to_cell
 
-        mappings = self.rollup.mappings
+        # The rows a clerk may correct: not those a distributed form's 任务键 maps (certain by construction), nor
+        # rows left blank (nothing to map); each is on its district's sheet, and every row in --json.
+        mappings = [m for m in self.rollup.mappings if m.method not in ("blank", "key")]
+        keyed = sum(m.method == "key" for m in self.rollup.mappings)
         ncols = len(MAPPING_COLUMNS)
         sub = MAPPING_INSTRUCTION.format(help=CITY_SEQS_HELP)
+        if keyed:
+            sub += f"按分发表的任务键对应的 {keyed:,} 行确定无误，不列在此表（见各地区表）。"
         fields = [f for f, _h, _w in MAPPING_COLUMNS]
         # Where each row came from (file, sheet, row) is for reading the sheet back, not for the clerk, who
         # knows a row by 地区, 序号 and 重点任务: hidden, so it does not print.
@@ -1236,7 +1284,7 @@ class _Writer:
         methods = {k: (METHOD_ZH.get(k, k), MAPPING_NOTES.get(k) or None, _lines(MAPPING_NOTES.get(k, ""), p_note))
                    for k in {m.method for m in mappings}}
 
-        cut = min(2 * p_content - 1, 39)
+        cut = min(p_content - 1, 39)  # a line: the whole text is on the district's sheet
 
         def rows() -> Iterable[Row]:
             # Heights by length: task names and a two-line summary are Chinese text.
@@ -1244,10 +1292,12 @@ class _Writer:
             for m in mappings:
                 t = m.row
                 o = t.origin
-                content = t.content if len(t.content) <= cut else t.content[:cut - 1] + "…"  # two lines
+                content = t.content if len(t.content) <= cut else t.content[:cut - 1] + "…"
                 if "\n" in content:
                     content = content.replace("\n", " ")
                 seqs, _names, city_text, city_lines, _n = seq_text(m.city_seqs)
+                if m.method == "key" and len(m.city_seqs) == 1 and self.city_names.get(m.city_seqs[0]) == t.task:
+                    city_text, city_lines = None, 1  # the city task is the row's own name: its number says it
                 method, note, note_lines = methods[m.method]
                 if m.na_seqs:
                     note = f"本区不涉及市级任务{'、'.join(map(str, m.na_seqs))}"
@@ -1278,21 +1328,32 @@ class _Writer:
         columns = [("地区", 7), *base_columns] if with_region else base_columns
         # 工作内容, 来源 and the long reporting columns give way so the sheet prints at 100%.
         if not with_region:
-            columns[-1] = ("来源", 10)
-        flexible = {i: (24 if h == "工作内容" else 14 if h == "来源" else 12) for i, (h, _w) in enumerate(columns)
+            columns[-1] = ("来源", 8.5)
+        flexible = {i: (20 if h == "工作内容" else 14 if h == "来源" else 10) for i, (h, _w) in enumerate(columns)
                     if h in ("工作内容", "目标", "进展情况") or (h == "来源" and with_region)}
         columns = self.fitted(columns, flexible)
         ncols = len(columns)
-        total = sum(len(rec.rows) + len(rec.ledger.goals) for rec in received)
-        note = (f"“来源”为地区文件中的位置（{'文件!' if with_region else ''}工作表!行）；"
-                "黄色为未对应到市级任务的行，灰色为未填写的市级任务行。")
+        # Rows with nothing of the district's in them (a form's city rows and goal rows left as they came) are
+        # named under the title, not printed a row each: a blank form is a line, not pages of empty rows.
+        blank: dict[int, list] = {}
+        for i, rec in enumerate(received):
+            left = [row for row, (_s, _c, method) in zip(rec.rows, rec.row_maps) if method == "blank"]
+            left += [g for g in rec.ledger.goals if not goal_reported(g)]
+            blank[i] = left
+        skipped = {id(item) for left in blank.values() for item in left}
+        total = sum(len(rec.rows) + len(rec.ledger.goals) for rec in received) - len(skipped)
+        note = (f"“来源”为地区文件中的位置（{'文件!工作表!行' if with_region else '行，或工作表!行'}）；"
+                "黄色为未对应到市级任务的行。")
         if with_region:
             hr = self.title(ws, "各地区台账明细", [w for _, w in columns],
-                            f"{len(received)} 个文件，共 {total} 行（含工作目标行）。{note}")
+                            f"{len(received)} 个文件，列出 {total} 行（含工作目标行），未填写的市级任务行和工作目标行"
+                            f" {len(skipped)} 行未列出。{note}")
         else:
             rec = received[0]
+            keys = [row.extra.get("任务键") or str(row.seq) for row in blank[0] if row.__class__ is TaskRow]
+            left = f"未填写的市级任务（不计为覆盖，未列出）：{'、'.join(keys)}。" if keys else ""
             hr = self.title(ws, f"{rec.region or rec.name} 工作台账", [w for _, w in columns],
-                            f"文件：{rec.name}（第 {rec.version} 版），共 {total} 行（含工作目标行）。{note}")
+                            f"文件：{rec.name}（第 {rec.version} 版），列出 {total} 行（含工作目标行）。{left}{note}")
         self.header(ws, hr, columns)
         off = 1 if with_region else 0
         center, left, wrap = self.fmt(align="center"), self.fmt(), self.fmt(wrap=True)
@@ -1302,8 +1363,6 @@ class _Writer:
         city_col = 5 + len(extras)
         flagged = _Style(lead + base[:city_col] + [self.fmt(wrap=True, fill=UNMAPPED_FILL)] + base[city_col + 1:])
         goal_style = _Style(lead + base[:1] + [self.fmt(font=KAI, bold=True, wrap=True)] + base[2:])
-        grey = self.fmt(wrap=True, color="808080")
-        blank_style = _Style(lead + [self.fmt(align="center", color="808080"), *(grey for _ in base[1:])])
         widths = [w for _, w in columns[off:]]
         p_task, p_content, p_lead, p_resp = (_per_line(w) for w in widths[1:5])
         p_extra = [_per_line(w) for w in widths[5:city_col]]
@@ -1311,12 +1370,17 @@ class _Writer:
         no_mapping = (None, "（未对应）", None, 1, 1)
         goal_mapping = (None, "（工作目标）", None, 1, 1)
         # what a row mapped to no city task on purpose says in 对应市级任务
-        quiet = {"blank": (None, "（未填写，不计为覆盖）", None, 1, 1), "own": (None, "（本区自行增加的任务）", None, 1, 1)}
+        quiet = {"blank": (None, "（未填写）", None, 1, 1), "own": (None, "（本区任务）", None, 1, 1)}
+
+        one_sheet = {id(rec): len({i.origin.sheet for i in (*rec.rows, *rec.ledger.goals)}) <= 1 for rec in received}
 
         def source_of(o, rec) -> str:
-            # A district's own sheet names its file in the line under the title: 来源 is the sheet and row.
+            # A district's own sheet names its file in the line under the title: 来源 is the sheet and row (the
+            # row alone when the file's rows are all on one sheet).
             file = o.file or rec.name
             if o.sheet or o.row is not None:
+                if not with_region and one_sheet[id(rec)] and o.row is not None:
+                    return f"第{o.row}行"
                 where = f"{o.sheet or ''}!{'' if o.row is None else o.row}"
                 return f"{file}!{where}" if with_region else where
             if o.line is not None:
@@ -1339,6 +1403,8 @@ class _Writer:
                 region = rec.region or None
                 by_row = {id(m.row): m for m in self.by_file.get((rec.region, rec.name), ())}
                 for t in in_order(rec):
+                    if id(t) in skipped:
+                        continue
                     o = t.origin
                     source = source_of(o, rec)
                     if t.__class__ is not TaskRow:  # a 工作目标 line, with whatever its row reports
@@ -1361,8 +1427,10 @@ class _Writer:
                     mapped = m is not None and m.city_seqs
                     if mapped:
                         _seqs, city_text, _flat, _l, city_lines = seq_text(m.city_seqs)
+                        if len(m.city_seqs) == 1 and self.city_names.get(m.city_seqs[0]) == t.task:
+                            city_text, city_lines = str(m.city_seqs[0]), 1  # its own name: the number says it
                     elif m is not None and m.na_seqs:
-                        city_text, city_lines = f"（不涉及市级任务{'、'.join(map(str, m.na_seqs))}）", 1
+                        city_text, city_lines = f"（不涉及{'、'.join(map(str, m.na_seqs))}）", 1
                     else:
                         _seqs, city_text, _flat, _l, city_lines = quiet.get(m.method if m else "", no_mapping)
                     # The unit cells as typed (一格两个单位, 顿号 or line break), else the names read from them.
@@ -1371,7 +1439,7 @@ class _Writer:
                     resp = (raw.get("resp") or "").strip() if raw else ""
                     values = [t.seq if t.seq is not None else (t.label or None), t.task or None, t.content or None,
                               lead or "\n".join(t.lead_units) or None, resp or "\n".join(t.responsible_units) or None,
-                              city_text, _finite(m.confidence) if m is not None else None, source]
+                              city_text, _finite(m.confidence) if m is not None and m.mapped else None, source]
                     # Heights: the content measured, the rest by length (Chinese names; file names err tall).
                     lines = max(_lines(t.content, p_content), -(-len(t.task) // p_task), city_lines,
                                 _lines(lead, p_lead) if lead else _name_lines(t.lead_units, p_lead),
@@ -1383,7 +1451,7 @@ class _Writer:
                         lines = max([lines, *(_lines(v, p) for v, p in zip(filled, p_extra) if v)])
                     if with_region:
                         values.insert(0, region)
-                    style = flagged if m is None or m.unmatched else blank_style if m.method == "blank" else plain
+                    style = flagged if m is None or m.unmatched else plain
                     yield values, style, heights[min(lines, top)]
 
         self.block(ws, hr + 1, ncols, total, rows)
