@@ -50,12 +50,10 @@ bench: $(VENV)/.installed
 template: $(VENV)/.installed
 	$(BIN)/python -m xltools.template workbooks/ledger_template.xlsx
 
-# Render the demo outputs to PNG pages with LibreOffice, to look at what a clerk sees.
+# Print the demo outputs with LibreOffice: pages per sheet, the smallest text as printed, and PNG pages to look at.
 render: demo
-	@mkdir -p $(OUT)/render
-	soffice --headless --convert-to pdf --outdir $(OUT)/render $(OUT)/*.xlsx >/dev/null
-	for p in $(OUT)/render/*.pdf; do pdftoppm -png -r 70 "$$p" "$${p%.pdf}"; done
-	@ls -1 $(OUT)/render
+	$(BIN)/python tests/render.py $(OUT)/*.xlsx --png $(OUT)/render
+	@ls -1 $(OUT)/render | head
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

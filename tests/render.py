@@ -86,7 +86,7 @@ def _read(workbook: Path, pdf: Path, png: Path | None) -> Printed:
             footer = " ".join(s["text"] for s in spans if s["bbox"][1] > bottom).strip()
             m = _FOOTER.match(footer)
             if m:
-                current = m.group(1).strip() or current
+                current = re.sub(r"\s+", "", m.group(1)) or current  # (PDF text puts spaces around digits)
             sheet = printed.sheets.setdefault(current, Sheet(current))
             sheet.pages += 1
             sheet.landscape = page.rect.width > page.rect.height

@@ -472,3 +472,39 @@ def test_many_districts_go_to_one_detail_sheet_and_read_back_whole(tmp_path):
     wb = load_workbook(out, read_only=True)
     assert wb.sheetnames[8] == "明细"
     assert len(read_mapping(out)) == sum(m.method not in ("key", "blank") for m in rollup.mappings) > 1_000
+
+
+@pytest.mark.parametrize("n", [15, 45])
+def test_target_comparison_fits_the_page_at_any_number_of_districts(tmp_path, n):
+    """目标对比 with many districts: a sheet for each group of districts that fits one page width beside the
+    comparison columns (目标对比, 目标对比（续1）…), every district in exactly one group, in order, the groups even;
+    past TARGET_GROUPS_MAX districts one sheet whose print area is the comparison alone. The chart is sized to
+    the page whatever the count."""
+    from xltools.printing import sheet_scale
+    from xltools.rollup.writer import TARGET_GROUPS_MAX
+
+    rollup = synthetic_rollup(n, rows_per=3)
+    wb = load_workbook(write_rollup(rollup, tmp_path / "汇总.xlsx"))
+    names = [s for s in wb.sheetnames if s.startswith("目标对比")]
+    regions = [r.region for r in rollup.received]
+    seen = []
+    for i, name in enumerate(names):
+        ws = wb[name]
+        assert name == ("目标对比" if i == 0 else f"目标对比（续{i}）")
+        header = find_row(ws, 1, "序号")
+        head = [c.value for c in ws[header]][9:]
+        seen += head
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet_scale(ws) >= 0.9, (name, sheet_scale(ws))  # 11 pt stays ≥ 9.9 pt on paper
+        assert ws.print_title_rows == f"${header}:${header}"
+        assert find_row(ws, 2, "充换电站")  # every sheet repeats the comparison columns
+        if len(names) > 1:
+            assert f"分{len(names)}张表列出，本表为第{i + 1}张" in ws.cell(2, 1).value
+    assert seen == regions
+    if n > TARGET_GROUPS_MAX:
+        ws = wb["目标对比"]
+        area = ws.print_area if isinstance(ws.print_area, str) else ws.print_area[0]
+        assert len(names) == 1 and area.endswith(f"$A$1:$I${find_row(ws, 1, '序号') + len(rollup.targets)}"), area
+    else:
+        sizes = [len([c for c in wb[s][find_row(wb[s], 1, "序号")][9:] if c.value]) for s in names]
+        assert len(names) > 1 and max(sizes) - min(sizes) <= 1, sizes
