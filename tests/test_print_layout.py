@@ -16,6 +16,9 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from xltools import fill, validate
+from xltools.units import learn_directory
+from xltools.units.directory import REPO_DIRECTORY as UNITS
+from xltools.units.directory import Directory
 from xltools.printing import MIN_BODY_PT, MIN_LIST_PT, fit_scale, fit_widths, printable_px, sheet_scale
 from xltools.rollup import ConsolidateOptions, consolidate
 
@@ -41,7 +44,9 @@ def outputs(tmp_path_factory):
     rollup = tmp / "济南市_汇总.xlsx"
     consolidate(CITY, inbox, rollup, ConsolidateOptions(regions=["市中区", "章丘区", "历城区"],
                                                          archive=str(tmp / "archive")))
-    return {"rollup": rollup, "marked": marked}
+    proposal = learn_directory([inbox / "市中区_工作台账.xlsx"], "市中区", units=Directory([], {}),
+                               out=tmp / "市中区_提议名录.xlsx").path
+    return {"rollup": rollup, "marked": marked, "units": UNITS, "proposal": proposal}
 
 
 def printed(ws):
@@ -72,7 +77,7 @@ def test_fit_widths_fill_the_page_and_keep_least_widths():
     assert printable_px(True) > printable_px(False)
 
 
-@pytest.mark.parametrize("which", ["rollup", "marked"])
+@pytest.mark.parametrize("which", ["rollup", "marked", "units", "proposal"])
 def test_every_sheet_prints_on_a4_at_a_readable_size(outputs, which):
     wb = load_workbook(outputs[which])
     for ws in visible_sheets(wb):
@@ -83,7 +88,7 @@ def test_every_sheet_prints_on_a4_at_a_readable_size(outputs, which):
         assert not small, (ws.title, scale, small[:5])
         assert scale >= 0.9 or not ws.sheet_properties.pageSetUpPr.fitToPage, (ws.title, scale)
         footer = ws.oddFooter.center.text or ""
-        assert "第&P页 共&N页" in footer, ws.title
+        assert footer == f"{ws.title}　第&P页 共&N页", (ws.title, footer)  # a printed page names its table
 
 
 def test_wide_sheets_are_landscape_with_their_header_on_every_page(outputs):

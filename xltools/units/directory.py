@@ -297,10 +297,12 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from ..layout import fit_rows
-    from ..template import setup_print
+    from ..printing import fit_widths
+    from ..template import _default_font, setup_print
     from ..xlio import atomic_save, put
 
     wb = Workbook()
+    _default_font(wb)  # widths in Arial's units, measured alike by Excel, WPS and LibreOffice
     ws = wb.active
     ws.title = UNITS_SHEET
     thin = Side(style="thin", color="000000")
@@ -316,7 +318,12 @@ def write_directory(directory: Directory, path: str | Path) -> Path:
         for c, value in enumerate([region.name, region.level, region.parent or "", region.notes,
                                    "、".join(region.aliases)], 1):
             put(regions, r, c, value)
-    for sheet, widths in ((ws, (10, 34, 40, 11, 30, 30)), (regions, (14, 10, 14, 34, 40))):
+    # Widths that fill landscape A4 at 100% (11 pt prints at 11 pt): the long-text columns share the room,
+    # never narrower than their least widths (index → least).
+    layouts = ((ws, (10, 30, 30, 10, 26, 30), {1: 20, 2: 18, 4: 16, 5: 16}),
+               (regions, (14, 10, 14, 34, 40), {3: 20, 4: 24}))
+    for sheet, want, flexible in layouts:
+        widths = fit_widths(want, flexible, landscape=True)
         for row in sheet.iter_rows():
             for cell in row:
                 cell.border = box
