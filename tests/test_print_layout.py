@@ -16,11 +16,11 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter, range_boundaries
 
 from xltools import fill, validate
+from xltools.printing import MIN_BODY_PT, MIN_LIST_PT, fit_scale, fit_widths, printable_px, sheet_scale
+from xltools.rollup import ConsolidateOptions, consolidate
 from xltools.units import learn_directory
 from xltools.units.directory import REPO_DIRECTORY as UNITS
 from xltools.units.directory import Directory
-from xltools.printing import MIN_BODY_PT, MIN_LIST_PT, fit_scale, fit_widths, printable_px, sheet_scale
-from xltools.rollup import ConsolidateOptions, consolidate
 
 # Allowed on a printed page: file names, numbers with units, and the proper names the 说明 sheet gives
 # for fonts and office programs. Anything else in Latin letters is machinery a clerk cannot read.
