@@ -18,6 +18,7 @@ import unicodedata
 import click
 
 from . import __version__
+from .display import file_name
 from .errors import XltoolsError, os_error_zh
 from .problems import Report
 
@@ -569,7 +570,7 @@ def validate(workbook: str, region: str | None, units: str | None, out: str | No
     else:
         report = result.report
         mode = "（名录中没有该地区，按台账自身的写法比对）" if result.learned else ""
-        click.echo(f"{result.source.name}  地区：{result.ledger.region or '未知'}{mode}  问题 {len(report)} 条")
+        click.echo(f"{file_name(result.source)}  地区：{result.ledger.region or '未知'}{mode}  问题 {len(report)} 条")
         _print_problems(report.problems)
         _print_described("可安全修正 {n} 处：", result.fixes)
         if result.marked:
@@ -684,7 +685,7 @@ def consolidate(city_ledger, inbox, out, regions, mapping, archive, no_archive, 
                 from .feedback import MANIFEST_NAME
 
                 click.echo(f"注意：该文件夹中另有 {len(rollup.feedback_stale)} 个以前汇总留下的反馈，本次未重新生成，"
-                           f"请勿发出（见{MANIFEST_NAME}）：{'、'.join(p.name for p in rollup.feedback_stale[:5])}"
+                           f"请勿发出（见{MANIFEST_NAME}）：{'、'.join(file_name(p) for p in rollup.feedback_stale[:5])}"
                            + ("……" if len(rollup.feedback_stale) > 5 else ""))
         if rollup.archive_run:
             click.echo(f"归档记录：{rollup.archive_run}（可用 --from-archive {rollup.archive_run} 重新生成）")
@@ -831,7 +832,7 @@ def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units,
     else:
         click.echo(f"已写出 {len(result.files)} 个区县的填报工作簿到 {result.out_dir}（批次 {result.batch}）")
         for item in result.files:
-            click.echo(f"  {item.region}：{item.path.name}（任务 {item.tasks} 项，单位 {item.units} 个）")
+            click.echo(f"  {item.region}：{file_name(item.path)}（任务 {item.tasks} 项，单位 {item.units} 个）")
         click.echo(f"分发清单：{result.manifest}")
         if report.problems:
             click.echo(f"问题 {len(report.problems)} 条：")
@@ -877,4 +878,9 @@ def addin_install(xlam: str | None, dry_run: bool) -> None:
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    # A path typed or listed in bytes that are not UTF-8 (GBK names) is echoed as those bytes, never a crash;
+    # the names xltools reports are decoded (display.file_name).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     cli()

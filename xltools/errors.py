@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import errno
-from pathlib import Path
+
+from .display import file_name, readable
 
 
 class XltoolsError(Exception):
     """Base class: ``message_zh`` is shown to the clerk, ``str(err)`` goes to logs."""
 
     def __init__(self, message: str, message_zh: str | None = None):
-        super().__init__(message)
-        self.message_zh = message_zh or message
+        super().__init__(readable(message))  # (a file name of GBK bytes: readable, not a crash in the log)
+        self.message_zh = readable(message_zh or message)
 
 
 class UnreadableInput(XltoolsError):
@@ -28,7 +29,7 @@ class OutputError(XltoolsError):
 
 def os_error_zh(exc: OSError) -> str:
     """What the clerk reads for a file the system would not read or write (the CLI and the add-in)."""
-    name = Path(exc.filename).name if exc.filename else ""
+    name = file_name(exc.filename) if exc.filename else ""
     where = f"：{name}" if name else ""
     if isinstance(exc, FileNotFoundError):
         return f"找不到文件{where}"

@@ -16,7 +16,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from .layout import fit_rows, text_lines
 from .printing import FOOTER, MARGIN_IN, fit_widths
 from .problems import GROUP_AT, SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_title
-from .xlio import put
+from .xlio import put, xml_text
 
 PROBLEMS_SHEET = "问题清单"
 AUTHOR = "xltools"
@@ -85,7 +85,7 @@ def mark_cells(workbook, problems: list[Problem], record: bool = False) -> int:
         text = note_text(found)
         if cell.comment is not None and cell.comment.author != AUTHOR:
             text = f"{cell.comment.text}{NOTE_SEPARATOR}{text}"  # keep what a person wrote
-        comment = Comment(text, AUTHOR)
+        comment = Comment(xml_text(text), AUTHOR)  # a value quoted in the note: cleaned as a cell's is
         comment.width, comment.height = 320, min(60 + 40 * len(found), 400)
         cell.comment = comment
     return len(by_cell)
@@ -141,7 +141,7 @@ def clear_recorded_marks(workbook) -> int:
         elif fill != UNKNOWN:
             cell.fill = PatternFill("solid", fgColor=str(fill).lstrip("#"))
         if note == OWN_NOTE:
-            cell.comment = Comment(str(text or ""), "") if text else None  # a person's note, not xltools
+            cell.comment = Comment(xml_text(str(text or "")), "") if text else None  # a person's note, not xltools
         elif note in (NO_NOTE, None, ""):
             cell.comment = None
         restored += 1

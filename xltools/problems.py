@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 
+from .display import has_escapes, readable
+
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
@@ -125,6 +127,11 @@ class Problem:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+        # a file named in GBK bytes reaches us escaped: every text of a problem is written somewhere
+        for name in ("message", "file", "value", "suggestion"):
+            text = getattr(self, name)
+            if text.__class__ is str and has_escapes(text):
+                setattr(self, name, readable(text))
 
     def __reduce__(self):  # by position: cheaper to send between processes
         return Problem, (self.type, self.message, self.severity, self.file, self.sheet, self.cell, self.line,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .display import file_name
 from .errors import OutputError
 from .model import Ledger, TaskRow
 from .problems import Problem, Report
@@ -83,7 +84,7 @@ class ValidationResult:
 
     def to_dict(self) -> dict:
         return {
-            "file": self.source.name,
+            "file": file_name(self.source),
             "region": self.ledger.region,
             "valid": self.report.valid,
             "learned": self.learned,
@@ -291,16 +292,15 @@ def _out_suffix(source: Path) -> str:
 
 
 def _load_copy(source: Path, out: Path):
-    from openpyxl import load_workbook
 
-    from .xlio import check_output
+    from .xlio import check_output, load_editable
 
     check_output(out, source)
     if out.suffix.lower() != _out_suffix(source):
-        raise OutputError(f"{out}: output must be {_out_suffix(source)} for {source.name}",
-                          f"输出文件应为 {_out_suffix(source)} 格式（与“{source.name}”相同）：{out.name}")
+        raise OutputError(f"{out}: output must be {_out_suffix(source)} for {file_name(source)}",
+                          f"输出文件应为 {_out_suffix(source)} 格式（与“{file_name(source)}”相同）：{file_name(out)}")
     if source.suffix.lower() in OPENPYXL_SUFFIXES:
-        return load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
+        return load_editable(source)
     return None
 
 

@@ -7,6 +7,7 @@ import re
 import uuid
 from pathlib import Path
 
+from .display import readable
 from .errors import OutputError
 
 
@@ -20,8 +21,20 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
 
 
-# Characters XML 1.0 cannot carry: openpyxl refuses them (IllegalCharacterError), so they are shown as �.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry: openpyxl refuses them (IllegalCharacterError), so they are shown as �;
+# and bytes of a file name that was not UTF-8 (lone surrogates), decoded (display.readable).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value):
+    """``value`` as a workbook can hold it — a cell, a note, a property: control characters shown as �,
+    a file name's undecodable bytes decoded; anything not text as it is."""
+    if value.__class__ is str and _ILLEGAL.search(value):
+        value = _CONTROL.sub("\ufffd", readable(value))
+        if _ILLEGAL.search(value):  # surrogates that were never bytes (a broken pair)
+            value = _ILLEGAL.sub("\ufffd", value)
+    return value
 
 
 def set_text(cell, value):
@@ -31,9 +44,7 @@ def set_text(cell, value):
     =cmd|…) must be shown exactly as typed and never run, so such a cell is written as a string. Characters
     a workbook cannot hold are replaced visibly (�) instead of failing the whole write.
     """
-    if isinstance(value, str) and _ILLEGAL.search(value):
-        value = _ILLEGAL.sub("\ufffd", value)
-    cell.value = value
+    cell.value = xml_text(value)
     if cell.data_type == "f":
         cell.data_type = "s"
     return cell
@@ -93,6 +104,51 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
         raise OutputError(f"output folder {out.parent} is not writable",
                           f"输出文件夹无法写入（只读或没有写权限）：{out.parent}。请另选输出位置。")
     return out
+
+
+_PROPERTIES = ("docProps/core.xml", "docProps/custom.xml")
+
+
+def _sound_properties(name: str, data: bytes) -> bool:
+    """Whether openpyxl can read this document-properties part safely: no DTD (entities that expand to
+    gigabytes), well-formed, and fields of the types it expects (a date that is not a date fails it)."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return False
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.packaging.custom import CustomPropertyList
+    from openpyxl.xml.functions import fromstring
+
+    try:
+        tree = fromstring(data)
+        (DocumentProperties if name.endswith("core.xml") else CustomPropertyList).from_tree(tree)
+    except Exception:  # any damage: the part is left out of the copy, never the reason a workbook cannot be marked
+        return False
+    return True
+
+
+def load_editable(path: str | os.PathLike):
+    """An input workbook opened with openpyxl to write a marked copy of it (the input is never written).
+
+    A workbook whose cells read fine but whose document properties are damaged or carry a DTD — calamine
+    never reads them, openpyxl does — is loaded without those parts (the copy gets fresh properties)."""
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    keep_vba = path.suffix.lower() == ".xlsm"
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        bad = [n for n in _PROPERTIES if n in names and not _sound_properties(n, z.read(n))]
+        if not bad:
+            return load_workbook(path, keep_vba=keep_vba)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in z.infolist():
+                if info.filename not in bad:
+                    copy.writestr(info, z.read(info.filename))
+    return load_workbook(buffer, keep_vba=keep_vba)
 
 
 ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltools_format

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..limits import inspect
 from ..model import Ledger
@@ -33,7 +34,7 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
         inspect(path)  # size and zip directory, before any parse
     if suffix in TEXT_SUFFIXES:
         text, _ = read_text(path)
-        ledger = extract_text(text, path.name)
+        ledger = extract_text(text, file_name(path))
     elif suffix == ".docx":
         from .docx import extract_docx
 
@@ -49,10 +50,10 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     else:
         raise UnreadableInput(
             f"{path}: unsupported file type {suffix!r}",
-            f"不支持的文件类型“{suffix}”：{path.name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
+            f"不支持的文件类型“{suffix}”：{file_name(path)}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
         )
-    settle(ledger, path.name, region)
-    log.info("extracted %s: %d rows, %d goals, %d problems", path.name, len(ledger.rows),
+    settle(ledger, file_name(path), region)
+    log.info("extracted %s: %d rows, %d goals, %d problems", file_name(path), len(ledger.rows),
              len(ledger.goals), len(ledger.problems))
     return ledger
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..model import Ledger, Origin
 from ..text import parse_region
@@ -39,7 +40,7 @@ def extract_docx(path: Path) -> Ledger:
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several kinds for a damaged package
-        raise UnreadableInput(f"{path}: not a readable .docx ({exc})", f"无法打开 Word 文件：{path.name}（文件损坏或不是 .docx）") from exc
+        raise UnreadableInput(f"{path}: not a readable .docx ({exc})", f"无法打开 Word 文件：{file_name(path)}（文件损坏或不是 .docx）") from exc
     lines: list[str] = []
     ledger_rows: list[GridRow] | None = None
     body_end = None
@@ -48,18 +49,18 @@ def extract_docx(path: Path) -> Ledger:
             lines.append("".join(t.text or "" for t in child.iter(qn("w:t"))))
         elif child.tag == qn("w:tbl") and ledger_rows is None:
             table = docx.table.Table(child, document)
-            rows = _table_rows(table, path.name, len(lines))
+            rows = _table_rows(table, file_name(path), len(lines))
             if find_header([r.cells for r in rows], 5) is not None:
                 ledger_rows, body_end = rows, len(lines)
     if ledger_rows is None:
-        return parse_plan(lines, path.name)
+        return parse_plan(lines, file_name(path))
     # The table's title is the last title-like paragraph before it.
     before = paragraphs(lines[:body_end])
     title = find_title(before[-4:]) if before else ""
-    ledger = parse_grid(ledger_rows, path.name, title=title)
-    body = parse_plan(lines[:body_end], path.name)
+    ledger = parse_grid(ledger_rows, file_name(path), title=title)
+    body = parse_plan(lines[:body_end], file_name(path))
     if body.rows:
-        ledger.problems.extend(compare_body(body, ledger, path.name))
+        ledger.problems.extend(compare_body(body, ledger, file_name(path)))
     if not ledger.region:
         ledger.title = ledger.title or body.title
         ledger.region, ledger.level, ledger.city = parse_region(ledger.title) if ledger.title else (None, None, None)

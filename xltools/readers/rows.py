@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..model import Ledger, Origin
 from ..text import read_text
@@ -23,15 +24,15 @@ def extract_rows(path: Path) -> Ledger:
         except json.JSONDecodeError as exc:
             raise UnreadableInput(
                 f"{path}: invalid JSON at line {exc.lineno}",
-                f"JSON 格式错误：{path.name} 第{exc.lineno}行第{exc.colno}列") from exc
+                f"JSON 格式错误：{file_name(path)} 第{exc.lineno}行第{exc.colno}列") from exc
         if isinstance(data, list):
             data = {"rows": data}
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise UnreadableInput(f"{path}: expected an object with 'rows' or a list of rows",
-                                  f"JSON 应为含 rows 列表的对象或行列表：{path.name}")
+                                  f"JSON 应为含 rows 列表的对象或行列表：{file_name(path)}")
         ledger = Ledger.from_dict(data)
         for i, row in enumerate(ledger.rows):
-            row.origin = Origin(file=path.name, row=i + 1)
+            row.origin = Origin(file=file_name(path), row=i + 1)
         return ledger
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" or text.count("\t") > text.count(",") else "excel"
     csv.field_size_limit(max(csv.field_size_limit(), CELL_MAX))  # a long cell is data, not a broken file
@@ -39,6 +40,6 @@ def extract_rows(path: Path) -> Ledger:
         records = list(csv.reader(io.StringIO(text), dialect=dialect))
     except csv.Error as exc:
         raise UnreadableInput(f"{path}: not a readable CSV ({exc})",
-                              f"CSV 文件格式有误，无法读取：{path.name}（{exc}）") from exc
-    rows = [GridRow(r, Origin(file=path.name, line=i + 1)) for i, r in enumerate(records)]
-    return parse_grid(rows, path.name)
+                              f"CSV 文件格式有误，无法读取：{file_name(path)}（{exc}）") from exc
+    rows = [GridRow(r, Origin(file=file_name(path), line=i + 1)) for i, r in enumerate(records)]
+    return parse_grid(rows, file_name(path))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 from pathlib import Path
 
+from ..display import file_name, has_escapes
 from ..errors import UnreadableInput
 from ..limits import LimitExceeded, check_sheet, inspect
 from ..model import Ledger, Origin
@@ -37,15 +39,18 @@ def open_workbook(path: Path):
     from python_calamine import CalamineWorkbook
 
     if path.stat().st_size == 0:
-        raise UnreadableInput(f"{path}: empty file (0 bytes)", f"文件是空的（0 字节）：{path.name}，请重新报送")
+        raise UnreadableInput(f"{path}: empty file (0 bytes)", f"文件是空的（0 字节）：{file_name(path)}，请重新报送")
     inspect(path)  # size and zip directory, before calamine unpacks anything
     try:
+        if has_escapes(str(path)):  # a name of GBK bytes: calamine takes only UTF-8 paths, so the bytes are given
+            with open(path, "rb") as f:
+                return CalamineWorkbook.from_filelike(io.BytesIO(f.read()))
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         if type(exc).__name__ == "PasswordError":
-            zh = f"工作簿设置了打开密码，无法读取：{path.name}（请取消密码后重新报送）"
+            zh = f"工作簿设置了打开密码，无法读取：{file_name(path)}（请取消密码后重新报送）"
         else:
-            zh = f"无法读取工作簿：{path.name}（文件损坏或格式不符）"
+            zh = f"无法读取工作簿：{file_name(path)}（文件损坏或格式不符）"
         raise UnreadableInput(f"{path}: cannot read workbook ({type(exc).__name__}: {exc})", zh) from exc
 
 
@@ -67,7 +72,7 @@ def read_meta(workbook) -> dict[str, str]:
 def extract_workbook(path: Path) -> Ledger:
     workbook = open_workbook(path)
     charts = {s.name for s in getattr(workbook, "sheets_metadata", []) if "Chart" in str(s.typ)}
-    return extract_sheets(workbook.sheet_names, lambda name: sheet_values(workbook, name, path), path.name,
+    return extract_sheets(workbook.sheet_names, lambda name: sheet_values(workbook, name, path), file_name(path),
                           lambda: read_meta(workbook), skip=charts)
 
 

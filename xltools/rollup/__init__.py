@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..model import Ledger
 from ..problems import Problem
@@ -230,7 +231,7 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
     city = as_city(extract(city_path))  # (a district's distributed form stands for the city ledger it came from)
     city.meta["sha256"] = sha256_of(city_path)  # a returned distributed workbook names the ledger it came from
     if not city.rows:
-        raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{city_path.name}”中没有读到任何任务")
+        raise UnreadableInput(f"{city_path}: no tasks in the city ledger", f"市级台账“{file_name(city_path)}”中没有读到任何任务")
     out = Path(out) if out else None
     if options.use_archive or archive_run:
         from ..archive import default_root
@@ -253,7 +254,7 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
         exclude = {out.resolve()} if out else set()
         if archive_root is not None:
             exclude.add(archive_root)
-        files = [(p, p.name, datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
+        files = [(p, file_name(p), datetime.fromtimestamp(p.stat().st_mtime).replace(microsecond=0), None)
                  for p in inbox_files(Path(inbox), exclude | {city_path.resolve()})]
     expected = _expected_regions(city, options)
     items = [(path, name, when, version, tuple(expected)) for path, name, when, version in files]
@@ -297,7 +298,7 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
         problems = skipped + mapping_problems + _problems(city, used, mappings, expected)
         from ..archive import sha256_of
 
-        rollup = Rollup(city, city_path.name, used, superseded, mappings, targets, expected, problems, created,
+        rollup = Rollup(city, file_name(city_path), used, superseded, mappings, targets, expected, problems, created,
                         archive_run, sha256_of(city_path), city_path)
         # The run and its inputs are recorded before the rollup is written, and completed after: killed in
         # between, the archive holds an incomplete run that can still be rebuilt. Without an output there
@@ -374,7 +375,7 @@ def _record(archive, rollup: Rollup, city_path: Path, options: ConsolidateOption
     from ..archive import RunInput
 
     city_sha = archive.store(city_path)
-    city_in = RunInput(city_sha, city_path.name, rollup.city.region, None,
+    city_in = RunInput(city_sha, file_name(city_path), rollup.city.region, None,
                        datetime.fromtimestamp(city_path.stat().st_mtime).replace(microsecond=0), "city")
     inputs = [RunInput(r.sha256, r.name, r.region, r.version, r.received, "district") for r in rollup.received]
     inputs += [RunInput(r.sha256, r.name, r.region, r.version, r.received, "superseded") for r in rollup.superseded]

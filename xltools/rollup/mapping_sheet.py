@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ..display import file_name, has_escapes
 from ..errors import UnreadableInput
 from ..text import column_letter, value_text
 
@@ -124,8 +125,8 @@ def read_mapping(path: str | Path) -> list[MappingOverride]:
                 cols[f] = i
     if "city_seqs" not in cols or "region" not in cols:
         raise UnreadableInput(
-            f"{path.name}: mapping sheet lacks the {CITY_SEQS_HEADER} / 地区 columns",
-            f"“{path.name}”的{SHEET}表缺少“地区”或“{CITY_SEQS_HEADER}”列，请使用 xltools 生成的汇总表修改后再读入。",
+            f"{file_name(path)}: mapping sheet lacks the {CITY_SEQS_HEADER} / 地区 columns",
+            f"“{file_name(path)}”的{SHEET}表缺少“地区”或“{CITY_SEQS_HEADER}”列，请使用 xltools 生成的汇总表修改后再读入。",
         )
 
     def get(row: list, f: str):
@@ -180,17 +181,19 @@ def _read_sheet(path: Path, sheet: str | None) -> list[list]:
     except ImportError as err:  # pragma: no cover - a dependency of xltools
         raise UnreadableInput("python-calamine is not installed", "缺少 python-calamine，请安装 xltools 的依赖。") from err
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        from ..readers.workbook import open_workbook
+
+        wb = open_workbook(path) if has_escapes(str(path)) else CalamineWorkbook.from_path(str(path))
     except Exception as err:
-        raise UnreadableInput(f"cannot read {path}: {err}", f"无法读取映射文件“{path.name}”：文件损坏或格式不支持。") from err
+        raise UnreadableInput(f"cannot read {path}: {err}", f"无法读取映射文件“{file_name(path)}”：文件损坏或格式不支持。") from err
     with wb:
         names = wb.sheet_names
         if sheet not in names:
             sheet = SHEET if SHEET in names else None
         if sheet is None:
             raise UnreadableInput(
-                f"{path.name} has no {SHEET} sheet",
-                f"“{path.name}”中没有“{SHEET}”工作表。请读入 xltools 生成的汇总表（含“{SHEET}”表）。",
+                f"{file_name(path)} has no {SHEET} sheet",
+                f"“{file_name(path)}”中没有“{SHEET}”工作表。请读入 xltools 生成的汇总表（含“{SHEET}”表）。",
             )
         return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
 
@@ -205,8 +208,8 @@ def _find_header(rows: list[list], path: Path) -> int:
         if _is_header(row):
             return r
     raise UnreadableInput(
-        f"{path.name}: no header with {CITY_SEQS_HEADER} in the {SHEET} sheet",
-        f"“{path.name}”的{SHEET}表中找不到表头（需含“地区”和“{CITY_SEQS_HEADER}”）。",
+        f"{file_name(path)}: no header with {CITY_SEQS_HEADER} in the {SHEET} sheet",
+        f"“{file_name(path)}”的{SHEET}表中找不到表头（需含“地区”和“{CITY_SEQS_HEADER}”）。",
     )
 
 
