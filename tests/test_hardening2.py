@@ -180,3 +180,179 @@ def test_a_workbook_with_damaged_properties_is_marked_and_fed_back(filled, tmp_p
     assert crash is None and code == 1, output
     assert (fb / "章丘区_反馈_章丘区_工作台账.xlsx").exists()
     assert digests(inbox) == before
+
+
+# 4. the unit directory is never an output --------------------------------------------------------------------
+
+
+def test_no_door_writes_over_a_unit_directory(filled, tmp_path):
+    from xltools.units.directory import PACKAGE_DIRECTORY, REPO_DIRECTORY
+
+    mine = tmp_path / "本市单位名录.xlsx"
+    shutil.copy(REPO_DIRECTORY, mine)
+    shipped = [p for p in (REPO_DIRECTORY, PACKAGE_DIRECTORY) if p.exists()]
+    before = digests(tmp_path) | {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped}
+    cases = [["validate", str(filled), "--units", str(mine), "-o", str(mine)],
+             ["validate", str(filled), "--units", str(mine), "--fix", "--fixed", str(mine)],
+             ["units", "learn", str(filled), "--region", "章丘区", "--units", str(mine), "-o", str(mine)]]
+    for shipped_path in shipped:
+        cases += [["validate", str(filled), "-o", str(shipped_path)],
+                  ["validate", str(filled), "--fix", "--fixed", str(shipped_path)],
+                  ["units", "learn", str(filled), "--region", "章丘区", "-o", str(shipped_path)],
+                  ["fill", str(ZHANGQIU), "-o", str(shipped_path)]]
+    for args in cases:
+        code, output, crash = run_door(args)
+        assert crash is None and code == 2, (args, output)
+        assert "单位名录" in output or "输入文件相同" in output, (args, output)
+    assert digests(tmp_path) | {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in shipped} == before
+
+
+# 6. outputs that would land on an inbox, the feedback folder or the archive ----------------------------------
+
+
+def test_distribute_into_an_inbox_never_replaces_a_returned_workbook(tmp_path):
+    sent = tmp_path / "sent"
+    code, output, crash = run_door(["distribute", str(CITY), "-o", str(sent), "--regions", "市中区,章丘区"])
+    assert crash is None and code == 0, output
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    returned = inbox / "济南市章丘区_工作台账（填报）.xlsx"
+    shutil.copy(sent / returned.name, returned)
+    wb = openpyxl.load_workbook(returned)
+    wb["工作台账"]["F6"] = "本区已完成"  # what the district typed
+    wb.save(returned)
+    data = returned.read_bytes()
+    code, output, crash = run_door(["distribute", str(CITY), "-o", str(inbox), "--regions", "市中区,章丘区"])
+    assert crash is None and code == 2 and "不能直接覆盖" in output, output
+    assert returned.read_bytes() == data
+    code, output, crash = run_door(["distribute", str(CITY), "-o", str(inbox), "--regions", "市中区,章丘区",
+                                    "--replace"])
+    assert crash is None and code == 0, output
+    kept = [p for p in inbox.rglob(returned.name) if p.read_bytes() == data]
+    assert len(kept) == 1 and kept[0].parent.name.startswith("已替换_")  # set aside, never deleted
+
+
+def test_a_rollup_into_the_feedback_folder_and_an_archive_over_the_inbox_are_refused(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ZHANGQIU, inbox / "章丘区_工作方案.txt")
+    fb = tmp_path / "反馈"
+    for args, says in (
+            (["-o", str(fb / "反馈清单.xlsx"), "--feedback", str(fb), "--no-archive"], "反馈文件夹"),
+            (["-o", str(tmp_path / "汇总.xlsx"), "--archive", str(inbox)], "归档文件夹不能是收件文件夹"),
+            (["-o", str(tmp_path / "汇总.xlsx"), "--archive", str(tmp_path)], "归档文件夹不能是收件文件夹"),
+            (["-o", str(tmp_path / "汇总.csv"), "--no-archive"], "须为 .xlsx 格式")):
+        code, output, crash = run_door(["consolidate", str(CITY), str(inbox), "--regions", "章丘区", *args])
+        assert crash is None and code == 2 and says in output, (args, output)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["inbox", "章丘区_工作方案.txt"]  # nothing written
+
+
+def test_no_door_writes_inside_an_archive_it_was_not_told_of(filled, tmp_path):
+    inbox, archive = tmp_path / "inbox", tmp_path / "归档"
+    inbox.mkdir()
+    shutil.copy(ZHANGQIU, inbox / "章丘区_工作方案.txt")
+    code, output, crash = run_door(["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "汇总.xlsx"),
+                                    "--regions", "章丘区", "--archive", str(archive)])
+    assert crash is None and code == 1, output
+    before = digests(archive)
+    for args in (["fill", str(ZHANGQIU), "-o", str(archive / "台账.xlsx")],
+                 ["validate", str(filled), "-o", str(archive / "objects" / "标注.xlsx")],
+                 ["distribute", str(CITY), "-o", str(archive / "分发"), "--regions", "章丘区"]):
+        code, output, crash = run_door(args)
+        assert crash is None and code == 2 and "归档文件夹" in output, (args, output)
+    assert digests(archive) == before and not (archive / "分发").exists()
+
+
+# 7. a file name too long for a feedback name -----------------------------------------------------------------
+
+
+def test_a_district_file_with_a_long_name_gets_its_feedback_and_so_do_the_others(filled, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    long = "章丘区_" + "关于报送推动大规模设备更新和消费品以旧换新工作台账的函" * 2
+    while len(f"{long}稿.xlsx".encode()) <= 255:
+        long += "稿"
+    long += ".xlsx"
+    assert 240 < len(long.encode()) <= 255  # a name the file system takes; with 章丘区_反馈_ before it, it would not
+    shutil.copy(filled, inbox / long)
+    shutil.copy(SHIZHONG, inbox / "市中区_工作方案.txt")
+    fb = tmp_path / "反馈"
+    code, output, crash = run_door(["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "汇总.xlsx"),
+                                    "--regions", "市中区,章丘区", "--no-archive", "--feedback", str(fb)])
+    assert crash is None and code == 1, output
+    names = sorted(p.name for p in fb.iterdir())
+    assert len(names) == 3 and "市中区_反馈_市中区_工作方案.xlsx" in names, names
+    cut = next(n for n in names if n.startswith("章丘区_反馈_"))
+    assert len(cut.encode()) <= 240 and cut.endswith("….xlsx"), cut
+    assert openpyxl.load_workbook(fb / cut)["反馈说明"]
+
+
+def test_one_feedback_that_cannot_be_written_costs_no_other_district_its_own(filled, tmp_path, monkeypatch):
+    from xltools import feedback
+    from xltools.rollup import ConsolidateOptions, consolidate
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(filled, inbox / "章丘区_工作台账.xlsx")
+    shutil.copy(SHIZHONG, inbox / "市中区_工作方案.txt")
+    real = feedback._write_one
+
+    def fails_for_zhangqiu(job, directory=None):
+        if job[4] == "章丘区":
+            raise OSError(28, "No space left on device", str(job[1]))
+        return real(job, directory)
+    monkeypatch.setattr(feedback, "_write_one", fails_for_zhangqiu)
+    fb = tmp_path / "反馈"
+    rollup = consolidate(CITY, inbox, tmp_path / "汇总.xlsx",
+                         ConsolidateOptions(regions=["市中区", "章丘区"], use_archive=False, feedback=str(fb)))
+    assert [p.name for p in rollup.feedback] == ["市中区_反馈_市中区_工作方案.xlsx"]
+    rows = [r for r in openpyxl.load_workbook(fb / "反馈清单.xlsx").worksheets[0].iter_rows(values_only=True)]
+    said = [" ".join(str(v) for v in r if v) for r in rows if r and "章丘区" in str(r[0] or "")]
+    assert any("生成反馈失败：磁盘空间不足" in s for s in said), said
+
+
+# 8. the small ones ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--limit", "rows=1e309", "extract", str(CITY)], "--limit"),
+    (["--limit", "rows=nan", "extract", str(CITY)], "--limit"),
+    (["units", "check", "", "--region", "章丘区"], "单位名称是空的"),
+    (["units", "check", "  ", "--region", "章丘区"], "单位名称是空的"),
+    (["validate", str(ZHANGQIU), "--period", "2027-2024"], "起始年份应不晚于结束年份"),
+])
+def test_arguments_that_make_no_sense_are_usage_errors(args, says):
+    code, output, crash = run_door(args)
+    assert crash is None and code == 2 and says in output, output
+
+
+def test_units_learn_on_a_file_without_rows_says_so(tmp_path):
+    empty = tmp_path / "章丘区_台账.txt"
+    empty.write_text("", encoding="utf-8")
+    code, output, crash = run_door(["units", "learn", str(empty), "--region", "章丘区", "-o", str(tmp_path / "名录.xlsx")])
+    assert crash is None and code == 2 and "没有读到任何任务行" in output, output
+    assert not (tmp_path / "名录.xlsx").exists()
+
+
+@pytest.mark.parametrize("door", [["fill", str(ZHANGQIU)], ["units", "learn", str(ZHANGQIU), "--region", "章丘区"]])
+def test_an_xlsx_is_never_written_under_another_extension(tmp_path, door):
+    code, output, crash = run_door([*door, "-o", str(tmp_path / "台账.csv")])
+    assert crash is None and code == 2 and "须为 .xlsx 格式" in output, output
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_damaged_path_from_the_ribbon_is_an_alert(monkeypatch, tmp_path):
+    from test_addin import payload, xw  # (xlwings with the test engine, as test_addin imports it)
+
+    from xltools import addin
+
+    monkeypatch.setenv("XLTOOLS_ADDIN_LOG", str(tmp_path / "addin.log"))
+    book_path = tmp_path / "台账.xlsx"
+    fill(ZHANGQIU, book_path)
+    for bad in ("ZZ", "D800", "123"):  # not hex; a lone surrogate; an odd length
+        book = xw.Book(json=payload(book_path, "A1", name=book_path.name))
+        monkeypatch.setattr(xw.Book, "caller", lambda book=book: book)
+        assert addin.dispatch("distribute", path_hex=bad) is None
+        actions = book.json()["actions"]
+        assert [a["func"] for a in actions] == ["alert"], actions
+        assert "文件路径已损坏" in json.dumps(actions, ensure_ascii=False)

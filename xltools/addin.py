@@ -44,13 +44,20 @@ LINK_COLOR = "#0563C1"
 
 def dispatch(tag: str, book=None, path: str | None = None, path_hex: str | None = None):
     """Run the handler of a ribbon button; every failure becomes a Chinese alert (English in the log)."""
-    if path_hex:
-        path = bytes.fromhex(path_hex).decode("utf-16-be")
     if book is None:
         import xlwings as xw
 
         book = xw.Book.caller()
     ui = Excel(book)
+    if path_hex:  # the path the VBA chose, as UTF-16 hex (xlwings passes ASCII safely)
+        try:
+            path = bytes.fromhex(path_hex).decode("utf-16-be")
+        except ValueError:  # (UnicodeDecodeError is one): a damaged macro, not a reason to fail unseen
+            with _logging():
+                log.error("button %r: path_hex %r is not UTF-16 hex", tag, path_hex[:200])
+            ui.alert("台账工具收到的文件路径已损坏，未能完成。请重新安装台账工具（xltools addin install）后重试。",
+                     critical=True)
+            return None
     handler = HANDLERS.get(tag)
     with _logging():
         log.info("button %r, path %r", tag, path)

@@ -418,7 +418,11 @@ def _period(text: str) -> tuple[int, int]:
     start, _, end = text.replace("—", "-").replace("–", "-").partition("-")
     if not start.strip().isdigit() or not (end or start).strip().isdigit():
         raise click.BadParameter(f"规划期应写成“2024-2027”，而不是“{text}”", param_hint="--period")
-    return int(start), int(end or start)
+    first, last = int(start), int(end or start)
+    if first > last:
+        raise click.BadParameter(f"规划期的起始年份应不晚于结束年份：“{text}”（是否应为“{last}-{first}”？）",
+                                 param_hint="--period")
+    return first, last
 
 
 def _region_list(text: str) -> list[str]:
@@ -749,6 +753,8 @@ def units_check(name: str, region: str, units_path: str | None, as_json: bool) -
     """
     from .units import check_name, describe_check, load_directory
 
+    if not name.strip():
+        raise click.BadParameter("单位名称是空的，请写出要检查的名称", param_hint="单位名称")
     result = check_name(name, region, load_directory(units_path))
     if as_json:
         _print_json(result.to_dict())
@@ -768,10 +774,10 @@ def units_learn(ledgers: tuple[str, ...], region: str, out: str, units_path: str
 
     台账文件：该地区的台账或工作方案（任何 extract 能读的格式）。每个规范名称和别名都是台账中出现过的写法。
     """
-    from .units import learn_directory, load_directory
+    from .units import learn_directory
     from .units.directory import KIND_ZH
 
-    proposal = learn_directory(list(ledgers), region, out=out, units=load_directory(units_path))
+    proposal = learn_directory(list(ledgers), region, out=out, units=units_path)
     if as_json:
         _print_json(proposal.to_dict())
         return

@@ -44,7 +44,7 @@ from .printing import fit_widths
 from .problems import Problem
 from .returned import EXCERPT, NA, as_city, city_targets, encode_locks, reference_lead, reference_text
 from .text import cn_number
-from .xlio import atomic_write, put
+from .xlio import atomic_write, check_not_in_archive, put
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ def distribute(
             f"folder {out_dir.parent} does not exist",
             f"输出文件夹的上级文件夹不存在：{out_dir.parent}。请先创建它或另选输出位置。",
         )
+    check_not_in_archive(out_dir)
     out_dir.mkdir(exist_ok=True)
     template = Path(template) if template is not None else tpl.default_template()
     if not template.is_file():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .carry import NO_PLACE
-from .errors import OutputError
+from .errors import OutputError, XltoolsError, os_error_zh
 from .problems import Problem
 from .rollup.model import Received, Rollup, TargetComparison
 from .text import column_letter
@@ -68,13 +68,21 @@ class Cover:
     tasks: int
 
 
+NAME_BYTES = 240  # a feedback workbook's name at most (255 on every common file system; room for a temp suffix)
+
+
 def feedback_name(rec: Received) -> str:
     """``{region}_反馈_{original stem}.xlsx`` (.xlsm kept, so the district's macros come back with it); a feedback
     workbook sent back keeps its name."""
     suffix = ".xlsm" if Path(rec.name).suffix.lower() == ".xlsm" else ".xlsx"
     stem = Path(rec.name).stem
     name = stem if stem.startswith(f"{rec.region}{MARK}") else f"{rec.region}{MARK}{stem}"  # feedback sent back
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name) + suffix
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name)
+    if len((name + suffix).encode()) > NAME_BYTES:  # file systems take 255 bytes: a long name is cut, marked …
+        while len((name + "…" + suffix).encode()) > NAME_BYTES:
+            name = name[:-1]
+        name += "…"
+    return name + suffix
 
 
 def check_feedback_dir(out_dir, inbox=None, archive=None) -> Path:
@@ -124,6 +132,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
             na.setdefault(region, set()).add(seq)
     items: list[FeedbackItem] = []
     jobs: list[tuple] = []  # write_marked's arguments, one workbook each
+    job_items: list[FeedbackItem] = []
     for rec in rollup.received:
         item = FeedbackItem(rec.region, rec.name, rec.version)
         items.append(item)
@@ -159,7 +168,13 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
             short=len(short), unmapped=len(rows), tasks=sum(1 for r in rollup.city.rows if r.seq is not None))
         jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256, cover,
                      rollup.city, rollup.city_sha256 or ""))
-    written = _write_all(jobs, directory, workers)
+        job_items.append(item)
+    written = []
+    for item, done in zip(job_items, _write_all(jobs, directory, workers), strict=True):
+        if isinstance(done, Path):
+            written.append(done)
+        else:  # one district's workbook could not be written: the others are, and the manifest says why
+            item.path, item.reason = None, f"生成反馈失败：{done}"
     for rec in rollup.superseded:
         items.append(FeedbackItem(rec.region, rec.name, rec.version, reason="已被该地区较新的报送取代，未生成反馈"))
     rollup.feedback_stale = stale_feedback(out_dir, written)
@@ -224,12 +239,27 @@ def _write_all(jobs: list[tuple], directory, workers: int | None) -> list[Path]:
 
     workers = worker_count(workers, len(jobs))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
-        return [_write_one(job, directory) for job in jobs]
+        return [_write_safely(job, directory) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=start_context(), initializer=_init_worker,
                              initargs=(directory, os.getpid())) as pool:
-        return list(pool.map(_write_one, jobs, chunksize=4))
+        return list(pool.map(_write_safely, jobs, chunksize=4))
+
+
+def _write_safely(job: tuple, directory=None) -> Path | str:
+    """``_write_one``, or what stopped it in Chinese: one district's failure never costs the others theirs."""
+    try:
+        return _write_one(job, directory)
+    except XltoolsError as exc:
+        log.warning("feedback for %s not written: %s", job[5], exc)
+        return exc.message_zh
+    except OSError as exc:
+        log.warning("feedback for %s not written: %s", job[5], exc)
+        return os_error_zh(exc)
+    except Exception:  # a damaged workbook openpyxl cannot take: named, not the end of everyone's feedback
+        log.exception("feedback for %s not written", job[5])
+        return "该文件无法生成标注副本（文件结构异常），请查看汇总表“问题清单”"
 
 
 def _covered(rollup: Rollup) -> dict[str, set[int]]:

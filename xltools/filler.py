@@ -22,7 +22,7 @@ from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import template as tpl
-from .errors import OutputError, UnreadableInput
+from .errors import UnreadableInput
 from .layout import MAX_ROW_PT, text_lines
 from .layout import needed_height as _needed_height
 from .limits import inspect
@@ -104,12 +104,7 @@ def fill(source, out, template=None, region: str | None = None) -> FillResult:
     out = Path(out)
     template = Path(template) if template is not None else tpl.default_template()
     source_path = None if isinstance(source, Ledger) else Path(source)
-    check_output(out, source_path, template)
-    if out.suffix.lower() != ".xlsx":
-        raise OutputError(
-            f"output must be an .xlsx file, not {out.suffix!r}",
-            f"输出文件须为 .xlsx 格式（当前为“{out.suffix}”），请把文件名改为“{out.stem}.xlsx”。",
-        )
+    check_output(out, source_path, template, suffix=".xlsx")
 
     if source_path is None:
         ledger = deepcopy(source)

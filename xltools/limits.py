@@ -14,6 +14,7 @@ environment variable ``XLTOOLS_LIMITS="rows=500000,unpacked_mb=400"``, or in Pyt
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from dataclasses import dataclass, fields, replace
@@ -68,8 +69,8 @@ def parse_overrides(text: str | list[str] | tuple[str, ...]) -> dict[str, float]
             number = float(value)
         except ValueError:
             raise ValueError(f"limit {name} needs a number, not {value.strip()!r}") from None
-        if number <= 0:
-            raise ValueError(f"limit {name} must be positive")
+        if not math.isfinite(number) or number <= 0:  # (1e309 is inf: no limit is not a limit)
+            raise ValueError(f"limit {name} must be a positive finite number")
         out[name] = int(number) if names[name] == "int" else number
     return out
 

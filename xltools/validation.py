@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -265,7 +266,7 @@ def validate(source, region: str | None = None, units=None, out=None, fix: bool 
     # would replace the first).
     for one, other in ((out, target), (target, None)):
         if one is not None:
-            check_output(one, source, others=(other,))
+            check_output(one, source, units if isinstance(units, str | os.PathLike) else None, others=(other,))
     directory = units if isinstance(units, Directory) else load_directory(units)
     ledger = extract(source, region=region)
     if ledger.region_from == "title":  # 济南高新区 is the directory's 高新区

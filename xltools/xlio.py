@@ -55,17 +55,50 @@ def put(ws, row: int, column: int, value):
     return set_text(ws.cell(row, column), value)
 
 
+_PACKAGE = Path(__file__).resolve().parent
+# The workbooks xltools ships (package data, and the checkout's workbooks/): never an output, whatever a door is
+# given — a unit directory overwritten by a marked copy became a one-row sheet.
+BUNDLED = {folder / name: what for folder in (_PACKAGE / "data", _PACKAGE.parent / "workbooks")
+           for name, what in (("units.xlsx", "单位名录"), ("ledger_template.xlsx", "台账模板"))}
+
+
+def _archive_above(where: Path) -> Path | None:
+    """The archive folder ``where`` lies in, known by its layout (index.sqlite beside objects/), or None: a door
+    that is not told where the archive is still never writes into one."""
+    for folder in where.parents:
+        if (folder / "index.sqlite").is_file() and (folder / "objects").is_dir():
+            return folder
+    return None
+
+
+def check_not_in_archive(out: str | os.PathLike, archive: str | os.PathLike | None = None) -> None:
+    """Refuse ``out`` (a file or folder to write) inside ``archive``, or inside any archive folder above it."""
+    where = Path(out).resolve()
+    for root in (Path(archive).resolve() if archive is not None else None, _archive_above(where)):
+        if root is not None and (where == root or root in where.parents):
+            raise OutputError(f"refusing to write {out} inside the archive {root}",
+                              f"输出位置不能在归档文件夹中：{out}。请另选输出位置。")
+
+
 def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
                  inbox: str | os.PathLike | None = None, archive: str | os.PathLike | None = None,
-                 others: tuple = ()) -> Path:
+                 others: tuple = (), suffix: str | None = None) -> Path:
     """The one guard every writer calls before doing any work: where ``out`` may be written.
 
     Refused (``OutputError``, with what to do in Chinese): ``out`` is one of ``inputs``; it is one of
     ``others``, the command's other outputs (one would silently replace the other); it replaces a file in
     ``inbox`` that is not a rollup xltools wrote (a district's submission); it lies inside ``archive``; it
-    is a folder; its folder is missing, not a folder, or cannot be written (read-only, no permission).
+    is a folder; its folder is missing, not a folder, or cannot be written (read-only, no permission); with
+    ``suffix``, its name does not end in it (an .xlsx written as x.csv opens as garbage).
     """
     out = Path(out)
+    if suffix is not None and out.suffix.lower() != suffix:
+        raise OutputError(f"output must be a {suffix} file, not {out.suffix!r}",
+                          f"输出文件须为 {suffix} 格式（当前为“{out.suffix}”），请把文件名改为“{out.stem}{suffix}”。")
+    for shipped in BUNDLED:
+        if shipped.exists() and same_file(out, shipped):
+            raise OutputError(f"refusing to overwrite {shipped}, a workbook xltools ships",
+                              f"“{out.name}”是 xltools 自带的{BUNDLED[shipped]}，不能作为输出文件。请另选输出文件名。")
     for inp in inputs:
         if inp is not None and same_file(out, inp):
             raise OutputError(
@@ -79,11 +112,7 @@ def check_output(out: str | os.PathLike, *inputs: str | os.PathLike | None,
                 f"两个输出文件都是“{out.name}”，后写的会覆盖先写的。请为它们指定不同的文件名。",
             )
     where = out.resolve()
-    if archive is not None:
-        root = Path(archive).resolve()
-        if where == root or root in where.parents:
-            raise OutputError(f"refusing to write {out} inside the archive {root}",
-                              f"输出文件不能写在归档文件夹中：{out}。请另选输出位置。")
+    check_not_in_archive(out, archive)
     if inbox is not None and out.exists() and Path(inbox).resolve() in where.parents:
         if not is_rollup(out):
             raise OutputError(f"refusing to overwrite {out}, a file in the inbox, with the output",

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..display import file_name
-from ..errors import UnreadableInput
+from ..errors import OutputError, UnreadableInput
 from ..model import Ledger
 from ..problems import Problem
 from ..xlio import check_output
@@ -239,9 +239,21 @@ def _consolidate(city_ledger, inbox, out, options: ConsolidateOptions, created, 
         archive_root = (Path(options.archive) if options.archive else default_root()).resolve()
     else:
         archive_root = None
+    if archive_root is not None and files is None:
+        box = Path(inbox).resolve()
+        if archive_root == box or archive_root in box.parents:  # every file would be skipped as archived
+            raise OutputError(f"the archive {archive_root} is, or holds, the inbox {box}",
+                              f"归档文件夹不能是收件文件夹，也不能包含收件文件夹：{options.archive or archive_root}。"
+                              "请另选归档文件夹（或不加 --archive，用默认位置）。")
     if out is not None:
+        if options.feedback is not None:
+            fb = Path(options.feedback).resolve()
+            if fb in out.resolve().parents:
+                raise OutputError(f"refusing to write the rollup {out} into the feedback folder {fb}",
+                                  f"汇总表不能写在反馈文件夹中（其中的文件是发给各区县的，反馈清单也会写在那里）：{out}。"
+                                  "请另选汇总表的位置。")
         check_output(out, city_path, options.mapping, options.units,
-                     inbox=None if files is not None else Path(inbox), archive=archive_root)
+                     inbox=None if files is not None else Path(inbox), archive=archive_root, suffix=".xlsx")
     if options.feedback is not None:
         from ..feedback import check_feedback_dir
 
@@ -401,7 +413,7 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
             raise UnreadableInput(f"no run {run_id!r} in {store.root}",
                                   f"归档中没有编号为“{run_id}”的汇总记录（可用 xltools consolidate --list-runs 查看）")
         if out is not None:
-            check_output(out, mapping, archive=store.root)
+            check_output(out, mapping, archive=store.root, suffix=".xlsx")
         if feedback is not None:
             from ..feedback import check_feedback_dir
 

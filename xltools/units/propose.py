@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..model import Ledger
 from .check import _COLLECTIVE_RE
@@ -88,7 +89,7 @@ def learn_directory(sources, region: str, out=None, units=None) -> DirectoryProp
     directory = units if isinstance(units, Directory) else load_directory(units)
     paths = [Path(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
     if out is not None:
-        check_output(out, *paths)
+        check_output(out, *paths, units if isinstance(units, str | Path) else None, suffix=".xlsx")
     ledgers: list[Ledger] = []
     skipped: dict[str, str] = {}
     for path in paths:
@@ -101,6 +102,10 @@ def learn_directory(sources, region: str, out=None, units=None) -> DirectoryProp
         raise UnreadableInput(f"no ledger of {region} among {', '.join(p.name for p in paths)}",
                               f"所给文件中没有{region}的台账（" + "、".join(f"{f}是{r}的" for f, r in skipped.items())
                               + "）；请检查文件或 --region")
+    if not any(ledger.rows or ledger.goals for ledger in ledgers):
+        raise UnreadableInput(f"no task rows in {', '.join(p.name for p in paths)}",
+                              f"所给文件中没有读到任何任务行（{'、'.join(file_name(p) for p in paths)}），无法整理单位名录；"
+                              "请检查文件是否为该地区的台账或工作方案")
     proposal = propose(ledgers, region, directory)
     proposal.skipped = skipped
     if out is not None:
