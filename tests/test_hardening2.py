@@ -356,3 +356,29 @@ def test_a_damaged_path_from_the_ribbon_is_an_alert(monkeypatch, tmp_path):
         actions = book.json()["actions"]
         assert [a["func"] for a in actions] == ["alert"], actions
         assert "文件路径已损坏" in json.dumps(actions, ensure_ascii=False)
+
+
+def test_feedback_rebuilt_from_the_archive_is_the_same_bytes(filled, tmp_path):
+    """The feedback workbooks of a rollup and of its rebuild from the archive (another day, another process):
+    byte for byte, every part and every zip entry's time the rollup's."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(filled, inbox / "章丘区_工作台账.xlsx")
+    shutil.copy(SHIZHONG, inbox / "市中区_工作方案.txt")
+    archive = tmp_path / "archive"
+    code, output, crash = run_door(["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "a.xlsx"),
+                                    "--regions", "市中区,章丘区", "--archive", str(archive), "--feedback",
+                                    str(tmp_path / "fa"), "--json"])
+    assert crash is None and code == 1, output
+    run = json.loads(output)["archive_run"]
+    again = subprocess.run([sys.executable, "-m", "xltools", "consolidate", "--from-archive", run, "--archive",
+                            str(archive), "-o", str(tmp_path / "b.xlsx"), "--feedback", str(tmp_path / "fb")],
+                           capture_output=True, timeout=300, env={**os.environ, "TZ": "Asia/Shanghai"})
+    assert again.returncode == 1, again.stderr.decode()
+    first = {p.name: p.read_bytes() for p in (tmp_path / "fa").iterdir()}
+    second = {p.name: p.read_bytes() for p in (tmp_path / "fb").iterdir()}
+    assert sorted(first) == sorted(second) and len(first) == 3
+    for name in first:
+        assert first[name] == second[name], name
+    with zipfile.ZipFile(tmp_path / "fa" / "章丘区_反馈_章丘区_工作台账.xlsx") as z:
+        assert len({i.date_time for i in z.infolist()}) == 1

@@ -167,7 +167,7 @@ def write_feedback(rollup: Rollup, out_dir, units=None, *, inbox=None, archive=N
             not_applicable=sorted(na.get(rec.region, ())),
             short=len(short), unmapped=len(rows), tasks=sum(1 for r in rollup.city.rows if r.seq is not None))
         jobs.append((rec.path, out, rec.ledger, problems, rec.region, rec.name, rec.sha256, cover,
-                     rollup.city, rollup.city_sha256 or ""))
+                     rollup.city, rollup.city_sha256 or "", rollup.created))
         job_items.append(item)
     written = []
     for item, done in zip(job_items, _write_all(jobs, directory, workers), strict=True):
@@ -210,7 +210,7 @@ def _write_one(job: tuple, directory=None) -> Path:
     from .validation import marked_workbook
     from .xlio import atomic_save
 
-    source, out, ledger, problems, region, name, sha256, cover, city, city_sha256 = job
+    source, out, ledger, problems, region, name, sha256, cover, city, city_sha256, created = job
     wb, placed = marked_workbook(source, out, ledger, problems, region=region, directory=directory or _DIRECTORY,
                                  marks_only=True, record=True, city=city, city_sha256=city_sha256,
                                  meta={"filled_at": "", "source": name, "source_sha256": sha256})
@@ -222,7 +222,7 @@ def _write_one(job: tuple, directory=None) -> Path:
     write_cover(wb, cover, placed)
     tpl.name_footers(wb)
     _first(wb, [COVER_SHEET, PROBLEMS_SHEET])
-    return atomic_save(wb, out) or out
+    return atomic_save(wb, out, when=created) or out  # the rollup's time: made again, the same bytes
 
 
 def _init_worker(directory, parent: int) -> None:
@@ -417,7 +417,7 @@ def _write_manifest(rollup: Rollup, path: Path, items: list[FeedbackItem], inbox
     end = get_column_letter(len(headers))
     ws.auto_filter.ref = f"A2:{end}{last}"
     tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{end}{last}")
-    return atomic_save(wb, path)
+    return atomic_save(wb, path, when=rollup.created)
 
 
 # ------------------------------------------------------------------------------------------------- cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import zipfile
 from pathlib import Path
 
 from .display import readable
@@ -161,7 +162,6 @@ def load_editable(path: str | os.PathLike):
     A workbook whose cells read fine but whose document properties are damaged or carry a DTD — calamine
     never reads them, openpyxl does — is loaded without those parts (the copy gets fresh properties)."""
     import io
-    import zipfile
 
     from openpyxl import load_workbook
 
@@ -185,7 +185,6 @@ ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltool
 
 def is_rollup(path: Path) -> bool:
     """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
-    import zipfile
 
     if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
         return False
@@ -197,9 +196,42 @@ def is_rollup(path: Path) -> bool:
     return ROLLUP_FORMAT.encode() in props
 
 
-def atomic_save(workbook, path: str | os.PathLike) -> Path:
-    """Save an openpyxl workbook to ``path`` via a temporary file in the same folder."""
-    return atomic_write(path, workbook.save)
+def atomic_save(workbook, path: str | os.PathLike, when=None) -> Path:
+    """Save an openpyxl workbook to ``path`` via a temporary file in the same folder. ``when`` (a datetime): the
+    workbook's created and modified times and every zip entry's are that, so the same workbook made again is
+    the same bytes (a feedback rebuilt from the archive, as the rollup is)."""
+    if when is None:
+        return atomic_write(path, workbook.save)
+    return atomic_write(path, lambda tmp: _save_at(workbook, tmp, when))
+
+
+class _ZipAt(zipfile.ZipFile):
+    """A ZipFile whose entries all carry one time (openpyxl writes parts with ``writestr``, worksheets from temporary
+    files with ``write``, which would take the file's time)."""
+
+    def __init__(self, *args, date_time: tuple, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._date_time = date_time
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        info = zipfile.ZipInfo(name, date_time=self._date_time)
+        info.compress_type = compress_type if compress_type is not None else self.compression
+        info.external_attr = 0o600 << 16
+        super().writestr(info, data, compresslevel=compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # (worksheets: a temp file)
+        with open(filename, "rb") as f:
+            self.writestr(arcname or os.path.basename(filename), f.read(), compress_type, compresslevel)
+
+
+def _save_at(workbook, path: str, when) -> None:
+    from openpyxl.writer.excel import ExcelWriter
+
+    when = when.replace(microsecond=0, tzinfo=None)
+    workbook.properties.created = workbook.properties.modified = when
+    archive = _ZipAt(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True, date_time=when.timetuple()[:6])
+    ExcelWriter(workbook, archive).save()  # (closes the archive)
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
