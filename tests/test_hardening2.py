@@ -382,3 +382,102 @@ def test_feedback_rebuilt_from_the_archive_is_the_same_bytes(filled, tmp_path):
         assert first[name] == second[name], name
     with zipfile.ZipFile(tmp_path / "fa" / "章丘区_反馈_章丘区_工作台账.xlsx") as z:
         assert len({i.date_time for i in z.infolist()}) == 1
+
+
+# 5. memory bounded on every path -------------------------------------------------------------------------------
+
+
+def _wide(path: Path, rows: int, columns: int = 5_000) -> Path:
+    """A district ledger whose rows run on for thousands of columns past its table (text in every cell)."""
+    import xlsxwriter
+
+    from xltools import extract
+
+    tasks = extract(ZHANGQIU).rows
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("工作台账")
+    ws.write_row(0, 0, ["序号", "重点任务", "工作内容", "牵头单位", "责任单位"])
+    for r in range(1, rows):
+        t = tasks[(r - 1) % len(tasks)]
+        ws.write_row(r, 0, [r, t.task, t.content, "、".join(t.lead_units), "、".join(t.responsible_units)])
+        for c in range(5, columns):
+            ws.write_string(r, c, "区发改局" if c % 7 == 0 else "x")
+    wb.close()
+    return path
+
+
+def _peak(args: list[str], tmp_path: Path) -> tuple[int, float, str]:
+    from test_bad_inputs import _peak_rss_script
+
+    out, err = tmp_path / "peak.out", tmp_path / "peak.err"
+    run = subprocess.run([sys.executable, "-c", _peak_rss_script(args, out, err)], capture_output=True, text=True,
+                         timeout=600, check=True)
+    result = json.loads(run.stdout)
+    return result["code"], result["peak_mb"], out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_sheet_of_a_million_cells_is_marked_and_fed_back_under_1_gb(tmp_path):
+    """199 rows × 5,000 columns (just under the cells limit): a note a row, not a million notes."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    wide = _wide(inbox / "章丘区_工作台账.xlsx", 200)
+    code, peak, said = _peak(["validate", str(wide), "-o", str(tmp_path / "标注.xlsx")], tmp_path)
+    assert code == 1 and peak < 1024, (code, peak, said[-500:])
+    notes = [p for p in openpyxl.load_workbook(tmp_path / "标注.xlsx", read_only=True)["问题清单"].iter_rows(
+        values_only=True) if p and "没有表头" in " ".join(str(v) for v in p if v)]
+    assert notes and "共4,995列没有表头" in " ".join(str(v) for v in notes[0] if v)
+    code, peak, said = _peak(["consolidate", str(CITY), str(inbox), "-o", str(tmp_path / "汇总.xlsx"), "--regions",
+                              "章丘区", "--no-archive", "--feedback", str(tmp_path / "反馈")], tmp_path)
+    assert code == 1 and peak < 1024, (code, peak, said[-500:])
+    assert (tmp_path / "反馈" / "章丘区_反馈_章丘区_工作台账.xlsx").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_larger_sheets_and_text_documents_are_refused_before_they_cost_memory(tmp_path):
+    wide = _wide(tmp_path / "章丘区_工作台账.xlsx", 400)  # two million cells
+    code, peak, said = _peak(["validate", str(wide), "-o", str(tmp_path / "标注.xlsx")], tmp_path)
+    assert code == 2 and "单元格过多" in said and peak < 1024, (code, peak, said[-500:])
+    plan = tmp_path / "章丘区_工作方案.txt"
+    text = ZHANGQIU.read_text(encoding="utf-8")
+    plan.write_text(text * (11 * 2**20 // len(text.encode()) + 1), encoding="utf-8")  # 11 MB of plan
+    code, peak, said = _peak(["fill", str(plan), "-o", str(tmp_path / "台账.xlsx")], tmp_path)
+    assert code == 2 and "文本文件过大" in said and peak < 1024, (code, peak, said[-500:])
+    assert not (tmp_path / "标注.xlsx").exists() and not (tmp_path / "台账.xlsx").exists()
+
+
+def test_a_paragraph_longer_than_a_cell_is_cut_and_named(tmp_path):
+    plan = tmp_path / "章丘区_工作方案.txt"
+    text = ZHANGQIU.read_text(encoding="utf-8")
+    needle = "推动产业现代化改造"  # a task of the plan: its paragraph grows past a cell
+    at = text.index(needle) + len(needle)
+    plan.write_text(text[:at] + "，持续推进设备更新" * 5_000 + text[at:], encoding="utf-8")
+    out = tmp_path / "台账.xlsx"
+    code, output, crash = run_door(["fill", str(plan), "-o", str(out)])
+    assert crash is None and code == 1, output
+    longest = max(len(c.value) for ws in openpyxl.load_workbook(out) for row in ws.iter_rows() for c in row
+                  if isinstance(c.value, str))
+    assert longest == 32_767
+    code, output, crash = run_door(["extract", "--json", str(plan)])
+    problems = [p for p in json.loads(output)["problems"] if p["type"] == "cell-too-long"]
+    assert len(problems) == 1 and problems[0]["line"], problems
+
+
+def test_memory_limit_stops_one_feedback_and_names_it(filled, tmp_path):
+    from xltools.feedback import write_feedback
+    from xltools.limits import configure, current
+    from xltools.rollup import ConsolidateOptions, consolidate
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(filled, inbox / "章丘区_工作台账.xlsx")
+    rollup = consolidate(CITY, inbox, tmp_path / "汇总.xlsx", ConsolidateOptions(regions=["章丘区"], use_archive=False))
+    before = current()
+    try:
+        configure(memory_mb=10)
+        written = write_feedback(rollup, tmp_path / "反馈")
+    finally:
+        configure(before)
+    assert written == []
+    rows = list(openpyxl.load_workbook(tmp_path / "反馈" / "反馈清单.xlsx").worksheets[0].iter_rows(values_only=True))
+    assert any("超过上限 10 MB" in " ".join(str(v) for v in r if v) for r in rows), rows

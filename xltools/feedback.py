@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .carry import NO_PLACE
 from .errors import OutputError, XltoolsError, os_error_zh
+from .limits import check_memory
 from .problems import Problem
 from .rollup.model import Received, Rollup, TargetComparison
 from .text import column_letter
@@ -215,6 +216,7 @@ def _write_one(job: tuple, directory=None) -> Path:
                                  marks_only=True, record=True, city=city, city_sha256=city_sha256,
                                  meta={"filled_at": "", "source": name, "source_sha256": sha256})
     # The district's rows as tall as what it typed in them needs: its form's rows were sized for the form.
+    check_memory(name)  # the workbook is in memory now: its size is known
     sheet = next((i.origin.sheet for i in (*ledger.rows, *ledger.goals) if i.origin.sheet), None)
     sheet = sheet if sheet in wb.sheetnames else "工作台账" if "工作台账" in wb.sheetnames else None
     if sheet is not None:

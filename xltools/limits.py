@@ -23,6 +23,7 @@ from pathlib import Path
 from .errors import UnreadableInput, XltoolsError
 
 ZIP_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".ods", ".docx"}
+TEXT_SUFFIXES = {".txt", ".md", ".text", ".csv", ".tsv", ".json"}
 DEFLATE_MAX_RATIO = 1032  # deflate cannot expand one compressed byte to more than this (RFC 1951)
 _MB = 1024 * 1024
 
@@ -30,10 +31,13 @@ _MB = 1024 * 1024
 @dataclass(frozen=True)
 class Limits:
     file_mb: float = 100  # one input file on disk
+    text_mb: float = 10  # one text document (txt, md, csv, tsv, json): a plan is ~50 KB; 20 MB is ~40,000 rows,
+    # ~0.5 GB to fill or mark (a 90 MB plan took 2.8 GB)
     unpacked_mb: float = 200  # one zip-based file (xlsx, xlsm, xlsb, ods, docx), all parts unpacked
     ratio: float = 200  # unpacked ÷ packed size of one part of over 1 MB (real sheets: 5–50)
     rows: int = 100_000  # rows of one sheet
-    cells: int = 5_000_000  # cells of one sheet (its rows × columns)
+    cells: int = 1_000_000  # cells of one sheet (its rows × columns): a ledger has tens of thousands; a million
+    # cells is ~650 MB to mark with openpyxl (measured: 200 rows × 5,000 columns), four million was 24 GB
     cell_chars: int = 32_767  # characters of one cell: Excel's own maximum
     memory_mb: float = 4096  # resident memory of one consolidation, its workers included
 
@@ -109,6 +113,11 @@ def inspect(path: Path, limits: Limits | None = None) -> None:
             f"{path}: {size} bytes, over the limit file_mb={limits.file_mb}",
             f"文件过大：{path.name} 有 {_mb(size)}，超过上限 {limits.file_mb:g} MB（可用 --limit file_mb=… 调整）",
             "file_mb")
+    if path.suffix.lower() in TEXT_SUFFIXES and size > limits.text_mb * _MB:
+        raise LimitExceeded(
+            f"{path}: {size} bytes of text, over the limit text_mb={limits.text_mb}",
+            f"文本文件过大：{path.name} 有 {_mb(size)}，超过上限 {limits.text_mb:g} MB（工作方案通常不到 1 MB；"
+            f"可用 --limit text_mb=… 调整）", "text_mb")
     if path.suffix.lower() not in ZIP_SUFFIXES or not zipfile.is_zipfile(path):
         return  # xls, csv, text: their memory follows their size; a damaged zip is the reader's to report
     try:
@@ -190,6 +199,16 @@ def clip_long_cells(rows: list[list[str]], limit: int | None = None) -> list[tup
                 cut.append((r, c, len(value)))
                 row[c] = value[:limit]
     return cut
+
+
+def check_memory(what: str, limits: Limits | None = None) -> None:
+    """Stop work on ``what`` when this process holds more than ``memory_mb`` (a workbook opened to be marked)."""
+    limit = (limits or current()).memory_mb
+    used = rss_mb()
+    if used > limit:
+        raise LimitExceeded(f"{what}: {used:.0f} MB in memory, over the limit memory_mb={limit:g}",
+                            f"处理“{what}”时占用内存 {used:,.0f} MB，超过上限 {limit:,.0f} MB，已停止"
+                            f"（可用 --limit memory_mb=… 调高上限）", "memory_mb")
 
 
 def rss_mb(pids: list[int] | None = None) -> float:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..display import file_name
 from ..errors import UnreadableInput
-from ..limits import inspect
-from ..model import Ledger
+from ..limits import LimitExceeded, current, inspect
+from ..model import Ledger, TaskRow
 from ..problems import Problem
 from ..text import parse_region, read_text
 from .compare import compare_body
@@ -35,10 +35,12 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     if suffix in TEXT_SUFFIXES:
         text, _ = read_text(path)
         ledger = extract_text(text, file_name(path))
+        bound_prose(ledger, file_name(path))
     elif suffix == ".docx":
         from .docx import extract_docx
 
         ledger = extract_docx(path)
+        bound_prose(ledger, file_name(path))
     elif suffix in (".csv", ".json", ".tsv"):
         from .rows import extract_rows
 
@@ -56,6 +58,29 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     log.info("extracted %s: %d rows, %d goals, %d problems", file_name(path), len(ledger.rows),
              len(ledger.goals), len(ledger.problems))
     return ledger
+
+
+def bound_prose(ledger: Ledger, name: str) -> None:
+    """A ledger read from prose held to what a workbook holds, as a sheet's cells are when read: no more rows
+    than ``rows`` allows, no text longer than a cell's 32,767 characters (cut, with a cell-too-long problem at
+    its line; the document keeps the whole text)."""
+    limits = current()
+    count = len(ledger.rows) + len(ledger.goals)
+    if count > limits.rows:
+        raise LimitExceeded(f"{name}: {count} ledger rows, over the limit rows={limits.rows}",
+                            f"台账行数过多，未读取：{name} 有 {count:,} 行任务和目标，超过上限 {limits.rows:,} 行"
+                            f"（如确需读取，可用 --limit rows=… 调整）", "rows")
+    most = limits.cell_chars
+    for item in (*ledger.goals, *ledger.rows):
+        fields = ("text",) if item.__class__ is not TaskRow else ("task", "content")
+        for attr in fields:
+            value = getattr(item, attr)
+            if len(value) > most:
+                setattr(item, attr, value[:most])
+                ledger.problems.append(Problem(
+                    "cell-too-long", f"一段文字有 {len(value):,} 个字，超过单元格上限 {most:,} 字，只读取了前 {most:,} 字"
+                    "（原文件已保留，全文见原文件）", severity="error", value=value[:60] + "…",
+                    suggestion="请把过长的内容拆分或精简", **item.origin.where(name)))
 
 
 def settle(ledger: Ledger, name: str, region: str | None = None,

@@ -372,12 +372,23 @@ def parse_cells(rows: list[list[str]], origin_of: Callable[[int], Origin], sourc
 
 
 def _unlabelled(ledger: Ledger, cells: list[str], loose, origin: Origin) -> None:
-    """A note for each cell under no header of a row kept (its text stays with the row, as “K列”)."""
-    for j in loose:
-        name = f"{column_letter(j + 1)}列"
-        ledger.problems.append(Problem(
-            "unlabelled-cell", f"{name}没有表头，其中的内容已随该行保留：{cells[j][:40]}", severity="info",
-            value=cells[j], **origin.where(column=column_letter(j + 1))))
+    """A note for the cells under no header of a row kept (their text stays with the row, as “K列”): one for
+    the row, at its first such cell — a sheet with thousands of columns past its table is a note a row, not a
+    note a cell (a million notes took validate past 8 GB)."""
+    loose = list(loose)
+    if not loose:
+        return
+    first = loose[0]
+    if len(loose) == 1:
+        message = f"{column_letter(first + 1)}列没有表头，其中的内容已随该行保留：{cells[first][:40]}"
+        value = cells[first]
+    else:
+        names = "、".join(column_letter(j + 1) for j in loose[:5]) + ("等" if len(loose) > 5 else "")
+        message = f"{names}共{len(loose):,}列没有表头，其中的内容已随该行保留：{cells[first][:40]}"
+        value = "；".join(f"{column_letter(j + 1)}列：{cells[j]}" for j in loose[:20])
+        value += f"……（共{len(loose):,}列）" if len(loose) > 20 else ""
+    ledger.problems.append(Problem("unlabelled-cell", message, severity="info", value=value,
+                                   **origin.where(column=column_letter(first + 1))))
 
 
 _ASIDE_START = set("注备说填联电手审签分单负主报日制盖（(")
