@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test lint bench template render clean
+.PHONY: demo desk test lint bench template render clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,addin]'
+	$(BIN)/python -m pip install -q -e '.[dev,addin,desk]'
 	touch $@
 
 # Extract the bundled 济南 documents, fill their ledgers, validate them and consolidate the two sample districts,
@@ -27,6 +27,11 @@ demo: $(VENV)/.installed
 	$(BIN)/xltools consolidate workbooks/samples/济南市_工作台账.txt $(OUT)/inbox -o $(OUT)/济南市_汇总.xlsx \
 	  --regions 市中区,章丘区 --archive $(OUT)/archive || [ $$? -eq 1 ] || exit 2
 	@echo "Outputs in $(OUT)/:"; ls -1 $(OUT)
+
+# The desk on the demo's archive (its two districts already handed in): http://127.0.0.1:8765/
+desk: demo
+	$(BIN)/xltools serve workbooks/samples/济南市_工作台账.txt --archive $(OUT)/archive --regions 市中区,章丘区,历城区 --print-codes
+	$(BIN)/xltools serve workbooks/samples/济南市_工作台账.txt --archive $(OUT)/archive --regions 市中区,章丘区,历城区
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check xltools tests benchmarks

@@ -883,6 +883,46 @@ def addin_install(xlam: str | None, dry_run: bool) -> None:
         click.echo(line)
 
 
+@cli.command()
+@argument("city_ledger", "市级台账", type=click.Path(exists=True, dir_okay=False))
+@click.option("--archive", type=click.Path(file_okay=False),
+              help="归档文件夹（报送的文件保存在这里），默认与汇总命令相同 (archive folder)")
+@click.option("--regions", help="应报送的地区，用逗号或顿号分隔；默认取单位名录中该市的区县 (expected regions)")
+@click.option("--units", type=click.Path(dir_okay=False), help="单位名录工作簿 (unit directory)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址；默认只有本机可用，改为内网地址时各区县凭上传码、市级凭口令使用 (listen address)")
+@click.option("--port", default=8765, show_default=True, type=int, help="端口 (port)")
+@click.option("--print-codes", is_flag=True, help="只打印各区县的上传码和市级口令，不启动 (print codes and exit)")
+def serve(city_ledger, archive, regions, units, host, port, print_codes) -> None:
+    """启动收发台：各区县在网页上报送台账并即时看到问题，市级查看报送情况、生成汇总和反馈 (the desk).
+
+    市级台账：市级工作台账（方案文本、文档或工作簿均可）。
+    """
+    from .archive import default_root
+    from .desk import Desk
+
+    desk = Desk(city_ledger, archive or default_root(), _region_list(regions) if regions else None, units)
+    if print_codes:
+        for region in desk.regions:
+            click.echo(f"{region}\t{desk.code(region)}")
+        click.echo(f"市级口令\t{desk.city_token()}")
+        return
+    try:
+        import uvicorn
+
+        from .desk.app import create_app
+    except ImportError as exc:
+        raise XltoolsError(f"the desk needs its extra: {exc}",
+                           "收发台需要另外安装：pip install 'xltools[desk]'") from exc
+    hosts = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost", "::1") else [host]
+    click.echo(f"收发台：http://{host}:{port}/ （区县报送）  http://{host}:{port}/city （市级）")
+    click.echo(f"归档：{desk.archive}；各区县上传码和市级口令：xltools serve {city_ledger} --print-codes"
+               + (f" --archive {archive}" if archive else ""))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo("注意：收发台对内网开放，只在单位内网使用；请把上传码只发给对应区县，市级口令只给汇总的同志。")
+    uvicorn.run(create_app(desk, allowed_hosts=hosts), host=host, port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     # A path typed or listed in bytes that are not UTF-8 (GBK names) is echoed as those bytes, never a crash;
     # the names xltools reports are decoded (display.file_name).

@@ -1,0 +1,172 @@
+"""Issue 23: the desk (`xltools serve`) — districts hand in through the page and the API and are checked at once;
+the city sees who sent what and takes the rollup, the same as `xltools consolidate` on the same files."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import threading
+import zipfile
+
+import openpyxl
+import pytest
+from conftest import CITY, SHIZHONG, ZHANGQIU
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from xltools import fill  # noqa: E402
+from xltools.desk import Desk  # noqa: E402
+from xltools.desk.app import create_app  # noqa: E402
+from xltools.rollup import ConsolidateOptions, consolidate  # noqa: E402
+
+REGIONS = ["市中区", "章丘区", "历城区"]
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("books")
+    zhangqiu, shizhong = folder / "章丘区_工作台账.xlsx", folder / "市中区_工作台账.xlsx"
+    fill(ZHANGQIU, zhangqiu)
+    fill(SHIZHONG, shizhong)
+    return {"章丘区": zhangqiu, "市中区": shizhong}
+
+
+@pytest.fixture
+def desk(tmp_path):
+    return Desk(CITY, tmp_path / "archive", REGIONS)
+
+
+@pytest.fixture
+def client(desk):
+    return TestClient(create_app(desk, allowed_hosts=["testserver"]))
+
+
+def _csrf(client, path="/") -> str:
+    page = client.get(path)
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def _cells(data: bytes) -> dict:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_a_district_hands_in_sees_its_problems_and_gets_its_marked_copy(client, desk, books):
+    csrf = _csrf(client)
+    with open(books["章丘区"], "rb") as f:
+        page = client.post("/upload", data={"code": desk.code("章丘区"), "csrf": csrf},
+                           files={"file": ("章丘区_工作台账.xlsx", f, "application/octet-stream")})
+    assert page.status_code == 200, page.text
+    assert "检查结果：章丘区_工作台账.xlsx（第1版）" in page.text and "已按<strong>章丘区</strong>" in page.text
+    assert "牵头单位“区市场监管局”是简称或别称" in page.text  # a problem, in Chinese, at its cell
+    assert re.search(r"<td>工作台账 D\d+</td>", page.text)
+    marked = client.get("/marked/1")  # the cookie the upload set says which district
+    assert marked.status_code == 200
+    sheets = _cells(marked.content)
+    assert "反馈说明" in sheets and "问题清单" in sheets
+    # the same marked copy consolidate's feedback gives for the same file
+    with open(books["章丘区"], "rb") as f:
+        again = client.post("/upload", data={"csrf": csrf}, files={"file": ("章丘区_修改版.xlsx", f)})
+    assert "（第1版）" in again.text  # the same bytes: the same submission, nothing doubled
+    assert [v.version for v in desk.versions("章丘区")] == [1]
+
+
+def test_a_wrong_code_a_foreign_file_and_a_stale_form_are_refused_in_chinese(client, desk, books):
+    csrf = _csrf(client)
+    with open(books["章丘区"], "rb") as f:
+        wrong = client.post("/upload", data={"code": "ABCDEFGH", "csrf": csrf}, files={"file": ("a.xlsx", f)})
+    assert wrong.status_code == 403 and "上传码不对" in wrong.text
+    with open(books["章丘区"], "rb") as f:
+        foreign = client.post("/upload", data={"code": desk.code("历城区"), "csrf": csrf},
+                              files={"file": ("a.xlsx", f)})
+    assert foreign.status_code == 409 and "是章丘区的台账，不是历城区的" in foreign.text
+    with open(books["章丘区"], "rb") as f:
+        forged = client.post("/upload", data={"code": desk.code("章丘区"), "csrf": "x"}, files={"file": ("a.xlsx", f)})
+    assert forged.status_code == 403 and "页面已过期" in forged.text
+    with open(books["章丘区"], "rb") as f:
+        api = client.post("/api/uploads", files={"file": ("a.exe", f)}, headers={"X-Upload-Code": desk.code("章丘区")})
+    assert api.status_code == 415 and "不支持的文件类型" in api.json()["error"]
+    assert desk.versions("章丘区") == [] and desk.versions("历城区") == []
+
+
+def test_the_city_sees_who_sent_what_and_takes_the_same_rollup_as_consolidate(client, desk, books, tmp_path):
+    for region, path in books.items():
+        with open(path, "rb") as f:
+            r = client.post("/api/uploads", files={"file": (path.name, f)}, headers={"X-Upload-Code": desk.code(region)})
+        assert r.status_code == 201, r.text
+        assert r.json()["region"] == region and r.json()["version"] == 1
+    token = {"X-City-Token": desk.city_token()}
+    status = {r["region"]: r["status"] for r in client.get("/api/status", headers=token).json()}
+    assert status["历城区"] == "未报送" and status["章丘区"].startswith(("已报送 第1版", "有错误"))
+    assert client.get("/api/status").status_code == 403
+    rollup = client.post("/api/rollup", headers=token)
+    assert rollup.status_code == 200
+    # the CLI's consolidation of the same files, at the same time: cell for cell the same
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in books.values():
+        shutil.copy(path, inbox / path.name)
+    latest = max(desk.versions(r)[-1].received for r in ("市中区", "章丘区"))
+    files = [(inbox / p.name, p.name, desk.versions(r)[-1].received, None) for r, p in books.items()]
+    consolidate(CITY, inbox, tmp_path / "cli.xlsx", ConsolidateOptions(regions=REGIONS, use_archive=False, workers=1),
+                created=latest, files=files)
+    assert _cells(rollup.content) == _cells((tmp_path / "cli.xlsx").read_bytes())
+    feedback = client.post("/api/feedback", headers=token)
+    names = zipfile.ZipFile(io.BytesIO(feedback.content)).namelist()
+    assert sorted(names) == ["反馈清单.xlsx", "市中区_反馈_市中区_工作台账.xlsx", "章丘区_反馈_章丘区_工作台账.xlsx"]
+
+
+def test_the_city_page_needs_its_token_and_escapes_what_districts_typed(client, desk, tmp_path):
+    hostile = tmp_path / "章丘区_台账.csv"
+    hostile.write_text("序号,重点任务,工作内容,牵头单位,责任单位\n"
+                       '1,<script>alert(1)</script>,"=cmd|\' /C calc\'!A0",<b>区发改局</b>,区财政局\n', encoding="utf-8")
+    csrf = _csrf(client)
+    with open(hostile, "rb") as f:
+        page = client.post("/upload", data={"code": desk.code("章丘区"), "csrf": csrf}, files={"file": (hostile.name, f)})
+    assert page.status_code == 200, page.text
+    assert "<script>alert(1)</script>" not in page.text and "<b>区发改局</b>" not in page.text
+    assert "“&lt;script&gt;alert(1)&lt;/script&gt;”未能对应到市级任务" in page.text  # shown as text
+    assert "市级口令" in client.get("/city").text  # a login form, no status
+    login = client.post("/city/login", data={"token": "wrong", "csrf": _csrf(client, "/city")})
+    assert login.status_code == 403
+    ok = client.post("/city/login", data={"token": desk.city_token(), "csrf": _csrf(client, "/city")},
+                     follow_redirects=True)
+    assert ok.status_code == 200 and "各区县报送情况" in ok.text and "历城区" in ok.text
+    assert "<script>" not in ok.text
+
+
+def test_only_the_hosts_it_serves_are_answered(desk):
+    other = TestClient(create_app(desk), base_url="http://evil.example")
+    assert other.get("/").status_code == 400
+
+
+def test_twenty_districts_hand_in_at_once_and_nothing_is_lost(tmp_path):
+    regions = [f"第{i}区" for i in range(1, 21)]
+    desk = Desk(CITY, tmp_path / "archive", regions)
+    client = TestClient(create_app(desk, allowed_hosts=["testserver"]))
+    from xltools import extract
+
+    rows = extract(ZHANGQIU).rows
+    answers: dict[str, int] = {}
+
+    def hand_in(region: str) -> None:
+        # each district's own rows (its name in them), as a CSV its office exported
+        lines = ["序号,重点任务,工作内容,牵头单位,责任单位"] + [
+            f"{r.seq},{r.task},{region}{r.content.replace(',', '，')},{'、'.join(r.lead_units)},"
+            f"{'、'.join(r.responsible_units)}" for r in rows]
+        r = client.post("/api/uploads", files={"file": (f"{region}_工作台账.csv", "\n".join(lines).encode())},
+                        headers={"X-Upload-Code": desk.code(region)})
+        answers[region] = r.status_code
+
+    threads = [threading.Thread(target=hand_in, args=(r,)) for r in regions]
+    rollup = threading.Thread(target=lambda: answers.setdefault(
+        "rollup", client.post("/api/rollup", headers={"X-City-Token": desk.city_token()}).status_code))
+    for t in [*threads, rollup]:
+        t.start()
+    for t in [*threads, rollup]:
+        t.join(timeout=600)
+    assert answers == {**{r: 201 for r in regions}, "rollup": 200}
+    assert all(len(desk.versions(r)) == 1 for r in regions)

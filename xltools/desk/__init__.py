@@ -1,0 +1,307 @@
+"""The desk: districts hand in their workbooks through a web page and are checked at once; the city sees who
+sent what and takes the rollup (``xltools serve``).
+
+This module is the desk's core, plain Python over the archive: a hand-in is checked exactly as ``consolidate``
+checks a district's file (its rollup of that one file, and the feedback workbook as its marked copy), archived as
+a new version, and everything the pages show is computed from the archive. ``app.py`` is the web door over it.
+Nothing is kept outside the archive: a marked copy or a rollup is made again when asked (the same bytes: outputs
+carry the time of what they were made from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..archive import Archive, Submission, sha256_of
+from ..display import file_name
+from ..errors import UnreadableInput
+from ..readers import WORKBOOK_SUFFIXES
+from ..rollup import ConsolidateOptions, consolidate
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = (*sorted(WORKBOOK_SUFFIXES), ".csv")  # what a district may hand in
+SECRET = "desk_secret"  # in the archive folder: the key upload codes are made from
+CITY_TOKEN = "市级"
+
+
+@dataclass
+class Checked:
+    """One hand-in, checked: what the district sees on its page."""
+
+    region: str
+    version: int
+    name: str
+    sha256: str
+    received: datetime
+    taken_as: str | None  # the district the file says it is (template metadata, title or name)
+    problems: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    blank: bool = False
+    rows: int = 0
+    uncovered: int = 0
+
+    def to_dict(self) -> dict:
+        return {"region": self.region, "version": self.version, "name": self.name, "sha256": self.sha256,
+                "received": self.received.isoformat(timespec="seconds"), "taken_as": self.taken_as,
+                "problems": self.problems, "counts": self.counts, "blank": self.blank, "rows": self.rows,
+                "uncovered": self.uncovered}
+
+
+class DeskError(UnreadableInput):
+    """What the desk refuses, with the HTTP status the API answers (the CLI's exit 2 is a 4xx)."""
+
+    def __init__(self, message: str, message_zh: str, status: int = 400):
+        super().__init__(message, message_zh)
+        self.status = status
+
+
+class Desk:
+    """The city's desk over one archive: its city ledger, its districts, their codes and hand-ins."""
+
+    def __init__(self, city: str | Path, archive: str | Path, regions: list[str] | None = None,
+                 units: str | None = None):
+        self.city = Path(city)
+        if not self.city.is_file():
+            raise UnreadableInput(f"city ledger {city} not found", f"找不到市级台账：{city}")
+        self.archive = Path(archive)
+        self.units = units
+        Archive(self.archive).close()  # made now, and found writable now
+        self.regions = list(regions) if regions else directory_regions_of(self.city, units)
+        self._lock = threading.Lock()  # one consolidation at a time; the archive serialises its own writes
+        self._checked: dict[tuple[str, str], Checked] = {}
+        self._city_name: str | None = None
+        self._overview: tuple | None = None
+        secret_file = self.archive / SECRET
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_hex(32), encoding="ascii")
+            secret_file.chmod(0o600)
+        self._secret = secret_file.read_text(encoding="ascii").strip().encode()
+
+    # codes ------------------------------------------------------------------------------------------------
+
+    def code(self, region: str) -> str:
+        """A district's upload code: 8 characters from the archive's secret (the same each time the desk starts)."""
+        digest = hmac.new(self._secret, region.encode(), hashlib.sha256).hexdigest()
+        return digest[:8].upper()
+
+    def city_token(self) -> str:
+        return hmac.new(self._secret, CITY_TOKEN.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def region_of_code(self, code: str) -> str | None:
+        code = (code or "").strip().upper()
+        return next((r for r in self.regions if hmac.compare_digest(self.code(r), code)), None)
+
+    def is_city(self, token: str) -> bool:
+        return bool(token) and hmac.compare_digest(self.city_token(), token.strip())
+
+    # hand-ins ---------------------------------------------------------------------------------------------
+
+    def hand_in(self, region: str, name: str, data: bytes, received: datetime | None = None) -> Checked:
+        """Check a district's workbook as consolidate would, then archive it as its next version."""
+        display = file_name(name) or "未命名.xlsx"
+        suffix = Path(display).suffix.lower()
+        if suffix not in ACCEPTED:
+            raise DeskError(f"{display}: {suffix!r} not accepted",
+                            f"不支持的文件类型“{suffix or '无扩展名'}”：{display}（请交 {' '.join(ACCEPTED)}）", 415)
+        received = (received or datetime.now()).replace(microsecond=0)
+        with tempfile.TemporaryDirectory(prefix="xltools-desk-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"  # nothing of the upload's name is a path
+            path.write_bytes(data)
+            checked = self._check(region, display, path, received, version=None)
+            if checked.taken_as and checked.taken_as != region:
+                raise DeskError(f"{display} is {checked.taken_as}'s, handed in as {region}'s",
+                                f"“{display}”是{checked.taken_as}的台账，不是{region}的。请交本区的表，"
+                                "或请市里核对上传码。", 409)
+            with Archive(self.archive) as store:
+                sub = store.submit(path, region, received, name=display)
+        checked.version, checked.sha256, checked.received = sub.version, sub.sha256, sub.received
+        self._checked[(region, sub.sha256)] = checked
+        log.info("desk: %s handed in %s (version %d, %d problems)", region, display, sub.version,
+                 len(checked.problems))
+        return checked
+
+    def versions(self, region: str) -> list[Submission]:
+        with Archive(self.archive) as store:
+            return store.versions(region)
+
+    def checked(self, region: str, version: int | None = None) -> Checked | None:
+        """A version's check (the latest by default), made again from the archive when not in memory."""
+        versions = self.versions(region)
+        if not versions:
+            return None
+        sub = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
+        if sub is None:
+            return None
+        key = (region, sub.sha256)
+        if key not in self._checked:
+            with self._archived([sub]) as files:
+                path, name, when, number = files[0]
+                checked = self._check(region, name, path, when, number)
+            checked.version, checked.sha256 = sub.version, sub.sha256
+            self._checked[key] = checked
+        return self._checked[key]
+
+    def marked_copy(self, region: str, version: int) -> tuple[str, bytes]:
+        """The district's workbook with its problems marked: the feedback consolidate writes for it."""
+        sub = next((v for v in self.versions(region) if v.version == version), None)
+        if sub is None:
+            raise DeskError(f"{region} has no version {version}", f"{region}没有第{version}版", 404)
+        with self._archived([sub]) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            rollup = consolidate(self.city, Path(out), None, self._options(feedback=str(Path(out) / "反馈")),
+                                 created=sub.received, files=files)
+            path = rollup.feedback[0] if rollup.feedback else None
+            if path is None:
+                raise DeskError(f"no marked copy for {sub.name}", f"“{sub.name}”无法生成标注副本（文件无法读取或没有任务行）",
+                                422)
+            return path.name, path.read_bytes()
+
+    # the city ---------------------------------------------------------------------------------------------
+
+    def status(self) -> list[dict]:
+        """Each expected district: 未报送, or its latest version with its counts."""
+        rows = []
+        for region in self.regions:
+            versions = self.versions(region)
+            if not versions:
+                rows.append({"region": region, "status": "未报送", "versions": 0})
+                continue
+            checked = self.checked(region)
+            errors = checked.counts.get("error", 0)
+            status = "空白" if checked.blank else f"有错误 {errors} 条" if errors else f"已报送 第{checked.version}版"
+            rows.append({"region": region, "status": status, "versions": len(versions), "latest": checked.to_dict()})
+        return rows
+
+    def overview(self) -> dict:
+        """覆盖矩阵 and 目标对比 of the latest versions, as the rollup has them, for the city page."""
+        from ..rollup.writer import COMPARATOR_ZH, TARGET_STATUS_ZH
+
+        latest = [v[-1] for v in (self.versions(r) for r in self.regions) if v]
+        key = tuple(s.sha256 for s in latest)
+        if self._overview is not None and self._overview[0] == key:
+            return self._overview[1]
+        created = max((s.received for s in latest), default=datetime(2024, 1, 1))
+        with self._lock, self._archived(latest) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            rollup = consolidate(self.city, Path(out), None, self._options(), created=created, files=files)
+        coverage, na = rollup.coverage(), rollup.not_applicable()
+        sent = [r for r in self.regions if any(rec.region == r for rec in rollup.received)]
+        matrix = [{"seq": row.seq, "task": row.task,
+                   "cells": ["●" if r in coverage.get(row.seq, {}) else "不涉及" if r in na.get(row.seq, {}) else ""
+                             for r in sent]}
+                  for row in rollup.city.rows if row.seq is not None]
+        targets = []
+        for t in sorted(rollup.targets, key=lambda t: (t.city_seq is None, t.city_seq or 0)):
+            share = t.district_sum / t.city_value if t.summable and t.district_sum is not None and t.city_value \
+                else None
+            cells = []
+            for r in sent:
+                status = t.status(r)
+                cells.append(_number(t.districts.get(r)) if status == "figure" else TARGET_STATUS_ZH.get(status, ""))
+            targets.append({"seq": t.city_seq if t.city_seq is not None else "目标", "metric": t.metric,
+                            "year": t.year or ("每年" if t.per_year else ""), "unit": t.unit or "",
+                            "comparator": COMPARATOR_ZH.get(t.comparator, t.comparator),
+                            "city": _number(t.city_value), "sum": _number(t.district_sum) if t.summable else "不合计",
+                            "share": None if share is None else round(100 * share), "cells": cells})
+        result = {"regions": sent, "matrix": matrix, "targets": targets}
+        self._overview = (key, result)
+        return result
+
+    def rollup(self, feedback: bool = False) -> tuple[str, bytes]:
+        """The rollup of every district's latest version (as ``consolidate`` writes it), or the zip of their
+        feedback workbooks."""
+        latest = [v[-1] for v in (self.versions(r) for r in self.regions) if v]
+        created = max((s.received for s in latest), default=datetime(2024, 1, 1))
+        with self._lock, self._archived(latest) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            target = Path(out) / f"{self.city_name()}_汇总.xlsx"
+            fb = Path(out) / "反馈"
+            consolidate(self.city, Path(out), target, self._options(feedback=str(fb) if feedback else None),
+                        created=created, files=files)
+            if not feedback:
+                return target.name, target.read_bytes()
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+                for path in sorted(fb.iterdir()):
+                    z.write(path, path.name)
+            return f"{self.city_name()}_反馈.zip", buffer.getvalue()
+
+    def city_name(self) -> str:
+        if self._city_name is None:
+            from ..readers import extract
+
+            self._city_name = extract(self.city).region or "市级"
+        return self._city_name
+
+    # inside -----------------------------------------------------------------------------------------------
+
+    def _options(self, feedback: str | None = None) -> ConsolidateOptions:
+        return ConsolidateOptions(regions=self.regions, use_archive=False, units=self.units, workers=1,
+                                  feedback=feedback)
+
+    def _check(self, region: str, name: str, path: Path, received: datetime, version: int | None) -> Checked:
+        with tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            rollup = consolidate(self.city, Path(out), None, ConsolidateOptions(
+                regions=[region], use_archive=False, units=self.units, workers=1),
+                created=received, files=[(path, name, received, version)])
+        rec = next(iter(rollup.received), None)
+        problems = [p for p in rollup.problems if p.file == name and p.type != "missing-district"]
+        checked = Checked(region, version or 0, name, sha256_of(path), received,
+                          taken_as=rec.region if rec is not None else None,
+                          problems=[p.to_dict() for p in problems],
+                          counts={s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")},
+                          blank=bool(rec is not None and rec.blank),
+                          rows=len(rec.ledger.rows) if rec is not None and rec.ledger is not None else 0,
+                          uncovered=len(rollup.uncovered().get(region, ())) if rec is not None else 0)
+        return checked
+
+    class _Archived:
+        def __init__(self, desk: Desk, subs: list[Submission]):
+            self.desk, self.subs, self.tmp = desk, subs, None
+
+        def __enter__(self) -> list[tuple[Path, str, datetime, int]]:
+            self.tmp = Path(tempfile.mkdtemp(prefix="xltools-desk-"))
+            files = []
+            with Archive(self.desk.archive) as store:
+                for i, sub in enumerate(self.subs):
+                    folder = self.tmp / f"{i:05d}"
+                    folder.mkdir()
+                    path = folder / f"file{Path(sub.name).suffix.lower()}"
+                    shutil.copyfile(store.object_path(sub.sha256), path)
+                    files.append((path, sub.name, sub.received, sub.version))
+            return files
+
+        def __exit__(self, *exc) -> None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _archived(self, subs: list[Submission]) -> Desk._Archived:
+        """The archived files of ``subs`` in a temporary folder, as consolidate's ``files``."""
+        return Desk._Archived(self, subs)
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def directory_regions_of(city: Path, units: str | None) -> list[str]:
+    """The districts the unit directory lists under the city ledger's city."""
+    from ..readers import extract
+    from ..units.directory import load_directory
+
+    name = extract(city).region
+    children = list(load_directory(units).children(name)) if name else []
+    if not children:
+        raise UnreadableInput(f"no districts of {name or city} in the unit directory",
+                              f"单位名录中没有{name or '该市'}下属的区县，请用 --regions 指定（如 --regions 市中区,章丘区）")
+    return children
