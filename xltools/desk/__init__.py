@@ -83,6 +83,7 @@ class Desk:
         self._checked: dict[tuple[str, str], Checked] = {}
         self._city_name: str | None = None
         self._overview: tuple | None = None
+        self._latest_cache: tuple | None = None
         secret_file = self.archive / SECRET
         if not secret_file.exists():
             secret_file.write_text(secrets.token_hex(32), encoding="ascii")
@@ -127,7 +128,6 @@ class Desk:
             with Archive(self.archive) as store:
                 sub = store.submit(path, region, received, name=display)
         checked.version, checked.sha256, checked.received = sub.version, sub.sha256, sub.received
-        self._checked[(region, sub.sha256)] = checked
         log.info("desk: %s handed in %s (version %d, %d problems)", region, display, sub.version,
                  len(checked.problems))
         return checked
@@ -137,14 +137,21 @@ class Desk:
             return store.versions(region)
 
     def checked(self, region: str, version: int | None = None) -> Checked | None:
-        """A version's check (the latest by default), made again from the archive when not in memory."""
+        """A version's check (the latest by default) as things stand now: the latest versions are checked together
+        (one consolidation, as the city's next rollup will), an older version beside the others' latest."""
         versions = self.versions(region)
         if not versions:
             return None
         sub = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
         if sub is None:
             return None
-        key = (region, sub.sha256)
+        if sub is versions[-1] or sub.sha256 == versions[-1].sha256:
+            rollup, names = self._latest()
+            rec = next((r for r in rollup.received if r.region == region), None)
+            checked = _derive(rollup, rec, region, names[region], sub.sha256, sub.received)
+            checked.version, checked.name = sub.version, sub.name
+            return checked
+        key = (region, sub.sha256, self._state())
         if key not in self._checked:
             with self._archived([sub]) as files:
                 path, name, when, number = files[0]
@@ -152,6 +159,25 @@ class Desk:
             checked.version, checked.sha256 = sub.version, sub.sha256
             self._checked[key] = checked
         return self._checked[key]
+
+    def _state(self) -> tuple:
+        """What every check depends on: each district's latest version."""
+        return tuple((r, v[-1].sha256) for r in self.regions if (v := self.versions(r)))
+
+    def _latest(self):
+        """One consolidation of every district's latest version (cached until a hand-in changes them), and the
+        name each file has in it."""
+        state = self._state()
+        if self._latest_cache is not None and self._latest_cache[0] == state:
+            return self._latest_cache[1]
+        latest = {r: v[-1] for r in self.regions if (v := self.versions(r))}
+        created = max((s.received for s in latest.values()), default=datetime(2024, 1, 1))
+        with self._lock, self._archived(list(latest.values())) as files, \
+                tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            files, names = _distinct(files, list(latest))
+            rollup = consolidate(self.city, Path(out), None, self._options(), created=created, files=files)
+        self._latest_cache = (state, (rollup, names))
+        return rollup, names
 
     def marked_copy(self, region: str, version: int) -> tuple[str, bytes]:
         """The district's workbook with its problems marked: the feedback consolidate writes for it."""
@@ -187,13 +213,10 @@ class Desk:
         """覆盖矩阵 and 目标对比 of the latest versions, as the rollup has them, for the city page."""
         from ..rollup.writer import COMPARATOR_ZH, TARGET_STATUS_ZH
 
-        latest = [v[-1] for v in (self.versions(r) for r in self.regions) if v]
-        key = tuple(s.sha256 for s in latest)
-        if self._overview is not None and self._overview[0] == key:
+        state = self._state()
+        if self._overview is not None and self._overview[0] == state:
             return self._overview[1]
-        created = max((s.received for s in latest), default=datetime(2024, 1, 1))
-        with self._lock, self._archived(latest) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
-            rollup = consolidate(self.city, Path(out), None, self._options(), created=created, files=files)
+        rollup, _names = self._latest()
         coverage, na = rollup.coverage(), rollup.not_applicable()
         sent = [r for r in self.regions if any(rec.region == r for rec in rollup.received)]
         matrix = [{"seq": row.seq, "task": row.task,
@@ -214,7 +237,7 @@ class Desk:
                             "city": _number(t.city_value), "sum": _number(t.district_sum) if t.summable else "不合计",
                             "share": None if share is None else round(100 * share), "cells": cells})
         result = {"regions": sent, "matrix": matrix, "targets": targets}
-        self._overview = (key, result)
+        self._overview = (state, result)
         return result
 
     def rollup(self, feedback: bool = False) -> tuple[str, bytes]:
@@ -249,20 +272,14 @@ class Desk:
                                   feedback=feedback)
 
     def _check(self, region: str, name: str, path: Path, received: datetime, version: int | None) -> Checked:
-        with tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
-            rollup = consolidate(self.city, Path(out), None, ConsolidateOptions(
-                regions=[region], use_archive=False, units=self.units, workers=1),
-                created=received, files=[(path, name, received, version)])
-        rec = next(iter(rollup.received), None)
-        problems = [p for p in rollup.problems if p.file == name and p.type != "missing-district"]
-        checked = Checked(region, version or 0, name, sha256_of(path), received,
-                          taken_as=rec.region if rec is not None else None,
-                          problems=[p.to_dict() for p in problems],
-                          counts={s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")},
-                          blank=bool(rec is not None and rec.blank),
-                          rows=len(rec.ledger.rows) if rec is not None and rec.ledger is not None else 0,
-                          uncovered=len(rollup.uncovered().get(region, ())) if rec is not None else 0)
-        return checked
+        """The file checked as the next consolidation will check it: beside every other district's latest version
+        (unit spellings are learned across districts), its own problems kept."""
+        others = {r: v[-1] for r in self.regions if r != region and (v := self.versions(r))}
+        with self._archived(list(others.values())) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
+            files, _names = _distinct([(path, name, received, version), *files], [region, *others], keep=0)
+            rollup = consolidate(self.city, Path(out), None, self._options(), created=received, files=files)
+        rec = next((r for r in rollup.received if r.path == path), None)
+        return _derive(rollup, rec, region, name, sha256_of(path), received, version)
 
     class _Archived:
         def __init__(self, desk: Desk, subs: list[Submission]):
@@ -286,6 +303,34 @@ class Desk:
     def _archived(self, subs: list[Submission]) -> Desk._Archived:
         """The archived files of ``subs`` in a temporary folder, as consolidate's ``files``."""
         return Desk._Archived(self, subs)
+
+
+def _distinct(files: list[tuple], regions: list[str], keep: int | None = None) -> tuple[list[tuple], dict[str, str]]:
+    """Files of several districts with one name told apart (（章丘区）工作台账.xlsx), but for the one at ``keep``:
+    a problem is known to be a file's by its name. Returns the files and region → the name used."""
+    count: dict[str, int] = {}
+    for f in files:
+        count[f[1]] = count.get(f[1], 0) + 1
+    out, names = [], {}
+    for i, ((path, name, when, version), region) in enumerate(zip(files, regions, strict=True)):
+        if count[name] > 1 and i != keep:
+            name = f"（{region}）{name}"
+        out.append((path, name, when, version))
+        names[region] = name
+    return out, names
+
+
+def _derive(rollup, rec, region: str, name: str, sha256: str, received: datetime, version: int | None = None
+            ) -> Checked:
+    """A district's check from a rollup it is in: its file's problems and counts."""
+    problems = [p for p in rollup.problems if p.file == name and p.type != "missing-district"]
+    return Checked(region, version or 0, name, sha256, received,
+                   taken_as=rec.region if rec is not None else None,
+                   problems=[p.to_dict() for p in problems],
+                   counts={s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")},
+                   blank=bool(rec is not None and rec.blank),
+                   rows=len(rec.ledger.rows) if rec is not None and rec.ledger is not None else 0,
+                   uncovered=len(rollup.uncovered().get(region, ())) if rec is not None else 0)
 
 
 def _number(value) -> str:
