@@ -170,3 +170,25 @@ def test_twenty_districts_hand_in_at_once_and_nothing_is_lost(tmp_path):
         t.join(timeout=600)
     assert answers == {**{r: 201 for r in regions}, "rollup": 200}
     assert all(len(desk.versions(r)) == 1 for r in regions)
+
+
+def test_distribute_prints_each_districts_upload_code_and_the_desk_takes_it(tmp_path):
+    """`distribute --desk URL` writes each district's upload code into its 填报说明 and 分发清单; the code read
+    from a district's own form lets it hand that form in at the desk over the same archive."""
+    from xltools.distribution import distribute
+
+    archive = tmp_path / "archive"
+    sent = distribute(CITY, tmp_path / "分发", regions=["市中区", "章丘区"], desk="http://10.1.2.3:8765/",
+                      archive=archive)
+    desk = Desk(CITY, archive, ["市中区", "章丘区"])
+    client = TestClient(create_app(desk, allowed_hosts=["testserver"]))
+    manifest = openpyxl.load_workbook(sent.manifest)["分发清单"]
+    header = [c.value for c in manifest[2]]
+    codes = {r[0]: r[header.index("上传码")] for r in manifest.iter_rows(min_row=3, values_only=True)}
+    assert codes == {r: desk.code(r) for r in ("市中区", "章丘区")}
+    form = next(f.path for f in sent.files if f.region == "章丘区")
+    guide = " ".join(str(c.value) for row in openpyxl.load_workbook(form)["填报说明"].iter_rows() for c in row if c.value)
+    code = re.search(r"输入本区上传码 ([0-9A-F]{8})", guide).group(1)
+    assert "http://10.1.2.3:8765/" in guide and code == codes["章丘区"]
+    r = client.post("/api/uploads", files={"file": (form.name, form.read_bytes())}, headers={"X-Upload-Code": code})
+    assert r.status_code == 201 and r.json()["region"] == "章丘区" and r.json()["blank"] is True, r.text

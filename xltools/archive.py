@@ -47,6 +47,36 @@ CREATE TABLE IF NOT EXISTS run_inputs (
 """
 
 
+DESK_SECRET = "desk_secret"  # in the archive folder: the key the desk's upload codes are made from
+CITY_TOKEN = "市级"
+
+
+def desk_secret(root: str | Path | None = None) -> bytes:
+    """The archive's key for the desk's codes (made once, readable by its owner only)."""
+    folder = Path(root) if root else default_root()
+    path = folder / DESK_SECRET
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        import secrets
+
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip().encode()
+
+
+def upload_code(secret: bytes, region: str) -> str:
+    """A district's upload code for the desk over this archive: 8 characters, the same every time."""
+    import hmac
+
+    return hmac.new(secret, region.encode(), hashlib.sha256).hexdigest()[:8].upper()
+
+
+def city_token(secret: bytes) -> str:
+    import hmac
+
+    return hmac.new(secret, CITY_TOKEN.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def default_root() -> Path:
     env = os.environ.get("XLTOOLS_ARCHIVE")
     if env:

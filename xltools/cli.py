@@ -815,8 +815,13 @@ def _deadline(ctx, param, value):
 @click.option("--replace", is_flag=True,
               help="输出文件夹中已有以前分发的文件时，把它们移到其中的“已替换_批次号”文件夹后重新分发（不删除） "
                    "(move an earlier distribution aside)")
+@click.option("--desk", help="收发台网址（xltools serve），如 http://10.1.2.3:8765/；各区县的上传码写入填报说明和分发清单 "
+                             "(the desk's address)")
+@click.option("--archive", type=click.Path(file_okay=False),
+              help="收发台所用的归档文件夹（上传码由它生成），默认与汇总命令相同 (the desk's archive)")
 @json_option
-def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units, city, replace, as_json) -> None:
+def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units, city, replace, desk, archive,
+               as_json) -> None:
     """把市级台账分发给各区县填报：每个区县一个工作簿 (distribute the city ledger to its districts).
 
     市级台账可以是台账工作簿或工作方案（extract 能读的任何格式）。同时写出“分发清单.xlsx”。
@@ -831,14 +836,15 @@ def distribute(city_ledger, out_dir, regions, deadline, password, as_zip, units,
         regions = _region_list(regions)
         _check_regions(regions, directory)
     result = distribute_ledger(city_ledger, out_dir, regions=regions, deadline=deadline, password=password,
-                               zip=as_zip, units=directory, city=city, replace=replace)
+                               zip=as_zip, units=directory, city=city, replace=replace, desk=desk, archive=archive)
     report = Report(list(result.problems))
     if as_json:
         _print_json(result.summary())
     else:
         click.echo(f"已写出 {len(result.files)} 个区县的填报工作簿到 {result.out_dir}（批次 {result.batch}）")
         for item in result.files:
-            click.echo(f"  {item.region}：{file_name(item.path)}（任务 {item.tasks} 项，单位 {item.units} 个）")
+            code = f"，上传码 {item.code}" if item.code else ""
+            click.echo(f"  {item.region}：{file_name(item.path)}（任务 {item.tasks} 项，单位 {item.units} 个{code}）")
         click.echo(f"分发清单：{result.manifest}")
         if report.problems:
             click.echo(f"问题 {len(report.problems)} 条：")

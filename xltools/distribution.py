@@ -65,7 +65,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATE_RANGE = (date(2024, 1, 1), date(2030, 12, 31))
 # Private-use characters stand for district text in the workbook built once; each district's copy
 # replaces them.
-TOKEN = {"region": "\ue000", "level": "\ue001", "lead": "\ue002", "resp": "\ue003", "unit": "\ue004"}
+TOKEN = {"region": "\ue000", "level": "\ue001", "lead": "\ue002", "resp": "\ue003", "unit": "\ue004",
+         "code": "\ue005"}
+MEASURE_CODE = "WWWWWWWW"
 # Text is measured (row heights) with a long stand-in, so every district's copy has the same heights.
 MEASURE_REGION = "某某某某某区"
 MEASURE_UNIT = "某某某某某某某某局"
@@ -83,6 +85,7 @@ class Distributed:
     sha256: str
     units: int  # names in its drop-down lists
     zip_path: Path | None = None
+    code: str = ""  # its upload code at the desk (``desk``), if the batch goes to one
 
     def to_dict(self) -> dict:
         return {
@@ -92,6 +95,7 @@ class Distributed:
             "sha256": self.sha256,
             "units": self.units,
             "zip": self.zip_path.name if self.zip_path else None,
+            "code": self.code or None,
         }
 
 
@@ -127,6 +131,7 @@ class _District:
     units: list  # directory Units listed for the region
     lead: str  # example units in 填报说明
     resp: str
+    code: str = ""  # its upload code at the desk, in 填报说明
 
 
 @dataclass
@@ -144,6 +149,7 @@ class _Batch:
     template: Path
     password: str | None
     own_rows: int
+    desk: str | None = None  # the desk's address (xltools serve), where districts hand in with their codes
 
 
 # ------------------------------------------------------------------------------------------------- API
@@ -163,6 +169,8 @@ def distribute(
     own_rows=OWN_ROWS,
     fast=True,
     replace=False,
+    desk=None,
+    archive=None,
 ) -> DistributeResult:
     """Write one workbook per district of ``city_ledger`` into ``out_dir`` (and the manifest 分发清单.xlsx).
 
@@ -171,7 +179,9 @@ def distribute(
     their workbooks back by (a date already past is a warning). ``password``: for the sheet protection (none by
     default: a guardrail against mistakes, not security). ``zip``: also one zip per district. A folder holding an
     earlier distribution is refused (its files may have gone out to districts); ``replace``: its files are moved
-    into a folder ``已替换_{its batch}`` inside it first, never deleted.
+    into a folder ``已替换_{its batch}`` inside it first, never deleted. ``desk``: the address of the desk
+    (``xltools serve`` over ``archive``, default the default archive) where districts hand in: each district's
+    upload code goes into its 填报说明 and into 分发清单.
     """
     from .filler import ledger_title
     from .readers import extract
@@ -230,7 +240,14 @@ def distribute(
         template=template,
         password=password or None,
         own_rows=own_rows,
+        desk=desk or None,
     )
+    codes: dict[str, str] = {}
+    if desk:
+        from .archive import desk_secret, upload_code
+
+        secret = desk_secret(archive)
+        codes = {name: upload_code(secret, name) for name in names}
     by_region: dict[str, list] = {}  # directory.region_units scans every unit: once per district is quadratic
     for unit in directory.units:
         by_region.setdefault(unit.region, []).append(unit)
@@ -293,10 +310,12 @@ def distribute(
     tasks = len(ledger.rows)
     for name in names:
         district = _district(name, by_region.get(name, []), directory.level(name), ledger)
+        district.code = codes.get(name, "")
         data = render(district)
         path = out_dir / file_name(city, name)
         atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
-        item = Distributed(name, path, tasks, hashlib.sha256(data).hexdigest(), len(district.units))
+        item = Distributed(name, path, tasks, hashlib.sha256(data).hexdigest(), len(district.units),
+                           code=district.code)
         if zip:
             item.zip_path = path.with_suffix(".zip")
             archive = _zip([(path.name, data, batch_info.created)], store=True)
@@ -1002,7 +1021,7 @@ def _protect(wb, t: tpl.LedgerTemplate, password: str | None) -> None:
 # ------------------------------------------------------------------------------------------ 填报说明
 
 
-def guide_lines(batch: _Batch, region: str, own_band: str, has_units: bool = True) -> list[str]:
+def guide_lines(batch: _Batch, region: str, own_band: str, has_units: bool = True, code: str = "") -> list[str]:
     """The numbered lines of 填报说明 (and of a feedback workbook's cover, which repeats the ones on filling in)."""
     when = f"于{_date_zh(batch.deadline)}前" if batch.deadline else "按通知要求"
     units = ("牵头单位、责任单位可从下拉列表选择本区单位（列表来自“单位名录”表），也可直接输入；" if has_units else
@@ -1020,6 +1039,8 @@ def guide_lines(batch: _Batch, region: str, own_band: str, has_units: bool = Tru
         "工作表设置了保护，只为防止误改市级任务和表格结构，不影响填写；可以调整行高、列宽，可以筛选。"
         "隐藏的“任务键”列和隐藏的工作表用于汇总时识别每一行，请勿删除。",
         f"市级任务或单位名录有误的，请与{batch.city}联系，不要直接修改。",
+        *([f"网上报送：用浏览器打开 {batch.desk} ，输入本区上传码 {code}，选择填好的本表报送，即可看到检查结果和标注副本；"
+           "改正后可再次报送，每次都保留。"] if batch.desk and code else []),
     ]
 
 
@@ -1045,8 +1066,8 @@ def _guide_sheet(wb, t: tpl.LedgerTemplate, batch: _Batch, d: _District, own_ban
     ws.row_dimensions[1].height = 30
     r = 2
     # Heights measured on a long stand-in for the district's name: the same in every district's copy.
-    measured = guide_lines(batch, MEASURE_REGION, own_band, bool(d.units))
-    for i, line in enumerate(guide_lines(batch, d.region, own_band, bool(d.units)), 1):
+    measured = guide_lines(batch, MEASURE_REGION, own_band, bool(d.units), MEASURE_CODE if d.code else "")
+    for i, line in enumerate(guide_lines(batch, d.region, own_band, bool(d.units), d.code), 1):
         cell = put(ws, r, 1, f"{i}. {line}")
         cell.font, cell.alignment = tpl.font(tpl.FANG, 12), top
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(cols))
@@ -1112,12 +1133,14 @@ def write_manifest(result: DistributeResult, batch: _Batch) -> Path:
     tpl._default_font(wb)
     ws = wb.active
     ws.title = "分发清单"
+    coded = any(item.code for item in result.files)
+    headers = (*MANIFEST_HEADERS[:4], ("上传码", 11), *MANIFEST_HEADERS[4:]) if coded else MANIFEST_HEADERS
     when = f"，报送截止：{_date_zh(batch.deadline)}" if batch.deadline else ""
     put(ws, 1, 1, f"{batch.city}工作台账分发清单（批次 {batch.batch}，{batch.created:%Y-%m-%d %H:%M}{when}）")
     ws.cell(1, 1).font = tpl.font(tpl.HEI, 14, bold=True)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(MANIFEST_HEADERS))
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws.row_dimensions[1].height = 28
-    tpl.style_header_row(ws, 2, MANIFEST_HEADERS)
+    tpl.style_header_row(ws, 2, headers)
     body = tpl.font(tpl.FANG, 11)
     mono = copy(body)
     mono.name, mono.size = "Courier New", 9
@@ -1127,19 +1150,20 @@ def write_manifest(result: DistributeResult, batch: _Batch) -> Path:
             item.path.name,
             item.tasks,
             item.units,
+            *((item.code,) if coded else ()),
             item.zip_path.name if item.zip_path else "",
             item.sha256,
         )
         for c, value in enumerate(values, 1):
             cell = put(ws, r, c, value)
-            cell.font = mono if c == 6 else body
+            cell.font = mono if c == len(headers) else body
             cell.border = tpl.BOX
             cell.alignment = tpl.WRAP_CENTER if c in (1, 3, 4) else tpl.WRAP_LEFT
     last = 2 + len(result.files)
     ws.freeze_panes = "A3"
-    ws.column_dimensions[get_column_letter(len(MANIFEST_HEADERS))].hidden = True
-    ws.auto_filter.ref = f"A2:{get_column_letter(len(MANIFEST_HEADERS))}{last}"
-    tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{get_column_letter(len(MANIFEST_HEADERS) - 1)}{last}")
+    ws.column_dimensions[get_column_letter(len(headers))].hidden = True
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{last}"
+    tpl.setup_print(ws, header_rows=(2, 2), area=f"A1:{get_column_letter(len(headers) - 1)}{last}")
     ws.page_setup.fitToWidth = 1
     info = wb.create_sheet("批次信息")
     rows = (
@@ -1149,6 +1173,7 @@ def write_manifest(result: DistributeResult, batch: _Batch) -> Path:
         ("分发时间", batch.created.isoformat(sep=" ")),
         ("报送截止", _date_zh(batch.deadline) if batch.deadline else ""),
         ("区县数", len(result.files)),
+        *((("网上报送", f"{batch.desk} （各区县凭上传码报送）"),) if batch.desk else ()),
     )
     for r, (k, v) in enumerate(rows, 1):
         put(info, r, 1, k).font = tpl.font(tpl.HEI, 11, bold=True)
@@ -1186,6 +1211,7 @@ class _Patcher:
                 [_placeholder_unit()] if has_units else [],
                 TOKEN["lead"],
                 TOKEN["resp"],
+                TOKEN["code"] if self.batch.desk else "",
             )
             self._bases[has_units] = _Base(build_district_workbook(self.batch, placeholder), has_units)
         return self._bases[has_units].render(d)
@@ -1232,6 +1258,7 @@ class _Base:
             TOKEN["lead"]: d.lead,
             TOKEN["resp"]: d.resp,
             TOKEN["unit"]: "",
+            TOKEN["code"]: d.code,
         }
         changed = {}
         for name in self.variable:

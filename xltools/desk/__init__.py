@@ -10,11 +10,9 @@ carry the time of what they were made from).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
 import logging
-import secrets
 import shutil
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..archive import Archive, Submission, sha256_of
+from ..archive import Archive, Submission, city_token, desk_secret, sha256_of, upload_code
 from ..display import file_name
 from ..errors import UnreadableInput
 from ..readers import WORKBOOK_SUFFIXES
@@ -32,8 +30,6 @@ from ..rollup import ConsolidateOptions, consolidate
 log = logging.getLogger(__name__)
 
 ACCEPTED = (*sorted(WORKBOOK_SUFFIXES), ".csv")  # what a district may hand in
-SECRET = "desk_secret"  # in the archive folder: the key upload codes are made from
-CITY_TOKEN = "市级"
 
 
 @dataclass
@@ -84,21 +80,16 @@ class Desk:
         self._city_name: str | None = None
         self._overview: tuple | None = None
         self._latest_cache: tuple | None = None
-        secret_file = self.archive / SECRET
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_hex(32), encoding="ascii")
-            secret_file.chmod(0o600)
-        self._secret = secret_file.read_text(encoding="ascii").strip().encode()
+        self._secret = desk_secret(self.archive)
 
     # codes ------------------------------------------------------------------------------------------------
 
     def code(self, region: str) -> str:
         """A district's upload code: 8 characters from the archive's secret (the same each time the desk starts)."""
-        digest = hmac.new(self._secret, region.encode(), hashlib.sha256).hexdigest()
-        return digest[:8].upper()
+        return upload_code(self._secret, region)
 
     def city_token(self) -> str:
-        return hmac.new(self._secret, CITY_TOKEN.encode(), hashlib.sha256).hexdigest()[:16]
+        return city_token(self._secret)
 
     def region_of_code(self, code: str) -> str | None:
         code = (code or "").strip().upper()
