@@ -136,6 +136,8 @@ def test_the_city_page_needs_its_token_and_escapes_what_districts_typed(client, 
                      follow_redirects=True)
     assert ok.status_code == 200 and "各区县报送情况" in ok.text and "历城区" in ok.text
     assert "<script>" not in ok.text
+    versions = client.get("/city/district/章丘区")
+    assert versions.status_code == 200 and "章丘区_台账.csv" in versions.text and "/city/marked/章丘区/1" in versions.text
 
 
 def test_only_the_hosts_it_serves_are_answered(desk):

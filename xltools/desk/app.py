@@ -140,6 +140,15 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None) -> FastAPI:
         name, data = await run_in_threadpool(desk.rollup, bool(feedback))
         return _download(name, data, "application/zip" if feedback else XLSX)
 
+    @app.get("/city/district/{region}", response_class=HTMLResponse)
+    async def city_district(request: Request, region: str):
+        """A district's versions, each with its marked copy."""
+        _city(request.cookies.get(CITY_COOKIE))
+        if region not in desk.regions:
+            raise DeskError(f"unknown region {region!r}", f"没有“{region}”这个地区", 404)
+        return _page(request, "versions.html", {"region": region,
+                                                "history": await run_in_threadpool(desk.versions, region)})
+
     @app.get("/city/marked/{region}/{version}")
     async def city_marked(request: Request, region: str, version: int):
         _city(request.cookies.get(CITY_COOKIE))
