@@ -58,3 +58,22 @@ def correct_as_a_clerk(path: Path) -> None:
                 cell.value = cell.value.replace("2.8万", "2.8万辆").replace("400亿级左右", "400亿元左右")
                 ws.cell(cell.row, 6).value = None
     wb.save(path)
+
+
+def consolidated_as_the_desk_got_them(city: Path, desk, books: dict, folder: Path, regions: list[str]) -> Path:
+    """`consolidate` of the files a desk was handed (region → file), at the times it received them: the rollup
+    the desk's must equal, cell for cell."""
+    import shutil
+
+    from xltools.rollup import ConsolidateOptions, consolidate
+
+    inbox = folder / "inbox"
+    inbox.mkdir()
+    files = []
+    for region, path in books.items():
+        shutil.copy(path, inbox / path.name)
+        files.append((inbox / path.name, path.name, desk.versions(region)[-1].received, None))
+    out = folder / "cli.xlsx"
+    consolidate(city, inbox, out, ConsolidateOptions(regions=regions, use_archive=False, workers=1),
+                created=max(f[2] for f in files), files=files)
+    return out

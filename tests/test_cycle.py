@@ -26,7 +26,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import CITY, problem_lines
+from conftest import CITY, consolidated_as_the_desk_got_them, problem_lines
 from districts import saved_by_libreoffice
 
 import xltools
@@ -720,17 +720,9 @@ def test_the_six_districts_hand_in_at_the_desk_and_the_city_gets_consolidates_ro
     assert status["长清区"] == "未报送" and status["槐荫区"] == "空白", status
     rollup = client.post("/api/rollup", headers={"X-City-Token": desk.city_token()})
     assert rollup.status_code == 200
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    files = []
-    for region, path in sent.items():
-        shutil.copy(path, inbox / path.name)
-        files.append((inbox / path.name, path.name, desk.versions(region)[-1].received, None))
-    consolidate(cycle.city, inbox, tmp_path / "cli.xlsx", ConsolidateOptions(regions=REGIONS, use_archive=False,
-                                                                              workers=1),
-                created=max(f[2] for f in files), files=files)
+    cli_rollup = consolidated_as_the_desk_got_them(cycle.city, desk, sent, tmp_path, REGIONS)
     ours = openpyxl.load_workbook(__import__("io").BytesIO(rollup.content))
-    theirs = openpyxl.load_workbook(tmp_path / "cli.xlsx")
+    theirs = openpyxl.load_workbook(cli_rollup)
     assert ours.sheetnames == theirs.sheetnames
     for ws in theirs.worksheets:
         assert [[c.value for c in r] for r in ours[ws.title].iter_rows()] == \

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import threading
 import zipfile
 
 import openpyxl
 import pytest
-from conftest import CITY, SHIZHONG, ZHANGQIU
+from conftest import CITY, SHIZHONG, ZHANGQIU, consolidated_as_the_desk_got_them
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
@@ -20,7 +19,6 @@ from fastapi.testclient import TestClient  # noqa: E402
 from xltools import fill  # noqa: E402
 from xltools.desk import Desk  # noqa: E402
 from xltools.desk.app import create_app  # noqa: E402
-from xltools.rollup import ConsolidateOptions, consolidate  # noqa: E402
 
 REGIONS = ["市中区", "章丘区", "历城区"]
 
@@ -105,15 +103,8 @@ def test_the_city_sees_who_sent_what_and_takes_the_same_rollup_as_consolidate(cl
     rollup = client.post("/api/rollup", headers=token)
     assert rollup.status_code == 200
     # the CLI's consolidation of the same files, at the same time: cell for cell the same
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for path in books.values():
-        shutil.copy(path, inbox / path.name)
-    latest = max(desk.versions(r)[-1].received for r in ("市中区", "章丘区"))
-    files = [(inbox / p.name, p.name, desk.versions(r)[-1].received, None) for r, p in books.items()]
-    consolidate(CITY, inbox, tmp_path / "cli.xlsx", ConsolidateOptions(regions=REGIONS, use_archive=False, workers=1),
-                created=latest, files=files)
-    assert _cells(rollup.content) == _cells((tmp_path / "cli.xlsx").read_bytes())
+    cli_rollup = consolidated_as_the_desk_got_them(CITY, desk, books, tmp_path, REGIONS)
+    assert _cells(rollup.content) == _cells(cli_rollup.read_bytes())
     feedback = client.post("/api/feedback", headers=token)
     names = zipfile.ZipFile(io.BytesIO(feedback.content)).namelist()
     assert sorted(names) == ["反馈清单.xlsx", "市中区_反馈_市中区_工作台账.xlsx", "章丘区_反馈_章丘区_工作台账.xlsx"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import CITY, SHIZHONG, ZHANGQIU
+from conftest import CITY, SHIZHONG, ZHANGQIU, consolidated_as_the_desk_got_them
 
 pytest.importorskip("fastapi")
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -25,7 +25,6 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and 
 from xltools import fill  # noqa: E402
 from xltools.desk import Desk  # noqa: E402
 from xltools.desk.app import create_app  # noqa: E402
-from xltools.rollup import ConsolidateOptions, consolidate  # noqa: E402
 
 REGIONS = ["市中区", "章丘区", "历城区"]
 SHOTS = Path(os.environ.get("XLTOOLS_SCREENSHOTS", "")) if os.environ.get("XLTOOLS_SCREENSHOTS") else None
@@ -138,13 +137,4 @@ def test_districts_hand_in_and_the_city_takes_the_rollup_in_a_browser(served, br
     _shot(browser, "city")
     browser.find_element(By.ID, "rollup").click()
     rollup = _downloaded(browser.downloads, ".xlsx")
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    files = []
-    for region, book in books.items():
-        shutil.copy(book, inbox / book.name)
-        files.append((inbox / book.name, book.name, desk.versions(region)[-1].received, None))
-    latest = max(f[2] for f in files)
-    consolidate(CITY, inbox, tmp_path / "cli.xlsx", ConsolidateOptions(regions=REGIONS, use_archive=False, workers=1),
-                created=latest, files=files)
-    assert _cells(rollup) == _cells(tmp_path / "cli.xlsx")
+    assert _cells(rollup) == _cells(consolidated_as_the_desk_got_them(CITY, desk, books, tmp_path, REGIONS))
