@@ -815,7 +815,7 @@ def _deadline(ctx, param, value):
 @click.option("--replace", is_flag=True,
               help="输出文件夹中已有以前分发的文件时，把它们移到其中的“已替换_批次号”文件夹后重新分发（不删除） "
                    "(move an earlier distribution aside)")
-@click.option("--desk", help="收发台网址（xltools serve），如 http://10.1.2.3:8765/；各区县的上传码写入填报说明和分发清单 "
+@click.option("--desk", help="收发台网址（收发台启动时显示的地址）；各区县的上传码写入填报说明和分发清单 "
                              "(the desk's address)")
 @click.option("--archive", type=click.Path(file_okay=False),
               help="收发台所用的归档文件夹（上传码由它生成），默认与汇总命令相同 (the desk's archive)")
