@@ -136,5 +136,6 @@ def test_districts_hand_in_and_the_city_takes_the_rollup_in_a_browser(served, br
     assert "推动产业现代化改造" in matrix and "●" in matrix
     _shot(browser, "city")
     browser.find_element(By.ID, "rollup").click()
+    assert "正在生成汇总表" in _find(browser, "working").text  # the page says it is at work (local script)
     rollup = _downloaded(browser.downloads, ".xlsx")
     assert _cells(rollup) == _cells(consolidated_as_the_desk_got_them(CITY, desk, books, tmp_path, REGIONS))
