@@ -766,3 +766,35 @@ def test_check_units_on_a_district_file_as_offices_send_it(saved_by, tmp_path, m
     assert "单位名称校验完成" in alerts[0]
     listed = {r[9] for r in _list_rows(wb[PROBLEMS_SHEET])}
     assert f"{get_column_letter(unit_col)}{first}" in listed
+
+
+def test_the_same_workbook_gets_the_same_marks_through_every_door(tmp_path):
+    """Issue 23, item 5 (begun): one plan of marks (marks.plan_marks) for the file's marked copy, the Excel add-in
+    and the desk's marked copy — the same cells, fills and notes for the same problems."""
+    from xltools import marks
+    from xltools.desk import Desk
+    from xltools.problems import Problem
+
+    path = tmp_path / "章丘区_工作台账.xlsx"
+    fill(ZHANGQIU, path)
+    problems = validate(path).report.problems
+    wb = load_workbook(path)
+    in_file = marks.plan_marks(problems, wb.sheetnames, lambda sheet, ref: marks._anchor(wb[sheet], ref))
+    in_excel = addin.plan_marks(xw.Book(json=payload(path, name=path.name)), problems)
+    assert in_file == in_excel and len(in_file) >= 5
+
+    def applied(book_path, plan):
+        got = load_workbook(book_path)
+        return [(m.sheet, m.cell, "#" + got[m.sheet][m.cell].fill.fgColor.rgb[-6:], got[m.sheet][m.cell].comment.text)
+                for m in plan]
+
+    marked = tmp_path / "标注.xlsx"
+    validate(path, out=marked)
+    assert applied(marked, in_file) == [(m.sheet, m.cell, m.fill, m.note) for m in in_file]
+    desk = Desk(CITY, tmp_path / "archive", ["章丘区"])
+    checked = desk.hand_in("章丘区", path.name, path.read_bytes())
+    at_desk = marks.plan_marks([Problem.from_dict(p) for p in checked.problems], wb.sheetnames,
+                               lambda sheet, ref: marks._anchor(wb[sheet], ref))
+    name, data = desk.marked_copy("章丘区", 1)
+    (tmp_path / name).write_bytes(data)
+    assert at_desk and applied(tmp_path / name, at_desk) == [(m.sheet, m.cell, m.fill, m.note) for m in at_desk]

@@ -431,6 +431,14 @@ def _restore(book, mark: Mark) -> None:
         _set_note(rng, mark.text)
 
 
+def plan_marks(book, problems: list[Problem]) -> list[marks.CellMark]:
+    """The marks ``problems`` make in the open workbook: ``marks.plan_marks``, the same plan a file's marked copy
+    is made from, with Excel's merged ranges telling where a note goes."""
+    sheets = {s.name: s for s in book.sheets}
+    here = [p for p in problems if _here(p, book, sheets)]
+    return marks.plan_marks(here, sheets, lambda sheet, cell: _anchor(sheets[sheet].range(cell)).address.replace("$", ""))
+
+
 def _mark(ui: Excel, kind: str) -> None:
     """check_units / check_targets: this kind's problems replace its earlier ones; marks and list follow."""
     book = ui.book
@@ -440,25 +448,22 @@ def _mark(ui: Excel, kind: str) -> None:
     old_marks, old_problems = _record(book)
     problems = [(k, p) for k, p in old_problems if k != kind] + [(kind, p) for p in found]
     sheets = {s.name: s for s in book.sheets}
-    by_cell: dict[tuple[str, str], list[Problem]] = {}
-    for _k, p in problems:
-        if _here(p, book, sheets):
-            rng = _anchor(sheets[p.sheet].range(p.cell))
-            by_cell.setdefault((p.sheet, rng.address.replace("$", "")), []).append(p)
-    _check_writable(book, formatted=[s for s, _c in by_cell] + [m.sheet for m in old_marks.values()])
+    marked = plan_marks(book, [p for _k, p in problems])
+    by_cell = {(m.sheet, m.cell) for m in marked}
+    _check_writable(book, formatted=[m.sheet for m in marked] + [m.sheet for m in old_marks.values()])
     # Everything is decided before the first write: what each cell looked like before xltools, and its note.
     plan = []
-    for (sheet, cell), found_here in by_cell.items():
-        before = old_marks.get((sheet, cell))
+    for mark in marked:
+        before = old_marks.get((mark.sheet, mark.cell))
         if before is None:
-            before = _before(sheets[sheet].range(cell))
-            before.cell = cell
-        ours = marks.note_text(found_here)
+            before = _before(sheets[mark.sheet].range(mark.cell))
+            before.cell = mark.cell
+        ours = mark.note
         if before.note == UNKNOWN:
             ours = None  # a person's note this engine cannot read is left alone, not replaced
         elif before.note == OWN_NOTE and before.text:
             ours = f"{before.text}{marks.NOTE_SEPARATOR}{ours}"  # keep what a person wrote
-        plan.append((before, "#" + marks.FILLS[marks.worst(found_here)], ours))
+        plan.append((before, mark.fill, ours))
     ui.status("正在写入标注……")
     for key, mark in old_marks.items():
         if key not in by_cell and mark.sheet in sheets:

@@ -7,6 +7,8 @@ same colours, notes and list whichever command produced them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -65,6 +67,30 @@ def _anchor(ws, ref: str) -> str:
     return ref
 
 
+@dataclass(frozen=True)
+class CellMark:
+    """One cell's mark, decided once for every door (a file's marked copy, the Excel add-in, the desk): its fill
+    and note, from the problems at it. Each door applies it with its own engine (openpyxl, xlwings)."""
+
+    sheet: str
+    cell: str  # the cell Excel shows the note at (a merged range's first cell)
+    fill: str  # "#RRGGBB": the worst problem's
+    note: str
+    problems: tuple[Problem, ...]
+
+
+def plan_marks(problems: list[Problem], sheets, anchor: Callable[[str, str], str]) -> list[CellMark]:
+    """The marks ``problems`` make in a workbook of ``sheets``: problems at one cell (``anchor(sheet, cell)``: the
+    cell that takes the note, for a cell inside a merged range) share a mark, coloured by the worst, with a note
+    listing them. Problems of no cell of these sheets make none (they are on 问题清单)."""
+    by_cell: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        if p.sheet and p.cell and p.sheet in sheets:
+            by_cell.setdefault((p.sheet, anchor(p.sheet, p.cell)), []).append(p)
+    return [CellMark(sheet, cell, "#" + FILLS[worst(found)], note_text(found), tuple(found))
+            for (sheet, cell), found in by_cell.items()]
+
+
 def mark_cells(workbook, problems: list[Problem], record: bool = False) -> int:
     """Colour each problem's cell by its worst severity and attach a note; returns cells marked.
 
@@ -72,23 +98,20 @@ def mark_cells(workbook, problems: list[Problem], record: bool = False) -> int:
     and checked again), and these are recorded in the hidden ``MARKS_SHEET``, as the add-in records its own."""
     if record:
         clear_recorded_marks(workbook)
-    by_cell: dict[tuple[str, str], list[Problem]] = {}
-    for p in problems:
-        if p.sheet and p.cell and p.sheet in workbook.sheetnames:
-            # A cell inside a merged range cannot hold a note: its range's first cell is marked instead.
-            by_cell.setdefault((p.sheet, _anchor(workbook[p.sheet], p.cell)), []).append(p)
-    if record and by_cell:
-        _record_marks(workbook, [(sheet, ref, workbook[sheet][ref]) for sheet, ref in by_cell])
-    for (sheet, ref), found in by_cell.items():
-        cell = workbook[sheet][ref]
-        cell.fill = PatternFill("solid", fgColor=FILLS[worst(found)])
-        text = note_text(found)
+    # A cell inside a merged range cannot hold a note: its range's first cell is marked instead.
+    plan = plan_marks(problems, workbook.sheetnames, lambda sheet, ref: _anchor(workbook[sheet], ref))
+    if record and plan:
+        _record_marks(workbook, [(m.sheet, m.cell, workbook[m.sheet][m.cell]) for m in plan])
+    for mark in plan:
+        cell = workbook[mark.sheet][mark.cell]
+        cell.fill = PatternFill("solid", fgColor=mark.fill.lstrip("#"))
+        text = mark.note
         if cell.comment is not None and cell.comment.author != AUTHOR:
             text = f"{cell.comment.text}{NOTE_SEPARATOR}{text}"  # keep what a person wrote
         comment = Comment(xml_text(text), AUTHOR)  # a value quoted in the note: cleaned as a cell's is
-        comment.width, comment.height = 320, min(60 + 40 * len(found), 400)
+        comment.width, comment.height = 320, min(60 + 40 * len(mark.problems), 400)
         cell.comment = comment
-    return len(by_cell)
+    return len(plan)
 
 
 NOTE_SEPARATOR = "\n——\n"  # between a person's note and the problems appended to it
