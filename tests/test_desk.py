@@ -203,3 +203,11 @@ def test_distribute_prints_each_districts_upload_code_and_the_desk_takes_it(tmp_
     assert "http://10.1.2.3:8765/" in guide and code == codes["章丘区"]
     r = client.post("/api/uploads", files={"file": (form.name, form.read_bytes())}, headers={"X-Upload-Code": code})
     assert r.status_code == 201 and r.json()["region"] == "章丘区" and r.json()["blank"] is True, r.text
+
+
+@pytest.mark.parametrize("name, kept", [("章丘区_工作台账.xlsx", "章丘区_工作台账.xlsx"), ("..", "file"),
+                                        ("a/b.xlsx", "file.xlsx"), ("x\x00.XLSX", "file.xlsx"), ("", "file")])
+def test_an_archived_name_is_never_a_path_when_copied_out(name, kept):
+    from xltools.rollup import _safe_name
+
+    assert _safe_name(name) == kept

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hmac
 import io
 import logging
-import shutil
 import tempfile
 import threading
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from ..archive import Archive, Submission, city_token, desk_secret, sha256_of, u
 from ..display import file_name
 from ..errors import UnreadableInput
 from ..readers import WORKBOOK_SUFFIXES
-from ..rollup import ConsolidateOptions, consolidate
+from ..rollup import ConsolidateOptions, archived_files, consolidate
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Desk:
         with tempfile.TemporaryDirectory(prefix="xltools-desk-") as tmp:
             path = Path(tmp) / f"upload{suffix}"  # nothing of the upload's name is a path
             path.write_bytes(data)
-            checked = self._check(region, display, path, received, version=None)
+            checked = self._check(region, display, path, received, None, self._versions())
             if checked.taken_as and checked.taken_as != region:
                 raise DeskError(f"{display} is {checked.taken_as}'s, handed in as {region}'s",
                                 f"“{display}”是{checked.taken_as}的台账，不是{region}的。请交本区的表，"
@@ -127,46 +127,47 @@ class Desk:
         with Archive(self.archive) as store:
             return store.versions(region)
 
-    def checked(self, region: str, version: int | None = None) -> Checked | None:
+    def checked(self, region: str, version: int | None = None, versions: dict | None = None) -> Checked | None:
         """A version's check (the latest by default) as things stand now: the latest versions are checked together
-        (one consolidation, as the city's next rollup will), an older version beside the others' latest."""
-        versions = self.versions(region)
-        if not versions:
-            return None
-        sub = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
+        (one consolidation, as the city's next rollup will), an older version beside the others' latest.
+        ``versions``: every district's, when the caller has read them already."""
+        versions = versions if versions is not None else self._versions()
+        mine = versions.get(region) or []
+        sub = (mine[-1] if version is None else next((v for v in mine if v.version == version), None)) if mine else None
         if sub is None:
             return None
-        if sub is versions[-1] or sub.sha256 == versions[-1].sha256:
-            rollup, names = self._latest()
+        if sub.sha256 == mine[-1].sha256:
+            rollup, names = self._latest(versions)
             rec = next((r for r in rollup.received if r.region == region), None)
             checked = _derive(rollup, rec, region, names[region], sub.sha256, sub.received)
             checked.version, checked.name = sub.version, sub.name
             return checked
-        key = (region, sub.sha256, self._state())
+        key = (region, sub.sha256, _state(versions))
         if key not in self._checked:
             with self._archived([sub]) as files:
                 path, name, when, number = files[0]
-                checked = self._check(region, name, path, when, number)
+                checked = self._check(region, name, path, when, number, versions)
             checked.version, checked.sha256 = sub.version, sub.sha256
             self._checked[key] = checked
         return self._checked[key]
 
-    def _state(self) -> tuple:
-        """What every check depends on: each district's latest version."""
-        return tuple((r, v[-1].sha256) for r in self.regions if (v := self.versions(r)))
+    def _versions(self) -> dict[str, list[Submission]]:
+        """Every expected district's versions, in one visit to the archive."""
+        with Archive(self.archive) as store:
+            return {r: store.versions(r) for r in self.regions}
 
-    def _latest(self):
+    def _latest(self, versions: dict[str, list[Submission]]):
         """One consolidation of every district's latest version (cached until a hand-in changes them), and the
         name each file has in it."""
-        state = self._state()
+        state = _state(versions)
         if self._latest_cache is not None and self._latest_cache[0] == state:
             return self._latest_cache[1]
-        latest = {r: v[-1] for r in self.regions if (v := self.versions(r))}
-        created = max((s.received for s in latest.values()), default=datetime(2024, 1, 1))
+        latest = {r: v[-1] for r, v in versions.items() if v}
         with self._lock, self._archived(list(latest.values())) as files, \
                 tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
             files, names = _distinct(files, list(latest))
-            rollup = consolidate(self.city, Path(out), None, self._options(), created=created, files=files)
+            rollup = consolidate(self.city, Path(out), None, self._options(), created=_newest(latest.values()),
+                                 files=files)
         self._latest_cache = (state, (rollup, names))
         return rollup, names
 
@@ -188,26 +189,28 @@ class Desk:
 
     def status(self) -> list[dict]:
         """Each expected district: 未报送, or its latest version with its counts."""
+        versions = self._versions()
         rows = []
         for region in self.regions:
-            versions = self.versions(region)
-            if not versions:
+            if not versions[region]:
                 rows.append({"region": region, "status": "未报送", "versions": 0})
                 continue
-            checked = self.checked(region)
+            checked = self.checked(region, versions=versions)
             errors = checked.counts.get("error", 0)
             status = "空白" if checked.blank else f"有错误 {errors} 条" if errors else f"已报送 第{checked.version}版"
-            rows.append({"region": region, "status": status, "versions": len(versions), "latest": checked.to_dict()})
+            rows.append({"region": region, "status": status, "versions": len(versions[region]),
+                         "latest": checked.to_dict()})
         return rows
 
     def overview(self) -> dict:
         """覆盖矩阵 and 目标对比 of the latest versions, as the rollup has them, for the city page."""
         from ..rollup.writer import COMPARATOR_ZH, TARGET_STATUS_ZH
 
-        state = self._state()
+        versions = self._versions()
+        state = _state(versions)
         if self._overview is not None and self._overview[0] == state:
             return self._overview[1]
-        rollup, _names = self._latest()
+        rollup, _names = self._latest(versions)
         coverage, na = rollup.coverage(), rollup.not_applicable()
         sent = [r for r in self.regions if any(rec.region == r for rec in rollup.received)]
         matrix = [{"seq": row.seq, "task": row.task,
@@ -234,13 +237,12 @@ class Desk:
     def rollup(self, feedback: bool = False) -> tuple[str, bytes]:
         """The rollup of every district's latest version (as ``consolidate`` writes it), or the zip of their
         feedback workbooks."""
-        latest = [v[-1] for v in (self.versions(r) for r in self.regions) if v]
-        created = max((s.received for s in latest), default=datetime(2024, 1, 1))
+        latest = [v[-1] for v in self._versions().values() if v]
         with self._lock, self._archived(latest) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
             target = Path(out) / f"{self.city_name()}_汇总.xlsx"
             fb = Path(out) / "反馈"
             consolidate(self.city, Path(out), target, self._options(feedback=str(fb) if feedback else None),
-                        created=created, files=files)
+                        created=_newest(latest), files=files)
             if not feedback:
                 return target.name, target.read_bytes()
             buffer = io.BytesIO()
@@ -262,38 +264,22 @@ class Desk:
         return ConsolidateOptions(regions=self.regions, use_archive=False, units=self.units, workers=1,
                                   feedback=feedback)
 
-    def _check(self, region: str, name: str, path: Path, received: datetime, version: int | None) -> Checked:
+    def _check(self, region: str, name: str, path: Path, received: datetime, version: int | None,
+               versions: dict[str, list[Submission]]) -> Checked:
         """The file checked as the next consolidation will check it: beside every other district's latest version
         (unit spellings are learned across districts), its own problems kept."""
-        others = {r: v[-1] for r in self.regions if r != region and (v := self.versions(r))}
+        others = {r: v[-1] for r, v in versions.items() if r != region and v}
         with self._archived(list(others.values())) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
             files, _names = _distinct([(path, name, received, version), *files], [region, *others], keep=0)
             rollup = consolidate(self.city, Path(out), None, self._options(), created=received, files=files)
         rec = next((r for r in rollup.received if r.path == path), None)
         return _derive(rollup, rec, region, name, sha256_of(path), received, version)
 
-    class _Archived:
-        def __init__(self, desk: Desk, subs: list[Submission]):
-            self.desk, self.subs, self.tmp = desk, subs, None
-
-        def __enter__(self) -> list[tuple[Path, str, datetime, int]]:
-            self.tmp = Path(tempfile.mkdtemp(prefix="xltools-desk-"))
-            files = []
-            with Archive(self.desk.archive) as store:
-                for i, sub in enumerate(self.subs):
-                    folder = self.tmp / f"{i:05d}"
-                    folder.mkdir()
-                    path = folder / f"file{Path(sub.name).suffix.lower()}"
-                    shutil.copyfile(store.object_path(sub.sha256), path)
-                    files.append((path, sub.name, sub.received, sub.version))
-            return files
-
-        def __exit__(self, *exc) -> None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def _archived(self, subs: list[Submission]) -> Desk._Archived:
-        """The archived files of ``subs`` in a temporary folder, as consolidate's ``files``."""
-        return Desk._Archived(self, subs)
+    @contextmanager
+    def _archived(self, subs: list[Submission]):
+        """The archived files of ``subs`` copied out (checked against their sha256), as consolidate's ``files``."""
+        with Archive(self.archive) as store, archived_files(store, subs) as (_folder, files):
+            yield files
 
 
 def _distinct(files: list[tuple], regions: list[str], keep: int | None = None) -> tuple[list[tuple], dict[str, str]]:
@@ -322,6 +308,16 @@ def _derive(rollup, rec, region: str, name: str, sha256: str, received: datetime
                    blank=bool(rec is not None and rec.blank),
                    rows=len(rec.ledger.rows) if rec is not None and rec.ledger is not None else 0,
                    uncovered=len(rollup.uncovered().get(region, ())) if rec is not None else 0)
+
+
+def _state(versions: dict[str, list[Submission]]) -> tuple:
+    """What every check depends on: each district's latest version."""
+    return tuple((r, v[-1].sha256) for r, v in versions.items() if v)
+
+
+def _newest(subs) -> datetime:
+    """A rollup's time: its newest file's (so the same files give the same bytes)."""
+    return max((s.received for s in subs), default=datetime(2024, 1, 1))
 
 
 def _number(value) -> str:

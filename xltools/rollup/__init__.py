@@ -9,7 +9,9 @@ is lost: unreadable files, unknown regions and unmapped rows are listed, and the
 from __future__ import annotations
 
 import logging
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -402,9 +404,6 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
     archived before it was recorded. Nothing is added to the archive, and a missing archive or run is an
     ``UnreadableInput`` (nothing is created); an archived file that is missing or altered is one too.
     """
-    import shutil
-    import tempfile
-
     from ..archive import Archive
 
     with Archive(archive, create=False) as store:
@@ -420,23 +419,42 @@ def consolidate_from_archive(run_id: str, out, archive: str | None = None, mappi
             check_feedback_dir(feedback, archive=store.root)
         if not run.complete:
             log.warning("run %s is incomplete (its rollup was not written or not confirmed); rebuilding it", run_id)
-        tmp = Path(tempfile.mkdtemp(prefix="xltools-run-"))
-        try:
-            city = tmp / run.city_name
+        with archived_files(store, run.inputs) as (tmp, files):
+            city = tmp / _safe_name(run.city_name)
             _copy_object(store, run.city_sha256, run.city_name, city)
-            files = []
-            for i, item in enumerate(run.inputs):
-                folder = tmp / f"{i:05d}"
-                folder.mkdir()
-                path = folder / item.name
-                _copy_object(store, item.sha256, item.name, path)
-                files.append((path, item.name, item.received, item.version))
             options = ConsolidateOptions(archive=archive, mapping=mapping, feedback=feedback, **{
                 k: v for k, v in run.options.items() if k in asdict(ConsolidateOptions())})
             options.use_archive = False  # reproducing adds nothing to the archive
             return consolidate(city, tmp, out, options, created=run.created, files=files, archive_run=run.id)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def archived_files(store, items):
+    """Archived files (anything with ``sha256``, ``name``, ``received``, ``version``: a run's inputs, a district's
+    submissions) copied out, each checked against its sha256, into a temporary folder — a folder each, as two may
+    share a name — and given as consolidate's ``files``. Yields (the folder, the files); removed after."""
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="xltools-run-"))
+    try:
+        files = []
+        for i, item in enumerate(items):
+            folder = tmp / f"{i:05d}"
+            folder.mkdir()
+            path = folder / _safe_name(item.name)
+            _copy_object(store, item.sha256, item.name, path)
+            files.append((path, item.name, item.received, item.version))
+        yield tmp, files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _safe_name(name: str) -> str:
+    """``name`` as one file name in a folder of our own (a name handed in over the web is never a path)."""
+    if name in ("", ".", "..") or "/" in name or "\x00" in name or (os.sep != "/" and os.sep in name):
+        return "file" + Path(name.replace("\x00", "")).suffix.lower()
+    return name
 
 
 def _copy_object(store, sha256: str, name: str, to: Path) -> None:
