@@ -29,18 +29,18 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
         raise UnreadableInput(f"{path}: no such file", f"找不到文件：{path}")
     if path.is_dir():
         raise UnreadableInput(f"{path}: is a folder, not a file", f"“{path}”是文件夹，不是文件")
-    suffix = path.suffix.lower()
+    suffix, name = path.suffix.lower(), file_name(path)
     if suffix not in WORKBOOK_SUFFIXES:  # (workbooks are inspected where they are opened)
         inspect(path)  # size and zip directory, before any parse
     if suffix in TEXT_SUFFIXES:
         text, _ = read_text(path)
-        ledger = extract_text(text, file_name(path))
-        bound_prose(ledger, file_name(path))
+        ledger = extract_text(text, name)
+        bound_prose(ledger, name)
     elif suffix == ".docx":
         from .docx import extract_docx
 
         ledger = extract_docx(path)
-        bound_prose(ledger, file_name(path))
+        bound_prose(ledger, name)
     elif suffix in (".csv", ".json", ".tsv"):
         from .rows import extract_rows
 
@@ -52,10 +52,10 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     else:
         raise UnreadableInput(
             f"{path}: unsupported file type {suffix!r}",
-            f"不支持的文件类型“{suffix}”：{file_name(path)}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
+            f"不支持的文件类型“{suffix}”：{name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
         )
-    settle(ledger, file_name(path), region)
-    log.info("extracted %s: %d rows, %d goals, %d problems", file_name(path), len(ledger.rows),
+    settle(ledger, name, region)
+    log.info("extracted %s: %d rows, %d goals, %d problems", name, len(ledger.rows),
              len(ledger.goals), len(ledger.problems))
     return ledger
 

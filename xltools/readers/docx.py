@@ -37,10 +37,11 @@ def extract_docx(path: Path) -> Ledger:
         from docx.oxml.ns import qn
     except ImportError as exc:  # a core dependency; only a broken install gets here
         raise UnreadableInput("python-docx is not installed", "缺少 python-docx，请重新安装 xltools") from exc
+    name = file_name(path)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several kinds for a damaged package
-        raise UnreadableInput(f"{path}: not a readable .docx ({exc})", f"无法打开 Word 文件：{file_name(path)}（文件损坏或不是 .docx）") from exc
+        raise UnreadableInput(f"{path}: not a readable .docx ({exc})", f"无法打开 Word 文件：{name}（文件损坏或不是 .docx）") from exc
     lines: list[str] = []
     ledger_rows: list[GridRow] | None = None
     body_end = None
@@ -49,18 +50,18 @@ def extract_docx(path: Path) -> Ledger:
             lines.append("".join(t.text or "" for t in child.iter(qn("w:t"))))
         elif child.tag == qn("w:tbl") and ledger_rows is None:
             table = docx.table.Table(child, document)
-            rows = _table_rows(table, file_name(path), len(lines))
+            rows = _table_rows(table, name, len(lines))
             if find_header([r.cells for r in rows], 5) is not None:
                 ledger_rows, body_end = rows, len(lines)
     if ledger_rows is None:
-        return parse_plan(lines, file_name(path))
+        return parse_plan(lines, name)
     # The table's title is the last title-like paragraph before it.
     before = paragraphs(lines[:body_end])
     title = find_title(before[-4:]) if before else ""
-    ledger = parse_grid(ledger_rows, file_name(path), title=title)
-    body = parse_plan(lines[:body_end], file_name(path))
+    ledger = parse_grid(ledger_rows, name, title=title)
+    body = parse_plan(lines[:body_end], name)
     if body.rows:
-        ledger.problems.extend(compare_body(body, ledger, file_name(path)))
+        ledger.problems.extend(compare_body(body, ledger, name))
     if not ledger.region:
         ledger.title = ledger.title or body.title
         ledger.region, ledger.level, ledger.city = parse_region(ledger.title) if ledger.title else (None, None, None)

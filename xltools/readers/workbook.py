@@ -35,17 +35,22 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def open_workbook(path: Path):
+def calamine(path: Path):
+    """``CalamineWorkbook`` of ``path``; a name of GBK bytes too (calamine takes only UTF-8 paths: given the bytes)."""
     from python_calamine import CalamineWorkbook
 
+    if has_escapes(str(path)):
+        with open(path, "rb") as f:
+            return CalamineWorkbook.from_filelike(io.BytesIO(f.read()))
+    return CalamineWorkbook.from_path(str(path))
+
+
+def open_workbook(path: Path):
     if path.stat().st_size == 0:
         raise UnreadableInput(f"{path}: empty file (0 bytes)", f"文件是空的（0 字节）：{file_name(path)}，请重新报送")
     inspect(path)  # size and zip directory, before calamine unpacks anything
     try:
-        if has_escapes(str(path)):  # a name of GBK bytes: calamine takes only UTF-8 paths, so the bytes are given
-            with open(path, "rb") as f:
-                return CalamineWorkbook.from_filelike(io.BytesIO(f.read()))
-        return CalamineWorkbook.from_path(str(path))
+        return calamine(path)
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         if type(exc).__name__ == "PasswordError":
             zh = f"工作簿设置了打开密码，无法读取：{file_name(path)}（请取消密码后重新报送）"

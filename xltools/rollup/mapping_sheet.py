@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from ..display import file_name, has_escapes
+from ..display import file_name
 from ..errors import UnreadableInput
 from ..text import column_letter, value_text
 
@@ -177,13 +177,13 @@ def _named_range(path: Path) -> tuple[str, int] | None:
 def _read_sheet(path: Path, sheet: str | None) -> list[list]:
     """Rows of the mapping sheet from A1 (python-calamine: fast on 180,000 rows)."""
     try:
-        from python_calamine import CalamineWorkbook
+        import python_calamine  # noqa: F401
     except ImportError as err:  # pragma: no cover - a dependency of xltools
         raise UnreadableInput("python-calamine is not installed", "缺少 python-calamine，请安装 xltools 的依赖。") from err
-    try:
-        from ..readers.workbook import open_workbook
+    from ..readers.workbook import calamine
 
-        wb = open_workbook(path) if has_escapes(str(path)) else CalamineWorkbook.from_path(str(path))
+    try:
+        wb = calamine(path)
     except Exception as err:
         raise UnreadableInput(f"cannot read {path}: {err}", f"无法读取映射文件“{file_name(path)}”：文件损坏或格式不支持。") from err
     with wb:
