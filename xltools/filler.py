@@ -17,13 +17,13 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import template as tpl
 from .errors import UnreadableInput
-from .layout import MAX_ROW_PT, text_lines
+from .layout import MAX_ROW_PT, column_widths_px, text_lines
 from .layout import needed_height as _needed_height
 from .limits import inspect
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
@@ -393,19 +393,6 @@ def _carry_over(old: list[SheetRow], rows: list[SheetRow]) -> tuple[list[Change]
 
 
 
-def _col_widths(ws, first: int, last: int) -> dict[int, float]:
-    """Column widths in pixels (0 for hidden columns), reading grouped <col min max> entries too."""
-    default = ws.sheet_format.defaultColWidth or 8.43
-    widths = {c: float(default) for c in range(first, last + 1)}
-    for letter, dim in ws.column_dimensions.items():
-        # A dimension made in code (not read from a file) has no min/max until the workbook is written.
-        lo, hi = dim.min or column_index_from_string(letter), dim.max or column_index_from_string(letter)
-        for c in range(max(lo, first), min(hi, last) + 1):
-            widths[c] = 0.0 if dim.hidden else float(dim.width or default)
-    # Excel stores widths in characters of the default font (7 px per digit for Calibri 11 / 宋体 11).
-    return {c: w * 7 for c, w in widths.items()}
-
-
 def _proto_heights(t: tpl.LedgerTemplate) -> dict[str, float | None]:
     return {k: t.row_style(k).height for k in t.protos}
 
@@ -480,7 +467,7 @@ class _SheetWriter:
         self.t, self.ws, self.cols = t, t.sheet, t.columns
         self.styles, self.problems = _row_styles(t)
         self.validations = _validation_columns(t)
-        self.widths = _col_widths(self.ws, t.first_col, t.last_col)
+        self.widths = column_widths_px(self.ws, t.first_col, t.last_col)
         goal_spans = self.styles["goal"].spans
         seq, task = self.cols["seq"], self.cols["task"]
         self.label_span = next((s for s in goal_spans if s[0] <= seq <= s[1]), (seq, task))

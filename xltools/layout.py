@@ -41,16 +41,26 @@ def text_lines(text: str, width_px: float, size_pt: float) -> int:
     return total
 
 
+def column_widths_px(ws, first: int, last: int) -> dict[int, float]:
+    """Column widths in pixels (0 for hidden columns), reading grouped <col min max> entries too."""
+    from openpyxl.utils import column_index_from_string
+
+    default = ws.sheet_format.defaultColWidth or 8.43
+    widths = {c: float(default) for c in range(first, last + 1)}
+    for letter, dim in ws.column_dimensions.items():
+        # A dimension made in code (not read from a file) has no min/max until the workbook is written.
+        lo, hi = dim.min or column_index_from_string(letter), dim.max or column_index_from_string(letter)
+        for c in range(max(lo, first), min(hi, last) + 1):
+            widths[c] = 0.0 if dim.hidden else float(dim.width or default)
+    # Excel stores widths in characters of the default font (7 px per digit for Calibri 11 / 宋体 11).
+    return {c: w * 7 for c, w in widths.items()}
+
+
 def grow_rows(ws, first: int, last: int) -> int:
     """Rows ``first``…``last`` made as tall as the wrapped text in their visible cells needs (never shorter, at
     most Excel's cap): a form's rows were sized for what it came with, a clerk's text may be longer. Returns the
     rows grown."""
-    from openpyxl.utils import get_column_letter
-
-    widths = {}
-    for c in range(1, ws.max_column + 1):
-        dim = ws.column_dimensions.get(get_column_letter(c))
-        widths[c] = 0.0 if dim is not None and dim.hidden else float((dim.width if dim is not None else None) or 8.43)
+    widths = column_widths_px(ws, 1, ws.max_column)
     merged = {(m.min_row, m.min_col) for m in ws.merged_cells.ranges}  # a merged cell's text spans columns
     grown = 0
     for row in ws.iter_rows(min_row=first, max_row=last):
@@ -60,7 +70,7 @@ def grow_rows(ws, first: int, last: int) -> int:
                     or (cell.row, cell.column) in merged:
                 continue
             size = cell.font.size or 11 if cell.font is not None else 11
-            need = max(need, needed_height(text_lines(str(cell.value), widths[cell.column] * 7, size), size))
+            need = max(need, needed_height(text_lines(str(cell.value), widths[cell.column], size), size))
         dim = ws.row_dimensions[row[0].row]
         if need > (dim.height or 15) + 0.5:
             dim.height = round(min(need, MAX_ROW_PT), 1)
