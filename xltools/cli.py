@@ -920,11 +920,12 @@ def serve(city_ledger, archive, regions, units, host, port, print_codes) -> None
     except ImportError as exc:
         raise XltoolsError(f"the desk needs its extra: {exc}",
                            "收发台需要另外安装：pip install 'xltools[desk]'") from exc
-    hosts = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost", "::1") else [host]
+    local = host in ("127.0.0.1", "localhost", "::1")
+    hosts = ["127.0.0.1", "localhost"] if local else [host]
     click.echo(f"收发台：http://{host}:{port}/ （区县报送）  http://{host}:{port}/city （市级）")
     click.echo(f"归档：{desk.archive}；各区县上传码和市级口令：xltools serve {city_ledger} --print-codes"
                + (f" --archive {archive}" if archive else ""))
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not local:
         click.echo("注意：收发台对内网开放，只在单位内网使用；请把上传码只发给对应区县，市级口令只给汇总的同志。")
     uvicorn.run(create_app(desk, allowed_hosts=hosts), host=host, port=port, log_level="warning")
 

@@ -318,8 +318,8 @@ def distribute(
                            code=district.code)
         if zip:
             item.zip_path = path.with_suffix(".zip")
-            archive = _zip([(path.name, data, batch_info.created)], store=True)
-            atomic_write(item.zip_path, lambda tmp, archive=archive: Path(tmp).write_bytes(archive))
+            packed = _zip([(path.name, data, batch_info.created)], store=True)  # (``archive`` is the desk's)
+            atomic_write(item.zip_path, lambda tmp, packed=packed: Path(tmp).write_bytes(packed))
         result.files.append(item)
     result.timings["write"] = time.perf_counter() - started
 

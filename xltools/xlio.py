@@ -185,7 +185,6 @@ ROLLUP_FORMAT = "xltools-rollup"  # the rollup workbook's custom property xltool
 
 def is_rollup(path: Path) -> bool:
     """Whether ``path`` is a rollup xltools wrote (its document properties say so): never a district's file."""
-
     if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
         return False
     try:
