@@ -142,8 +142,11 @@ class Desk:
             checked = _derive(rollup, rec, region, names[region], sub.sha256, sub.received)
             checked.version, checked.name = sub.version, sub.name
             return checked
-        key = (region, sub.sha256, _state(versions))
+        state = _state(versions)
+        key = (region, sub.sha256, state)
         if key not in self._checked:
+            # checks made against other latest versions are stale now: a desk that runs for weeks keeps only these
+            self._checked = {k: c for k, c in self._checked.items() if k[2] == state}
             with self._archived([sub]) as files:
                 path, name, when, number = files[0]
                 checked = self._check(region, name, path, when, number, versions)
