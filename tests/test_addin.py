@@ -25,9 +25,11 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from xltools import addin, fill, validate
+from xltools import addin, fill, marks, validate
+from xltools.problems import Problem
 from xltools.cli import cli
 from xltools.marks import FILLS, NOTE_SEPARATOR, PROBLEMS_SHEET, note_text
+from xltools.patch import NO_NOTE, OWN_NOTE, CellState
 from xltools.validation import FIXES_SHEET
 from xltools.xlio import set_text
 
@@ -82,7 +84,9 @@ def payload(path: Path, selection: str = "A1", name: str | None = None) -> dict:
 
 
 def _cells(ws, a):
-    rows = range(a["start_row"] + 1, a["start_row"] + 1 + min(a["row_count"], max(ws.max_row, 1)))
+    # a whole column (1,048,576 rows) as far as the sheet's used rows; any other range as it is
+    count = a["row_count"] if a["row_count"] < 65536 else max(ws.max_row, 1)
+    rows = range(a["start_row"] + 1, a["start_row"] + 1 + count)
     cols = range(a["start_column"] + 1, a["start_column"] + 1 + min(a["column_count"], 16384))
     return [ws.cell(r, c) for r in rows for c in cols]
 
@@ -424,8 +428,8 @@ def test_a_person_note_readable_in_excel_is_kept_above_the_marks(ledger, monkeyp
 
     def before(rng):  # what the COM engine reads
         note = rng.note
-        return addin.Mark(rng.sheet.name, "", "", addin.NO_NOTE if note is None else addin.OWN_NOTE,
-                          PERSON_NOTE if note is not None else "")
+        return CellState(rng.sheet.name, "", "", NO_NOTE if note is None else OWN_NOTE,
+                         PERSON_NOTE if note is not None else "")
 
     monkeypatch.setattr(addin, "_before", before)
     wb, _alerts, _a = press(monkeypatch, ledger, "check_units")
@@ -768,33 +772,88 @@ def test_check_units_on_a_district_file_as_offices_send_it(saved_by, tmp_path, m
     assert f"{get_column_letter(unit_col)}{first}" in listed
 
 
-def test_the_same_workbook_gets_the_same_marks_through_every_door(tmp_path):
-    """Issue 23, item 5 (begun): one plan of marks (marks.plan_marks) for the file's marked copy, the Excel add-in
-    and the desk's marked copy — the same cells, fills and notes for the same problems."""
-    from xltools import marks
+def _wps_snapshot(path: Path) -> dict:
+    """What the WPS add-in sends for the workbook at ``path``: each sheet's Value2 (numbers as numbers), merged
+    ranges, and the cells with a fill or a note."""
+    wb = load_workbook(path)
+    sheets = []
+    for ws in wb.worksheets:
+        values = [["" if v is None else v for v in row]
+                  for row in ws.iter_rows(max_row=max(ws.max_row, 1), max_col=max(ws.max_column, 1), values_only=True)]
+        cells = {}
+        for row in ws.iter_rows():
+            for c in row:
+                fill = marks._fill_hex(c)
+                if fill or c.comment is not None:
+                    cells[c.coordinate] = {"fill": fill, "note": c.comment.text if c.comment else None}
+        sheets.append({"name": ws.title, "values": values, "merged": [str(r) for r in ws.merged_cells.ranges],
+                       "cells": cells})
+    return {"name": path.name, "sheets": sheets, "selection": [["区发改局"]]}
+
+
+def test_the_same_workbook_gets_the_same_patch_through_every_door(tmp_path, monkeypatch):
+    """Issue 23, item 5: the checks make one patch (``buttons``) from a snapshot of the workbook; the Excel add-in
+    (xlwings), a file (openpyxl: validate -o, the desk's marked copies) and the desk's JSON API (the WPS add-in's
+    door) get the same patch for the same workbook — a person's note and fill, a merged range and "=1+1" included —
+    and applying it through xlwings or openpyxl gives the same cells, fills, notes and 问题清单."""
+    from starlette.testclient import TestClient
+
+    from xltools import buttons
     from xltools.desk import Desk
-    from xltools.problems import Problem
+    from xltools.desk.app import create_app
+    from xltools.patch import Patch
+    from xltools.units import load_directory
 
     path = tmp_path / "章丘区_工作台账.xlsx"
     fill(ZHANGQIU, path)
-    problems = validate(path).report.problems
     wb = load_workbook(path)
-    in_file = marks.plan_marks(problems, wb.sheetnames, lambda sheet, ref: marks._anchor(wb[sheet], ref))
-    in_excel = addin.plan_marks(xw.Book(json=payload(path, name=path.name)), problems)
-    assert in_file == in_excel and len(in_file) >= 5
+    ws = wb["工作台账"]
+    rows = _seq_rows(ws)
+    set_text(ws[f"D{rows[5]}"], "=1+1")
+    ws[f"D{rows[3]}"].comment = Comment(PERSON_NOTE, "王科员")
+    ws[f"D{rows[3]}"].fill = PatternFill("solid", fgColor="00B050")
+    ws[f"D{rows[3]}"].value = "区宇宙开发局"
+    wb.save(path)
+    directory = load_directory()
 
-    def applied(book_path, plan):
-        got = load_workbook(book_path)
-        return [(m.sheet, m.cell, "#" + got[m.sheet][m.cell].fill.fgColor.rgb[-6:], got[m.sheet][m.cell].comment.text)
-                for m in plan]
+    def as_com(rng):  # what Excel's COM engine reads of a cell (the remote engine cannot): from the file
+        cell = load_workbook(path)[rng.sheet.name][rng.address.replace("$", "")]
+        state = marks.FileSnapshot(cell.parent.parent).state(rng.sheet.name, cell.coordinate)
+        return CellState(rng.sheet.name, "", state.fill, state.note, state.text)
 
-    marked = tmp_path / "标注.xlsx"
-    validate(path, out=marked)
-    assert applied(marked, in_file) == [(m.sheet, m.cell, m.fill, m.note) for m in in_file]
-    desk = Desk(CITY, tmp_path / "archive", ["章丘区"])
+    monkeypatch.setattr(addin, "_before", as_com)
+    for action in ("check_units", "check_targets", "apply_fixes", "lookup_unit", "clear_marks"):
+        excel = buttons.ACTIONS[action](addin.BookSnapshot(xw.Book(json=payload(path, name=path.name))), directory)
+        in_file = buttons.ACTIONS[action](buttons.file_snapshot(path), directory)
+        desk = Desk(CITY, tmp_path / "archive", ["章丘区"])
+        client = TestClient(create_app(desk, allowed_hosts=["testserver"], local=True))
+        answer = client.post(f"/api/workbook/{action}", json=_wps_snapshot(path))
+        assert answer.status_code == 200, answer.text
+        if action != "lookup_unit":  # (the selection is the door's own: A1 in the payload, a name in the JSON)
+            assert excel.to_dict() == in_file.to_dict() == answer.json(), action
+        assert Patch.from_dict(answer.json()).to_dict() == answer.json()
+    patch = buttons.check_units(buttons.file_snapshot(path), directory)
+    person = next(p for p in patch.paint if p.cell == f"D{rows[3]}")
+    assert person.note.startswith(PERSON_NOTE + NOTE_SEPARATOR) and "区宇宙开发局" in person.note
+    assert ["mark", "工作台账", f"D{rows[3]}", "#00B050", "text", PERSON_NOTE] in patch.tables[-1].rows
+
+    # applied through xlwings (replayed as Excel does) and through openpyxl: the same workbook
+    in_excel, _alerts, _actions = press(monkeypatch, path, "check_units")
+    applied = load_workbook(path)
+    marks.apply_patch(applied, patch)
+    for mark in patch.paint:
+        a, b = in_excel[mark.sheet][mark.cell], applied[mark.sheet][mark.cell]
+        assert a.fill.fgColor.rgb[-6:] == b.fill.fgColor.rgb[-6:] == mark.fill[1:]
+        assert a.comment.text == b.comment.text == mark.note
+    assert _list_rows(in_excel[PROBLEMS_SHEET]) == [[None if v == "" else v for v in r]
+                                                     for r in patch.tables[0].rows[1:]]
+
+    # the desk's marked copy (the feedback workbook) is made by the same planner
+    desk = Desk(CITY, tmp_path / "archive2", ["章丘区"])
     checked = desk.hand_in("章丘区", path.name, path.read_bytes())
-    at_desk = marks.plan_marks([Problem.from_dict(p) for p in checked.problems], wb.sheetnames,
-                               lambda sheet, ref: marks._anchor(wb[sheet], ref))
     name, data = desk.marked_copy("章丘区", 1)
     (tmp_path / name).write_bytes(data)
-    assert at_desk and applied(tmp_path / name, at_desk) == [(m.sheet, m.cell, m.fill, m.note) for m in at_desk]
+    got = load_workbook(tmp_path / name)
+    at_desk = marks.plan_marks([Problem.from_dict(p) for p in checked.problems], got.sheetnames,
+                               lambda sheet, ref: marks._anchor(got[sheet], ref))
+    assert at_desk and all(got[m.sheet][m.cell].comment.text.endswith(m.note) for m in at_desk)

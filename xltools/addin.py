@@ -12,30 +12,25 @@ headless CLI never loads it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
-from . import marks
+from . import buttons, marks
 from .errors import UnreadableInput, XltoolsError, os_error_zh
-from .problems import Problem, group_problems
-from .validation import FIXES_COLUMNS, FIXES_SHEET
+from .patch import HEADER_FILL, NO_NOTE, OWN_NOTE, UNKNOWN, CellState, Patch, Snapshot, Table
 
 log = logging.getLogger(__name__)
 
 TITLE = "台账工具"
-# The hidden record of marks (marks.MARKS_SHEET, shared with the marked files xltools writes): clear_marks
+# The hidden record of marks (patch.MARKS_SHEET, shared with the marked files xltools writes): clear_marks
 # restores exactly those cells, and a check run again replaces its own marks.
-MARKS_SHEET, MARKS_HEADER = marks.MARKS_SHEET, marks.MARKS_HEADER
-KINDS_ZH = {"units": "单位名称", "targets": "目标"}
-NO_NOTE, OWN_NOTE, UNKNOWN = marks.NO_NOTE, marks.OWN_NOTE, marks.UNKNOWN  # a cell's note before xltools marked it
+MARKS_SHEET = marks.MARKS_SHEET
 FORMULA_START = tuple("=+-@")  # Excel parses a value written as text starting with these as a formula
-HEADER_FILL = "#D9D9D9"
 LINK_COLOR = "#0563C1"
 
 
@@ -146,7 +141,7 @@ def open_book(book, path: Path) -> None:
 def sheet_values(sheet) -> list[list[str]]:
     """A sheet's cells from A1 to the end of its used range, as text the way the file reader gives it."""
     from .limits import check_sheet
-    from .readers.workbook import cell_text
+    from .text import cell_text
 
     last = sheet.used_range.last_cell
     check_sheet(Path(sheet.book.name), sheet.name, last.row, last.column)
@@ -154,31 +149,39 @@ def sheet_values(sheet) -> list[list[str]]:
     return [[v if type(v) is str else cell_text(v) for v in row] for row in values]
 
 
+class BookSnapshot(Snapshot):
+    """The open workbook as the checks see it, read through xlwings only as far as a check asks: a sheet's values
+    (what Excel shows: unsaved edits count), a cell's fill and note, the merged range holding a cell."""
+
+    def __init__(self, book):
+        super().__init__(book.name, {})
+        self.book = book
+        self.sheet_names = [s.name for s in book.sheets]
+        self._read: dict[str, list[list[str]]] = {}
+
+    def values(self, sheet: str) -> list[list[str]]:
+        if sheet not in self._read:
+            self._read[sheet] = sheet_values(self.book.sheets[sheet])
+        return self._read[sheet]
+
+    def state(self, sheet: str, cell: str) -> CellState:
+        return replace(_before(self.book.sheets[sheet].range(cell)), cell=cell)
+
+    def anchor(self, sheet: str, cell: str) -> str:
+        return _anchor(self.book.sheets[sheet].range(cell)).address.replace("$", "")
+
+    @property
+    def selection(self) -> list[list[str]]:
+        try:
+            selection = self.book.app.selection
+            return selection.options(ndim=2).value if selection is not None else []
+        except Exception:  # a picture or chart selected: no cells
+            return []
+
+
 def read_ledger(book, region: str | None = None):
     """The open workbook as a Ledger, read from what Excel shows (the same reader as for a file)."""
-    from .readers import settle
-    from .readers.workbook import META_SHEET, extract_sheets
-
-    sheets = {s.name: s for s in book.sheets}
-    ours = {marks.PROBLEMS_SHEET, FIXES_SHEET, MARKS_SHEET}
-
-    def meta() -> dict[str, str]:
-        rows = sheet_values(sheets[META_SHEET]) if META_SHEET in sheets else []
-        return {r[0]: r[1] for r in rows if len(r) >= 2 and r[0]}
-
-    names = [n for n in sheets if n not in ours]
-    ledger = extract_sheets(names, lambda n: sheet_values(sheets[n]), book.name, meta)
-    return settle(ledger, book.name, region, hint="请在台账标题中写明地区（如“章丘区……工作台账”）")
-
-
-def _ledger_or_stop(book):
-    ledger = read_ledger(book)
-    if not ledger.rows:
-        raise UnreadableInput(
-            f"{book.name}: no ledger header in any sheet",
-            f"当前工作簿“{book.name}”中没有找到台账表头（序号、重点任务、工作内容、牵头单位、责任单位）。"
-            "请在台账工作簿中点击此按钮。")
-    return ledger
+    return buttons.read_ledger(BookSnapshot(book), region)
 
 
 def directory_path() -> Path:
@@ -194,19 +197,6 @@ def _directory():
     from .units import load_directory
 
     return load_directory(directory_path())
-
-
-def _check(book):
-    """The checks ``xltools validate`` makes, on the open workbook: (ledger, report, fixes)."""
-    from .validation import check_ledger
-
-    ledger = _ledger_or_stop(book)
-    report, fixes, _learned = check_ledger(ledger, _directory())
-    return ledger, report, fixes
-
-
-def _kind(p: Problem) -> str:
-    return "targets" if p.type.startswith("target-") else "units"
 
 
 def saved_file(book) -> Path | None:
@@ -227,7 +217,7 @@ def _as_file(book, folder: Path) -> tuple[Path, bool]:
         return path, False
     from .filler import fill
 
-    ledger = _ledger_or_stop(book)
+    ledger = buttons.ledger_or_stop(BookSnapshot(book))
     copy = folder / f"{Path(book.name).stem}.xlsx"
     fill(ledger, copy)
     return copy, True
@@ -246,17 +236,6 @@ def unused_name(path: Path) -> Path:
 # ---------------------------------------------------------------------------------------------- marks
 
 
-@dataclass
-class Mark:
-    """A cell xltools coloured, and what it looked like before (to put back)."""
-
-    sheet: str
-    cell: str
-    fill: str  # "#RRGGBB", "" none, UNKNOWN
-    note: str  # NO_NOTE, OWN_NOTE (its text in ``text``) or UNKNOWN
-    text: str = ""
-
-
 def _hex(color) -> str:
     if color is None:
         return ""
@@ -267,7 +246,7 @@ def _hex(color) -> str:
     return "#{:02X}{:02X}{:02X}".format(*color)
 
 
-def _before(rng) -> Mark:
+def _before(rng) -> CellState:
     """How a cell looks now (engines that cannot read colour or note text say UNKNOWN)."""
     try:
         fill = _hex(rng.color)
@@ -275,27 +254,11 @@ def _before(rng) -> Mark:
         fill = UNKNOWN
     note = rng.note
     if note is None:
-        return Mark(rng.sheet.name, "", fill, NO_NOTE)
+        return CellState(rng.sheet.name, "", fill, NO_NOTE)
     try:
-        return Mark(rng.sheet.name, "", fill, OWN_NOTE, note.text or "")
+        return CellState(rng.sheet.name, "", fill, OWN_NOTE, note.text or "")
     except NotImplementedError:
-        return Mark(rng.sheet.name, "", fill, UNKNOWN)
-
-
-def _record(book) -> tuple[dict[tuple[str, str], Mark], list[tuple[str, Problem]]]:
-    """The marks and problems of earlier checks, from the hidden record sheet."""
-    names = [s.name for s in book.sheets]
-    if MARKS_SHEET not in names:
-        return {}, []
-    found: dict[tuple[str, str], Mark] = {}
-    problems: list[tuple[str, Problem]] = []
-    for row in sheet_values(book.sheets[MARKS_SHEET])[1:]:
-        row = (row + [""] * 6)[:6]
-        if row[0] == "mark":
-            found[(row[1], row[2])] = Mark(row[1], row[2], row[3], row[4] or NO_NOTE, row[5])
-        elif row[0] in KINDS_ZH and row[5]:
-            problems.append((row[0], Problem.from_dict(json.loads(row[5]))))
-    return found, problems
+        return CellState(rng.sheet.name, "", fill, UNKNOWN)
 
 
 def _anchor(rng):
@@ -322,20 +285,20 @@ def _locked(rng) -> bool:
         return True
 
 
-def _check_writable(book, formatted=(), written=()) -> None:
+def _check_writable(book, patch: Patch) -> None:
     """Before any write: the sheets whose cells get marks (or lose them) and the cells that get values must be
     writable, and sheets must be addable. A protected sheet still takes values in its unlocked cells (the
     district columns of a distributed workbook), but not colours and notes."""
     sheets = {s.name: s for s in book.sheets}
-    for name in sorted(set(formatted)):
+    for name in sorted(patch.formatted()):
         if name in sheets and _protected(sheets[name]):
             raise XltoolsError(f"sheet {name!r} is protected",
                                f"工作表“{name}”受保护，无法标注。请先撤销保护（审阅 → 撤销工作表保护）后再点击。")
-    for name, cell in written:
-        if _protected(sheets[name]) and _locked(sheets[name].range(cell)):
-            raise XltoolsError(f"cell {name}!{cell} is locked on a protected sheet",
-                               f"工作表“{name}”的 {cell} 单元格受保护，无法修正。请先撤销工作表保护后再点击。")
-    if _protected_book(book):
+    for w in patch.writes:
+        if _protected(sheets[w.sheet]) and _locked(sheets[w.sheet].range(w.cell)):
+            raise XltoolsError(f"cell {w.sheet}!{w.cell} is locked on a protected sheet",
+                               f"工作表“{w.sheet}”的 {w.cell} 单元格受保护，无法修正。请先撤销工作表保护后再点击。")
+    if (patch.tables or patch.delete) and _protected_book(book):
         raise XltoolsError("workbook structure is protected",
                            "工作簿结构受保护，无法添加“问题清单”。请先撤销保护（审阅 → 保护工作簿）后再点击。")
 
@@ -360,57 +323,36 @@ def _replace_sheet(book, name: str):
     return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
 
 
-def _here(p: Problem, book, sheets) -> bool:
-    """Whether a problem is at a cell of this workbook (not, say, of the unit directory's 单位名录 sheet)."""
-    return bool(p.sheet in sheets and p.cell and (not p.file or p.file == book.name))
-
-
-def _write_problem_sheet(book, problems: list[Problem], region: str | None):
-    """问题清单 with the columns of ``marks.write_problem_sheet``, each row linking to its cell."""
+def _write_table(book, table: Table):
+    """A patch's table as a sheet at the end of the workbook: text as text, the header grey and bold, the widths,
+    wrapping, fills and links the table names; a hidden column has width 0."""
     from openpyxl.utils import quote_sheetname
 
-    columns = marks.problem_columns()
-    ordered = group_problems(marks.list_order(problems))  # as write_problem_sheet: many of a type → one line
-    ws = _replace_sheet(book, marks.PROBLEMS_SHEET)
-    rows = [[h for h, _w in columns]]
-    rows += [["" if v is None else v for v in marks.problem_values(i, p, region)]
-             for i, p in enumerate(ordered, start=1)]
-    headers = [h for h, _w in columns]
-    numeric = {headers.index("序号") + 1, headers.index("行") + 1}
-    last_row, last_col = len(rows), len(columns)
-    if ordered:
-        _text_block(ws, 2, last_row, [c for c in range(1, last_col + 1) if c not in numeric])
+    ws = _replace_sheet(book, table.name)
+    rows = [["" if v is None else v for v in row] for row in table.rows]
+    last_row, last_col = len(rows), max(len(r) for r in rows)
+    rows = [r + [""] * (last_col - len(r)) for r in rows]
+    _text_block(ws, 1, last_row, [c for c in range(1, last_col + 1) if c not in table.numeric])
     ws.range((1, 1), (last_row, last_col)).value = rows
-    whole = ws.range((1, 1), (last_row, last_col))
-    whole.font.name, whole.font.size = "仿宋", 11
-    header = ws.range((1, 1), (1, last_col))
-    header.font.name, header.font.bold = "黑体", True
-    header.color = HEADER_FILL
-    for col, (_h, width) in enumerate(columns, start=1):
-        ws.range((1, col)).column_width = width
-        if col - 1 in (3, 4, 5, 6, 7):  # the long text columns wrap, as in marks.WRAPPED
+    if table.styled:
+        whole = ws.range((1, 1), (last_row, last_col))
+        whole.font.name, whole.font.size = "仿宋", 11
+        header = ws.range((1, 1), (1, last_col))
+        header.font.name, header.font.bold = "黑体", True
+        header.color = HEADER_FILL
+        for col, width in enumerate(table.widths, start=1):
+            ws.range((1, col)).column_width = 0 if col in table.hidden else width
+        for col in table.wrapped:
             ws.range((1, col), (last_row, col)).wrap_text = True
-    ws.range((1, last_col)).column_width = 0  # 代码: for programs, hidden as in the file's list
-    severity_col, cell_col = headers.index("严重程度") + 1, headers.index("单元格") + 1
-    sheets = [s.name for s in book.sheets]
-    for i, p in enumerate(ordered, start=2):
-        ws.range((i, severity_col)).color = "#" + marks.FILLS[p.severity]
-        if _here(p, book, sheets):
-            link = ws.range((i, cell_col))
-            link.add_hyperlink(f"#{quote_sheetname(p.sheet)}!{p.cell}", p.cell, f"转到 {p.sheet}!{p.cell}")
-            link.font.color = LINK_COLOR
+    for r, c, color in table.fills:
+        ws.range((r, c)).color = color
+    for r, c, sheet, cell in table.links:
+        link = ws.range((r, c))
+        link.add_hyperlink(f"#{quote_sheetname(sheet)}!{cell}", cell, f"转到 {sheet}!{cell}")
+        link.font.color = LINK_COLOR
+    if not table.visible:
+        ws.visible = False
     return ws
-
-
-def _write_record(book, cells: list[Mark], problems: list[tuple[str, Problem]]) -> None:
-    ws = _replace_sheet(book, MARKS_SHEET)
-    rows = [MARKS_HEADER]
-    rows += [["mark", m.sheet, m.cell, m.fill, m.note, m.text] for m in cells]
-    rows += [[kind, p.sheet or "", p.cell or "", "", "", json.dumps(p.to_dict(), ensure_ascii=False)]
-             for kind, p in problems]
-    _text_block(ws, 1, len(rows), range(1, len(MARKS_HEADER) + 1))
-    ws.range((1, 1), (len(rows), len(MARKS_HEADER))).value = rows
-    ws.visible = False
 
 
 def _set_note(rng, text: str) -> None:
@@ -421,129 +363,64 @@ def _set_note(rng, text: str) -> None:
         rng.add_note(text)
 
 
-def _restore(book, mark: Mark) -> None:
-    rng = book.sheets[mark.sheet].range(mark.cell)
-    rng.color = None if mark.fill in ("", UNKNOWN) else mark.fill
-    if mark.note == NO_NOTE:
+def _restore(book, was: CellState) -> None:
+    rng = book.sheets[was.sheet].range(was.cell)
+    rng.color = None if was.fill in ("", UNKNOWN) else was.fill
+    if was.note == NO_NOTE:
         if rng.note is not None:
             rng.note.delete()
-    elif mark.note == OWN_NOTE:
-        _set_note(rng, mark.text)
+    elif was.note == OWN_NOTE:
+        _set_note(rng, was.text)
 
 
-def plan_marks(book, problems: list[Problem]) -> list[marks.CellMark]:
-    """The marks ``problems`` make in the open workbook: ``marks.plan_marks``, the same plan a file's marked copy
-    is made from, with Excel's merged ranges telling where a note goes."""
-    sheets = {s.name: s for s in book.sheets}
-    here = [p for p in problems if _here(p, book, sheets)]
-    return marks.plan_marks(here, sheets, lambda sheet, cell: _anchor(sheets[sheet].range(cell)).address.replace("$", ""))
-
-
-def _mark(ui: Excel, kind: str) -> None:
-    """check_units / check_targets: this kind's problems replace its earlier ones; marks and list follow."""
+def apply_patch(ui: Excel, patch: Patch) -> None:
+    """A patch applied to the open workbook through xlwings — only after every sheet it touches is found
+    writable — and its message said."""
     book = ui.book
-    ui.status(f"正在校验{KINDS_ZH[kind]}……")
-    ledger, report, _fixes = _check(book)
-    found = [p for p in report if _kind(p) == kind]
-    old_marks, old_problems = _record(book)
-    problems = [(k, p) for k, p in old_problems if k != kind] + [(kind, p) for p in found]
-    sheets = {s.name: s for s in book.sheets}
-    marked = plan_marks(book, [p for _k, p in problems])
-    by_cell = {(m.sheet, m.cell) for m in marked}
-    _check_writable(book, formatted=[m.sheet for m in marked] + [m.sheet for m in old_marks.values()])
-    # Everything is decided before the first write: what each cell looked like before xltools, and its note.
-    plan = []
-    for mark in marked:
-        before = old_marks.get((mark.sheet, mark.cell))
-        if before is None:
-            before = _before(sheets[mark.sheet].range(mark.cell))
-            before.cell = mark.cell
-        ours = mark.note
-        if before.note == UNKNOWN:
-            ours = None  # a person's note this engine cannot read is left alone, not replaced
-        elif before.note == OWN_NOTE and before.text:
-            ours = f"{before.text}{marks.NOTE_SEPARATOR}{ours}"  # keep what a person wrote
-        plan.append((before, mark.fill, ours))
-    ui.status("正在写入标注……")
-    for key, mark in old_marks.items():
-        if key not in by_cell and mark.sheet in sheets:
-            _restore(book, mark)
-    for before, color, text in plan:
-        rng = sheets[before.sheet].range(before.cell)
-        rng.color = color
-        if text is not None:
-            _set_note(rng, text)
-    if problems:
-        listed = _write_problem_sheet(book, [p for _k, p in problems], ledger.region)
-        _write_record(book, [b for b, _c, _t in plan], problems)
-        listed.activate()
-    else:
-        for name in (marks.PROBLEMS_SHEET, MARKS_SHEET):
-            if name in sheets:
-                sheets[name].delete()
-    counts = {s: sum(p.severity == s for p in found) for s in ("error", "warning", "info")}
-    if found:
-        ui.alert(f"{KINDS_ZH[kind]}校验完成：错误 {counts['error']} 条，警告 {counts['warning']} 条，"
-                 f"提示 {counts['info']} 条。\n问题单元格已着色并加批注，详见“{marks.PROBLEMS_SHEET}”表（点单元格地址可跳转）。"
-                 "\n改正后可再次校验；点“清除标注”可去掉标注。")
-    else:
-        ui.alert(f"{KINDS_ZH[kind]}校验完成：未发现问题。")
-
-
-def check_units(ui: Excel, path: Path | None = None) -> None:
-    """校验单位名称: unit names (and the ledger's own problems) marked at their cells and listed."""
-    _mark(ui, "units")
-
-
-def check_targets(ui: Excel, path: Path | None = None) -> None:
-    """校验目标: target formats marked at their cells and listed."""
-    _mark(ui, "targets")
-
-
-def clear_marks(ui: Excel, path: Path | None = None) -> None:
-    """清除标注: the cells xltools marked get their fill and note back; 问题清单 goes; nothing else changes."""
-    book = ui.book
-    recorded, _problems = _record(book)
+    if patch.restore or patch.paint or patch.writes or patch.delete or patch.tables:
+        _check_writable(book, patch)
+        ui.status("正在写入……")
     names = [s.name for s in book.sheets]
-    if not recorded and marks.PROBLEMS_SHEET not in names and MARKS_SHEET not in names:
-        ui.alert("当前工作簿中没有台账工具的标注。")
-        return
-    _check_writable(book, formatted=[m.sheet for m in recorded.values()])
-    for mark in recorded.values():
-        if mark.sheet in names:
-            _restore(book, mark)
-    for name in (marks.PROBLEMS_SHEET, MARKS_SHEET):
-        if name in names:
-            book.sheets[name].delete()
-    ui.alert(f"已清除标注：{len(recorded)} 个单元格恢复原样，已删除“{marks.PROBLEMS_SHEET}”表。")
-
-
-def apply_fixes(ui: Excel, path: Path | None = None) -> None:
-    """应用安全修正: the fixes ``validate --fix`` makes, in the cells they name, listed in 修正记录."""
-    book = ui.book
-    ui.status("正在查找可安全修正的单元格……")
-    _ledger, _report, fixes = _check(book)
-    fixes = [f for f in fixes if f.sheet and f.cell]
-    if not fixes:
-        ui.alert("没有可以安全修正的单元格（简称、分隔符、断行、连写）。其他问题请人工核对。")
-        return
-    _check_writable(book, written=[(f.sheet, f.cell) for f in fixes])
-    for f in fixes:
-        cell = book.sheets[f.sheet].range(f.cell)
-        if f.new.startswith(FORMULA_START):
+    for was in patch.restore:
+        if was.sheet in names:
+            _restore(book, was)
+    for mark in patch.paint:
+        rng = book.sheets[mark.sheet].range(mark.cell)
+        rng.color = mark.fill
+        if mark.note is not None:
+            _set_note(rng, mark.note)
+    for w in patch.writes:
+        cell = book.sheets[w.sheet].range(w.cell)
+        if w.value.startswith(FORMULA_START):
             cell.number_format = "@"
-        cell.value = f.new
-    ws = _replace_sheet(book, FIXES_SHEET)
-    rows = [[h for h, _w in FIXES_COLUMNS]] + [["" if v is None else v for v in f.row()] for f in fixes]
-    _text_block(ws, 2, len(rows), (1, 2, 5, 6, 7))
-    ws.range((1, 1), (len(rows), len(FIXES_COLUMNS))).value = rows
-    ws.range((1, 1), (len(rows), len(FIXES_COLUMNS))).font.name = "仿宋"
-    ws.range((1, 1), (1, len(FIXES_COLUMNS))).font.bold = True
-    for col, (_h, width) in enumerate(FIXES_COLUMNS, start=1):
-        ws.range((1, col)).column_width = width
-    shown = "\n".join(f.describe() for f in fixes[:15]) + ("\n……" if len(fixes) > 15 else "")
-    ui.alert(f"已安全修正 {len(fixes)} 个单元格（明细见“{FIXES_SHEET}”表）：\n{shown}\n\n"
-             "修正后的内容尚未保存；请核对后保存，并再次点“校验单位名称”更新标注。")
+        cell.value = w.value
+    for name in patch.delete:
+        if name in [s.name for s in book.sheets]:
+            book.sheets[name].delete()
+    for table in patch.tables:
+        _write_table(book, table)
+    if patch.activate:
+        book.sheets[patch.activate].activate()
+    if patch.message:
+        ui.alert(patch.message)
+
+
+def _button(action):
+    """A workbook button: ``buttons``' function of that name on a snapshot of the open workbook, its patch
+    applied here."""
+    def handler(ui: Excel, path: Path | None = None) -> None:
+        ui.status("正在检查……")
+        apply_patch(ui, action(BookSnapshot(ui.book), _directory()))
+
+    handler.__name__, handler.__doc__ = action.__name__, action.__doc__
+    return handler
+
+
+check_units = _button(buttons.check_units)
+check_targets = _button(buttons.check_targets)
+clear_marks = _button(buttons.clear_marks)
+apply_fixes = _button(buttons.apply_fixes)
+lookup_unit = _button(buttons.lookup_unit)
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -663,40 +540,6 @@ def open_directory(ui: Excel, path: Path | None = None) -> None:
         raise UnreadableInput(f"{found}: no such unit directory", f"找不到单位名录：{found}")
     ui.open(found)
     ui.status(f"单位名录：{found}")
-
-
-def _region_of(book) -> str | None:
-    from .text import parse_region
-
-    try:
-        region = read_ledger(book).region
-    except XltoolsError:
-        region = None
-    return region or parse_region(Path(book.name).stem)[0]
-
-
-def lookup_unit(ui: Excel, path: Path | None = None) -> None:
-    """查询所选单位: each selected cell's names as ``xltools units check`` classifies them."""
-    book = ui.book
-    try:
-        selection = book.app.selection
-        values = selection.options(ndim=2).value if selection is not None else []
-    except Exception:  # a picture or chart selected: no cells
-        values = []
-    names = [str(v).strip() for row in values for v in row if v not in (None, "") and str(v).strip()]
-    if not names:
-        ui.alert("请先选中写有单位名称的单元格，再点“查询所选单位”。")
-        return
-    from .units import check_name, describe_check
-
-    region = _region_of(book)
-    if not region:
-        ui.alert("无法判断当前台账属于哪个地区：请在台账标题中写明地区（如“章丘区……工作台账”）后再查询。")
-        return
-    directory = _directory()
-    lines = [describe_check(check_name(name, region, directory)) for name in names[:20]]
-    more = f"\n……（共选中 {len(names)} 个单元格，只列出前 20 个）" if len(names) > 20 else ""
-    ui.alert(f"{region}单位名录查询：\n" + "\n".join(lines) + more)
 
 
 BUTTONS = (

@@ -898,8 +898,11 @@ def addin_install(xlam: str | None, dry_run: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="监听地址；默认只有本机可用，改为内网地址时各区县凭上传码、市级凭口令使用 (listen address)")
 @click.option("--port", default=8765, show_default=True, type=int, help="端口 (port)")
+@click.option("--name", "names", multiple=True,
+              help="各区县访问收发台用的地址（内网域名或 IP，可写多次）；监听 0.0.0.0 时默认本机名和本机 IP "
+                   "(host names the desk answers to)")
 @click.option("--print-codes", is_flag=True, help="只打印各区县的上传码和市级口令，不启动 (print codes and exit)")
-def serve(city_ledger, archive, regions, units, host, port, print_codes) -> None:
+def serve(city_ledger, archive, regions, units, host, port, names, print_codes) -> None:
     """启动收发台：各区县在网页上报送台账并即时看到问题，市级查看报送情况、生成汇总和反馈 (the desk).
 
     市级台账：市级工作台账（方案文本、文档或工作簿均可）。
@@ -921,13 +924,28 @@ def serve(city_ledger, archive, regions, units, host, port, print_codes) -> None
         raise XltoolsError(f"the desk needs its extra: {exc}",
                            "收发台需要另外安装：pip install 'xltools[desk]'") from exc
     local = host in ("127.0.0.1", "localhost", "::1")
-    hosts = ["127.0.0.1", "localhost"] if local else [host]
+    hosts = ["127.0.0.1", "localhost"] if local else list(names) or desk_names(host)
     click.echo(f"收发台：http://{host}:{port}/ （区县报送）  http://{host}:{port}/city （市级）")
     click.echo(f"归档：{desk.archive}；各区县上传码和市级口令：xltools serve {city_ledger} --print-codes"
                + (f" --archive {archive}" if archive else ""))
     if not local:
         click.echo("注意：收发台对内网开放，只在单位内网使用；请把上传码只发给对应区县，市级口令只给汇总的同志。")
-    uvicorn.run(create_app(desk, allowed_hosts=hosts), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(desk, allowed_hosts=hosts, local=local), host=host, port=port, log_level="warning")
+
+
+def desk_names(host: str) -> list[str]:
+    """The Host headers a desk listening on ``host`` answers: that address, or — for every address (0.0.0.0,
+    ::) — this computer's names and addresses (a page asked for by any other name is refused)."""
+    import socket
+
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    found = {"127.0.0.1", "localhost", socket.gethostname(), socket.getfqdn()}
+    try:
+        found.update(socket.gethostbyname_ex(socket.gethostname())[2])
+    except OSError:
+        pass
+    return sorted(n for n in found if n)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -81,6 +81,7 @@ class Desk:
         self._overview: tuple | None = None
         self._latest_cache: tuple | None = None
         self._secret = desk_secret(self.archive)
+        self._directory: tuple | None = None
 
     # codes ------------------------------------------------------------------------------------------------
 
@@ -253,6 +254,26 @@ class Desk:
                 for path in sorted(fb.iterdir()):
                     z.write(path, path.name)
             return f"{self.city_name()}_反馈.zip", buffer.getvalue()
+
+    def workbook(self, action: str, snapshot: dict) -> dict:
+        """A ribbon button on a workbook a client sent as a snapshot (the WPS add-in): the patch to apply, as data
+        (``buttons``: the checks, marks and lists of the Excel add-in and of validate)."""
+        from ..buttons import ACTIONS
+        from ..patch import Snapshot
+        from ..units.directory import load_directory
+
+        if action not in ACTIONS:
+            raise DeskError(f"no workbook action {action!r}", f"没有“{action}”这个功能", 404)
+        if not isinstance(snapshot, dict) or not isinstance(snapshot.get("sheets", []), list):
+            raise DeskError("snapshot is not an object with sheets", "发来的工作簿内容格式不对", 422)
+        try:
+            book = Snapshot.from_dict(snapshot)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DeskError(f"malformed snapshot: {exc!r}", "发来的工作簿内容格式不对", 422) from exc
+        key = str(self.units or "")
+        if self._directory is None or self._directory[0] != key:
+            self._directory = (key, load_directory(self.units))
+        return ACTIONS[action](book, self._directory[1]).to_dict()
 
     def city_name(self) -> str:
         if self._city_name is None:

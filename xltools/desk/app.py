@@ -8,6 +8,7 @@ every text escaped (Jinja2 autoescape), nothing fetched from the internet.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from pathlib import Path
@@ -47,7 +48,7 @@ def _download(name: str, data: bytes, media: str = XLSX) -> Response:
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
-def create_app(desk: Desk, allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool = False) -> FastAPI:
     app = FastAPI(title="台账收发台", description="各区县报送工作台账、即时检查；市级查看报送情况、生成汇总和反馈。",
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"])
@@ -204,6 +205,28 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None) -> FastAPI:
         _city(x_city_token)
         name, data = await run_in_threadpool(desk.rollup, True)
         return _download(name, data, "application/zip")
+
+    @app.post("/api/workbook/{action}")
+    async def api_workbook(action: str, request: Request, x_upload_code: str = Header(""),
+                           x_city_token: str = Header("")):
+        """A ribbon button (check_units, check_targets, clear_marks, apply_fixes, lookup_unit) on the workbook
+        snapshot in the body — ``{"name", "sheets": [{"name", "values", "merged", "cells"}], "selection"}`` —
+        answered with the patch to apply (cells to put back and to mark, values, sheets, message). Served to
+        anyone on this computer when the desk listens on 127.0.0.1 (the WPS add-in); elsewhere a district's
+        upload code or the city token is needed."""
+        if not local and not desk.is_city(x_city_token):
+            _district(x_upload_code)
+        most = int(current().file_mb * 1024 * 1024)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > most:
+                raise DeskError(f"snapshot over {most} bytes", f"工作簿内容过大：超过 {current().file_mb:g} MB", 413)
+        try:
+            snapshot = json.loads(body)
+        except ValueError as exc:
+            raise DeskError(f"snapshot is not JSON: {exc}", "发来的工作簿内容不是 JSON", 422) from exc
+        return await run_in_threadpool(desk.workbook, action, snapshot)
 
     def _allowed(region: str, code: str, token: str) -> None:
         if desk.is_city(token):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
 from pathlib import Path
@@ -12,27 +11,13 @@ from ..errors import UnreadableInput
 from ..limits import LimitExceeded, check_sheet, inspect
 from ..model import Ledger, Origin
 from ..problems import Problem
+from ..text import cell_text
 from .grid import find_header, parse_cells
 
 log = logging.getLogger(__name__)
 
 META_SHEET = "_xltools"
 PREFERRED_SHEETS = ("工作台账", "台账")
-
-
-def cell_text(value) -> str:
-    """A calamine value as the clerk sees it: 3.0 → '3', dates as YYYY-MM-DD."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def calamine(path: Path):
