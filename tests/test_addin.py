@@ -26,10 +26,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from xltools import addin, fill, marks, validate
-from xltools.problems import Problem
 from xltools.cli import cli
 from xltools.marks import FILLS, NOTE_SEPARATOR, PROBLEMS_SHEET, note_text
 from xltools.patch import NO_NOTE, OWN_NOTE, CellState
+from xltools.problems import Problem
 from xltools.validation import FIXES_SHEET
 from xltools.xlio import set_text
 

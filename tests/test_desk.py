@@ -211,3 +211,115 @@ def test_an_archived_name_is_never_a_path_when_copied_out(name, kept):
     from xltools.rollup import _safe_name
 
     assert _safe_name(name) == kept
+
+
+def _wait(get, timeout: float = 120) -> dict:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        job = get()
+        if job["state"] != "running":
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the job did not finish")
+
+
+def test_the_rollup_runs_in_the_background_with_its_progress(client, desk, books, tmp_path):
+    """A long rollup (300 districts) is a job: started, its progress read (files done of all, what it is doing),
+    its result downloaded — the same bytes as the synchronous rollup; the page's form and its script use it."""
+    for region, path in books.items():
+        desk.hand_in(region, path.name, path.read_bytes())
+    token = {"X-City-Token": desk.city_token()}
+    assert client.post("/api/jobs", headers={"X-City-Token": "wrong"}).status_code == 403
+    seen: list[tuple[int, int]] = []
+    real = desk.rollup
+
+    def watched(feedback=False, progress=None):  # every progress call, as the page would poll it
+        return real(feedback, lambda done, total: (seen.append((done, total)), progress(done, total)))
+
+    desk.rollup = watched
+    started = client.post("/api/jobs", headers=token)
+    assert started.status_code == 202 and started.json()["total"] == 4  # two files, read then checked
+    job_id = started.json()["id"]
+    done = _wait(lambda: client.get(f"/api/jobs/{job_id}", headers=token).json())
+    assert done["state"] == "done" and done["stage"] == "已生成" and done["done"] == done["total"] == 4
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    result = client.get(f"/api/jobs/{job_id}/result", headers=token)
+    assert result.status_code == 200 and result.content == real()[1]
+    assert client.get("/api/jobs/nothing", headers=token).status_code == 404
+    # the page: the form's job (CSRF and the city's cookie), polled and downloaded as desk.js does
+    client.post("/city/login", data={"token": desk.city_token(), "csrf": _csrf(client, "/city")})
+    page = client.get("/city")
+    assert '<progress id="bar"' in page.text and "/static/desk.js" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert client.post("/city/jobs", data={"csrf": "stale", "feedback": "1"}).status_code == 403
+    job = client.post("/city/jobs", data={"csrf": csrf, "feedback": "1"}).json()
+    job = _wait(lambda: client.get(f"/city/jobs/{job['id']}").json())
+    names = zipfile.ZipFile(io.BytesIO(client.get(f"/city/jobs/{job['id']}/result").content)).namelist()
+    assert "反馈清单.xlsx" in names and job["kind"] == "feedback"
+
+
+def test_a_failed_job_says_why_in_chinese(desk, client):
+    from xltools.errors import UnreadableInput
+
+    def broken(feedback=False, progress=None):
+        raise UnreadableInput("city ledger gone", "找不到市级台账")
+
+    desk.rollup = broken
+    token = {"X-City-Token": desk.city_token()}
+    job = client.post("/api/jobs", headers=token).json()
+    job = _wait(lambda: client.get(f"/api/jobs/{job['id']}", headers=token).json())
+    assert job["state"] == "failed" and job["stage"] == "未能完成：找不到市级台账"
+    refused = client.get(f"/api/jobs/{job['id']}/result", headers=token)
+    assert refused.status_code == 409 and "还没有生成好" in refused.json()["error"]
+
+
+def test_the_city_page_draws_target_shares_and_coverage(client, desk, books):
+    for region, path in books.items():
+        desk.hand_in(region, path.name, path.read_bytes())
+    overview = desk.overview()
+    client.post("/city/login", data={"token": desk.city_token(), "csrf": _csrf(client, "/city")})
+    page = client.get("/city").text
+    charted = [t for t in overview["targets"] if t["share"] is not None]
+    assert charted, "the cycle's districts give at least one summable target"
+    chart = re.search(r'<svg id="share-chart".*?</svg>', page, re.S).group(0)
+    assert len(re.findall(r"<rect ", chart)) == len(charted)
+    assert "市级目标 100%" in chart
+    cover = re.search(r'<svg id="coverage-chart".*?</svg>', page, re.S).group(0)
+    for c in overview["coverage"]:
+        assert f"{c['covered']}/{c['tasks']}" in cover and c["region"] in cover
+    assert {c["region"] for c in overview["coverage"]} == set(books)
+
+
+def test_the_workbook_api_answers_a_patch_and_refuses_what_is_not_a_snapshot(desk, books):
+    local = TestClient(create_app(desk, allowed_hosts=["testserver"], local=True))
+    wb = openpyxl.load_workbook(books["章丘区"])
+    snapshot = {"name": "章丘区_工作台账.xlsx", "selection": [["区发改局", "区宇宙局"]],
+                "sheets": [{"name": ws.title, "values": [["" if v is None else v for v in row]
+                                                         for row in ws.iter_rows(values_only=True)]}
+                           for ws in wb.worksheets]}
+    found = local.post("/api/workbook/lookup_unit", json=snapshot)
+    assert found.status_code == 200 and found.json()["message"].startswith("章丘区单位名录查询")
+    patch = local.post("/api/workbook/check_units", json=snapshot).json()
+    assert patch["paint"] and patch["tables"][0]["name"] == "问题清单" and "单位名称校验完成" in patch["message"]
+    assert local.post("/api/workbook/format_disk", json=snapshot).status_code == 404
+    assert local.post("/api/workbook/check_units", content=b"{not json").status_code == 422
+    assert local.post("/api/workbook/check_units", json={"sheets": [{"values": []}]}).status_code == 422
+    huge = {"name": "x.xlsx", "sheets": [{"name": "台账", "values": [[""] * 2000] * 1000}]}
+    assert local.post("/api/workbook/check_units", json=huge).status_code == 413  # 2M cells: over the limit
+    # served to another computer, the same API needs a district's code or the city's token
+    shared = TestClient(create_app(desk, allowed_hosts=["testserver"], local=False))
+    assert shared.post("/api/workbook/check_units", json=snapshot).status_code == 403
+    coded = shared.post("/api/workbook/check_units", json=snapshot, headers={"X-Upload-Code": desk.code("章丘区")})
+    assert coded.status_code == 200 and coded.json() == patch
+
+
+def test_a_desk_open_to_the_intranet_answers_its_own_names_only():
+    import socket
+
+    from xltools.cli import desk_names
+
+    assert desk_names("10.1.2.3") == ["10.1.2.3"]
+    everywhere = desk_names("0.0.0.0")
+    assert socket.gethostname() in everywhere and "127.0.0.1" in everywhere and "0.0.0.0" not in everywhere

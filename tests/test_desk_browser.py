@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -135,7 +136,18 @@ def test_districts_hand_in_and_the_city_takes_the_rollup_in_a_browser(served, br
     matrix = browser.find_element(By.ID, "matrix").text
     assert "推动产业现代化改造" in matrix and "●" in matrix
     _shot(browser, "city")
+    assert browser.find_element(By.ID, "share-chart").is_displayed()  # drawn (SVG), not only tables
+    assert browser.find_element(By.ID, "coverage-chart").is_displayed()
     browser.find_element(By.ID, "rollup").click()
     assert "正在生成汇总表" in _find(browser, "working").text  # the page says it is at work (local script)
+    assert browser.find_element(By.ID, "progress").is_displayed()  # the job's progress bar
     rollup = _downloaded(browser.downloads, ".xlsx")
     assert _cells(rollup) == _cells(consolidated_as_the_desk_got_them(CITY, desk, books, tmp_path, REGIONS))
+    bar = browser.find_element(By.ID, "bar")
+    assert bar.get_attribute("value") == bar.get_attribute("max") == "4"  # two files read, two checked
+    assert "汇总表已生成" in browser.find_element(By.ID, "working").text
+    assert "已生成（2/2 个地区）" in browser.find_element(By.ID, "stage").text
+    _shot(browser, "city-rollup-done")
+    browser.find_element(By.ID, "feedback").click()
+    feedback = _downloaded(browser.downloads, ".zip")
+    assert "反馈清单.xlsx" in zipfile.ZipFile(feedback).namelist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import io
 import logging
+import secrets
 import tempfile
 import threading
 import zipfile
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from ..archive import Archive, Submission, city_token, desk_secret, sha256_of, upload_code
 from ..display import file_name
-from ..errors import UnreadableInput
+from ..errors import UnreadableInput, XltoolsError
 from ..readers import WORKBOOK_SUFFIXES
 from ..rollup import ConsolidateOptions, archived_files, consolidate
 
@@ -55,6 +56,38 @@ class Checked:
                 "uncovered": self.uncovered}
 
 
+@dataclass
+class Job:
+    """A rollup or feedback zip being made in the background; ``done``/``total`` as consolidate counts (every
+    file read, then checked), then the workbook is written."""
+
+    id: str
+    kind: str  # "rollup" | "feedback"
+    started: datetime
+    state: str = "running"  # running | done | failed
+    done: int = 0
+    total: int = 0
+    finished: datetime | None = None
+    name: str = ""
+    data: bytes = field(default=b"", repr=False)
+    error: str = ""
+
+    def stage(self) -> str:
+        if self.state == "done":
+            return "已生成"
+        if self.state == "failed":
+            return f"未能完成：{self.error}"
+        if self.total and self.done >= self.total:
+            return "正在写出反馈工作簿" if self.kind == "feedback" else "正在写出汇总表"
+        return "正在读取并核对各区县文件" if self.done * 2 < self.total or not self.total else "正在核对各区县文件"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "state": self.state, "done": self.done, "total": self.total,
+                "stage": self.stage(), "started": self.started.isoformat(timespec="seconds"),
+                "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
+                "name": self.name, "error": self.error}
+
+
 class DeskError(UnreadableInput):
     """What the desk refuses, with the HTTP status the API answers (the CLI's exit 2 is a 4xx)."""
 
@@ -82,6 +115,8 @@ class Desk:
         self._latest_cache: tuple | None = None
         self._secret = desk_secret(self.archive)
         self._directory: tuple | None = None
+        self._jobs: dict[str, Job] = {}
+        self._jobs_lock = threading.Lock()
 
     # codes ------------------------------------------------------------------------------------------------
 
@@ -234,19 +269,23 @@ class Desk:
                             "comparator": COMPARATOR_ZH.get(t.comparator, t.comparator),
                             "city": _number(t.city_value), "sum": _number(t.district_sum) if t.summable else "不合计",
                             "share": None if share is None else round(100 * share), "cells": cells})
-        result = {"regions": sent, "matrix": matrix, "targets": targets}
+        tasks = len(matrix)
+        covered = [{"region": r, "covered": sum(m["cells"][i] == "●" for m in matrix),
+                    "na": sum(m["cells"][i] == "不涉及" for m in matrix), "tasks": tasks} for i, r in enumerate(sent)]
+        result = {"regions": sent, "matrix": matrix, "targets": targets, "coverage": covered}
         self._overview = (state, result)
         return result
 
-    def rollup(self, feedback: bool = False) -> tuple[str, bytes]:
+    def rollup(self, feedback: bool = False, progress=None) -> tuple[str, bytes]:
         """The rollup of every district's latest version (as ``consolidate`` writes it), or the zip of their
-        feedback workbooks."""
+        feedback workbooks. ``progress(done, total)`` as consolidate calls it (files read, then checked)."""
         latest = [v[-1] for v in self._versions().values() if v]
         with self._lock, self._archived(latest) as files, tempfile.TemporaryDirectory(prefix="xltools-desk-") as out:
             target = Path(out) / f"{self.city_name()}_汇总.xlsx"
             fb = Path(out) / "反馈"
-            consolidate(self.city, Path(out), target, self._options(feedback=str(fb) if feedback else None),
-                        created=_newest(latest), files=files)
+            options = self._options(feedback=str(fb) if feedback else None)
+            options.progress = progress
+            consolidate(self.city, Path(out), target, options, created=_newest(latest), files=files)
             if not feedback:
                 return target.name, target.read_bytes()
             buffer = io.BytesIO()
@@ -254,6 +293,40 @@ class Desk:
                 for path in sorted(fb.iterdir()):
                     z.write(path, path.name)
             return f"{self.city_name()}_反馈.zip", buffer.getvalue()
+
+    def start(self, feedback: bool = False) -> Job:
+        """The rollup (or the feedback zip) made in the background, so that a page can show its progress: a job
+        of that kind already running is the one answered; a finished one is kept until the next is started."""
+        kind = "feedback" if feedback else "rollup"
+        with self._jobs_lock:
+            running = next((j for j in self._jobs.values() if j.kind == kind and j.state == "running"), None)
+            if running is not None:
+                return running
+            self._jobs = {i: j for i, j in self._jobs.items() if j.kind != kind}  # its result is not wanted now
+            job = Job(secrets.token_urlsafe(12), kind, started=datetime.now().replace(microsecond=0),
+                      total=2 * sum(1 for v in self._versions().values() if v))
+            self._jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job,), name=f"desk-{kind}", daemon=True).start()
+        return job
+
+    def job(self, job_id: str) -> Job | None:
+        with self._jobs_lock:
+            return self._jobs.get(job_id)
+
+    def _run(self, job: Job) -> None:
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            job.name, job.data = self.rollup(job.kind == "feedback", progress)
+            job.state = "done"
+        except XltoolsError as exc:
+            log.warning("desk %s failed: %s", job.kind, exc)
+            job.error, job.state = exc.message_zh, "failed"
+        except Exception as exc:  # the page says so; the detail is in the log
+            log.exception("desk %s failed: %s", job.kind, exc)
+            job.error, job.state = "内部错误，未能完成；请把收发台的日志发给维护人员", "failed"
+        job.finished = datetime.now().replace(microsecond=0)
 
     def workbook(self, action: str, snapshot: dict) -> dict:
         """A ribbon button on a workbook a client sent as a snapshot (the WPS add-in): the patch to apply, as data

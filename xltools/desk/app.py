@@ -141,6 +141,34 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
         name, data = await run_in_threadpool(desk.rollup, bool(feedback))
         return _download(name, data, "application/zip" if feedback else XLSX)
 
+    @app.post("/city/jobs", status_code=202)
+    async def city_job(request: Request, csrf: str = Form(""), feedback: str = Form("")):
+        """The page's rollup with a progress bar (desk.js): started in the background, its state answered."""
+        _csrf(request, csrf)
+        _city(request.cookies.get(CITY_COOKIE))
+        return (await run_in_threadpool(desk.start, bool(feedback))).to_dict()
+
+    @app.get("/city/jobs/{job_id}")
+    async def city_job_state(request: Request, job_id: str):
+        _city(request.cookies.get(CITY_COOKIE))
+        return _job(job_id).to_dict()
+
+    @app.get("/city/jobs/{job_id}/result")
+    async def city_job_result(request: Request, job_id: str):
+        _city(request.cookies.get(CITY_COOKIE))
+        return _result(_job(job_id))
+
+    def _job(job_id: str):
+        job = desk.job(job_id)
+        if job is None:
+            raise DeskError(f"no job {job_id!r}", "没有这项任务（可能已被新的任务代替），请重新生成", 404)
+        return job
+
+    def _result(job) -> Response:
+        if job.state != "done":
+            raise DeskError(f"job {job.id} is {job.state}", f"还没有生成好：{job.stage()}", 409)
+        return _download(job.name, job.data, "application/zip" if job.kind == "feedback" else XLSX)
+
     @app.get("/city/district/{region}", response_class=HTMLResponse)
     async def city_district(request: Request, region: str):
         """A district's versions, each with its marked copy."""
@@ -227,6 +255,23 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
         except ValueError as exc:
             raise DeskError(f"snapshot is not JSON: {exc}", "发来的工作簿内容不是 JSON", 422) from exc
         return await run_in_threadpool(desk.workbook, action, snapshot)
+
+    @app.post("/api/jobs", status_code=202)
+    async def api_job(feedback: bool = False, x_city_token: str = Header("")):
+        """Start the rollup (``feedback=true``: the feedback zip) in the background; poll ``/api/jobs/{id}``."""
+        _city(x_city_token)
+        return (await run_in_threadpool(desk.start, feedback)).to_dict()
+
+    @app.get("/api/jobs/{job_id}")
+    async def api_job_state(job_id: str, x_city_token: str = Header("")):
+        """A job's state (running/done/failed), files done of total, and what it is doing, in Chinese."""
+        _city(x_city_token)
+        return _job(job_id).to_dict()
+
+    @app.get("/api/jobs/{job_id}/result")
+    async def api_job_result(job_id: str, x_city_token: str = Header("")):
+        _city(x_city_token)
+        return _result(_job(job_id))
 
     def _allowed(region: str, code: str, token: str) -> None:
         if desk.is_city(token):
