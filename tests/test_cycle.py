@@ -730,3 +730,45 @@ def test_the_six_districts_hand_in_at_the_desk_and_the_city_gets_consolidates_ro
     marked = client.get("/api/districts/市中区/versions/1/marked", headers={"X-Upload-Code": desk.code("市中区")})
     assert marked.status_code == 200
     assert {"反馈说明", "问题清单"} <= set(openpyxl.load_workbook(__import__("io").BytesIO(marked.content)).sheetnames)
+
+
+def test_the_six_districts_hand_in_on_the_page_in_a_browser(cycle, tmp_path):
+    """Issue 23 as a new user tries it: in chromium, each of the six returned files (xlsx, WPS-saved .xls and .ods,
+    a blank form, a renamed one) is handed in on the district page with its code; the page says which district
+    it was taken as and counts the problems consolidate finds in that file; each downloads its marked copy; the
+    city logs in, sees 未报送 and 空白, and the rollup it downloads (through the background job) is cell for cell
+    `consolidate` of the same files."""
+    import browser
+    from selenium.webdriver.common.by import By
+
+    if not browser.available():
+        pytest.skip("chromium, chromium-driver or selenium not installed")
+    from xltools.desk import Desk
+
+    desk = Desk(cycle.city, tmp_path / "archive", REGIONS)
+    sent = {f.region: f.sent for f in cycle.filled.values() if f.sent is not None}
+    with browser.serving(desk) as url, browser.chromium(tmp_path / "downloads") as driver:
+        for region, path in sent.items():
+            result = browser.hand_in(driver, url, desk.code(region), path)
+            assert f"已按{region}的报送接收" in result and "（第1版）" in result, (region, result)
+            rows = driver.find_elements(By.CSS_SELECTOR, "table.problems tbody tr")
+            if region == "槐荫区":  # the blank form: its 60 untouched tasks are one line naming their cells
+                assert "空白" in result or "没有填写任何内容" in result
+                assert "共60处" in result and len(rows) < 5, (len(rows), result)
+            browser.shot(driver, f"cycle-{region}")
+            driver.find_element(By.ID, "marked").click()
+            marked = browser.downloaded(driver.downloads, ".xlsx")
+            assert "问题清单" in openpyxl.load_workbook(marked).sheetnames, region
+            marked.unlink()
+        # once all six are in, each district's page (its latest check) lists what consolidate lists for its file
+        for region, path in sent.items():
+            theirs = [p for p in cycle.first.problems if p.file == path.name and p.type != "superseded-file"]
+            checked = desk.checked(region)
+            assert len(checked.problems) == len(theirs), region
+        status = browser.city_login(driver, url, desk.city_token())
+        assert "长清区 未报送" in status and "槐荫区 空白" in status, status
+        driver.find_element(By.ID, "rollup").click()
+        rollup = browser.downloaded(driver.downloads, ".xlsx")
+        cli_rollup = consolidated_as_the_desk_got_them(cycle.city, desk, sent, tmp_path, REGIONS)
+        assert browser.cells(rollup) == browser.cells(cli_rollup)
+        browser.shot(driver, "cycle-city")

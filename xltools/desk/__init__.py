@@ -49,6 +49,14 @@ class Checked:
     rows: int = 0
     uncovered: int = 0
 
+    def listed(self) -> list[dict]:
+        """The problems as the marked copy's 问题清单 lists them: worst first, by place, and many of one kind
+        one line naming their cells (the page stays readable for a blank form's 60 untouched tasks)."""
+        from ..patch import list_order
+        from ..problems import Problem, group_problems
+
+        return [p.to_dict() for p in group_problems(list_order([Problem.from_dict(d) for d in self.problems]))]
+
     def to_dict(self) -> dict:
         return {"region": self.region, "version": self.version, "name": self.name, "sha256": self.sha256,
                 "received": self.received.isoformat(timespec="seconds"), "taken_as": self.taken_as,
