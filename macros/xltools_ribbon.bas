@@ -10,17 +10,33 @@ Private Const FILE_PICKER As Long = 3    ' msoFileDialogFilePicker
 Private Const FOLDER_PICKER As Long = 4  ' msoFileDialogFolderPicker
 Private Const PLAN_FILES As String = "*.docx;*.txt;*.md;*.csv;*.json;*.xlsx;*.xlsm;*.xls;*.xlsb;*.ods"
 
+' Every callback: first an error handler (a Chinese message, never VBA's Debug dialog), then the workbook guard.
 Sub OnButton(control As IRibbonControl)
+    On Error GoTo Failed
+    If Not WorkbookReady() Then Exit Sub
     If Not InterpreterReady() Then Exit Sub
     RunPython DISPATCH & control.Tag & "')"
+    Exit Sub
+Failed:
+    ShowFailure
 End Sub
 
 Sub OnButtonFile(control As IRibbonControl)
+    On Error GoTo Failed
+    If Not WorkbookReady() Then Exit Sub
     RunWithPath control, FILE_PICKER
+    Exit Sub
+Failed:
+    ShowFailure
 End Sub
 
 Sub OnButtonFolder(control As IRibbonControl)
+    On Error GoTo Failed
+    If Not WorkbookReady() Then Exit Sub
     RunWithPath control, FOLDER_PICKER
+    Exit Sub
+Failed:
+    ShowFailure
 End Sub
 
 Private Sub RunWithPath(control As IRibbonControl, picker As Long)
@@ -55,6 +71,28 @@ Private Function FromHex(ByVal h As String) As String
     Next i
     FromHex = out
 End Function
+
+' RunPython, and xlwings' config lookup before it, read ActiveWorkbook.FullName: with no workbook open (the add-in
+' is never the active one) or a Protected View window in front, that is run-time error 91. Say what to do instead.
+Private Function WorkbookReady() As Boolean
+    If Not Application.ActiveProtectedViewWindow Is Nothing Then
+        MsgBox FromHex("5F53524D5DE54F5C7C3F59044E8E53D74FDD62A4768489C656FE30028BF7514870B951FB7A9753E34E0A65B99EC4827263D0793A680F4E2D7684201C542F75287F168F91201DFF0C518D70B951FB53F08D265DE551777684630994AE3002"), _
+            vbExclamation, FromHex("53F08D265DE55177")
+    ElseIf ActiveWorkbook Is Nothing Then
+        MsgBox FromHex("8BF7514862535F00621665B05EFA4E004E2A5DE54F5C7C3FFF0C518D70B951FB53F08D265DE551777684630994AE3002"), vbExclamation, _
+            FromHex("53F08D265DE55177")
+    Else
+        WorkbookReady = True
+    End If
+End Function
+
+' A VBA error on the way to Python (security software refusing to start it, a damaged install) in Chinese.
+Private Sub ShowFailure()
+    MsgBox FromHex("53F08D265DE55177672A80FD8FD0884CFF0895198BEF0020") & Err.Number & ": " & Err.Description & FromHex("FF093002") _
+        & vbCrLf & vbCrLf & FromHex("8BF75728547D4EE4884C8FD0884C") & " xltools addin doctor " _
+        & FromHex("68C067E5FF1B82E56BCF4E2A630994AE90FD59826B64FF0C53EF80FD662F5B8951688F6F4EF6963B6B624E8600200045007800630065006C0020542F52A800200050007900740068006F006EFF0C8BF74FE1606F6280672F4EBA5458534F52A93002"), _
+        vbCritical, FromHex("53F08D265DE55177")
+End Sub
 
 ' xlwings' own message for a missing interpreter is English and cannot be changed: check first, in Chinese.
 Private Function InterpreterReady() As Boolean

@@ -96,12 +96,99 @@ def test_ribbon_module_is_ascii_crlf_and_its_chinese_messages_decode():
     assert b"\n" not in data.replace(b"\r\n", b"")
     text = data.decode("ascii")
     messages = [bytes.fromhex(h).decode("utf-16-be") for h in re.findall(r'FromHex\("([0-9A-F]+)"\)', text)]
-    assert messages == ["方案或台账", "所有文件", "找不到", "：", "尚未设置", "解释器。", "请在命令行运行",
+    assert messages == ["方案或台账", "所有文件",
+                        "当前工作簿处于受保护的视图。请先点击窗口上方黄色提示栏中的“启用编辑”，再点击台账工具的按钮。",
+                        "台账工具", "请先打开或新建一个工作簿，再点击台账工具的按钮。", "台账工具",
+                        "台账工具未能运行（错误 ", "）。", "请在命令行运行",
+                        "检查；若每个按钮都如此，可能是安全软件阻止了 Excel 启动 Python，请信息技术人员协助。", "台账工具",
+                        "找不到", "：", "尚未设置", "解释器。", "请在命令行运行",
                         "重新安装加载项，或请信息技术人员协助。", "台账工具"]
-    assert "xltools addin install" in text
+    assert "xltools addin install" in text and " xltools addin doctor " in text
     # the contract: each UTF-16 code unit as 4 uppercase hex digits, which Python reads back as UTF-16-BE
     assert 'Right$("000" & Hex$(AscW(Mid$(s, i, 1)) And &HFFFF&), 4)' in text
     assert 'path_hex=\'" & HexPath(chosen) & "\')"' in text
+
+
+def vba_procedures(text: str) -> dict[str, tuple[bool, str, list[str]]]:
+    """A VBA module's procedures: name → (public, argument list, body lines stripped, comments and blanks left out)."""
+    procedures, current = {}, None
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.split(" '")[0].strip() if not raw.strip().startswith("'") else ""
+        start = re.match(r"(Public |Private )?(Sub|Function) (\w+)\((.*)\)", line)
+        if start:
+            current = start[3]
+            procedures[current] = (start[1] != "Private ", start[4], [])
+        elif re.match(r"End (Sub|Function)$", line):
+            current = None
+        elif current and line:
+            procedures[current][2].append(line)
+    return procedures
+
+
+def callback_problems(text: str) -> list[str]:
+    """What is wrong with the ribbon callbacks of a module: each public Sub taking an IRibbonControl must set an
+    error handler, then check the workbook (WorkbookReady), before anything that reaches RunPython; its handler
+    (after an Exit Sub) shows the Chinese failure; WorkbookReady tests both cases that make xlwings fail."""
+    procedures = vba_procedures(text)
+
+    def runs_python(name, seen=()):
+        body = procedures[name][2]
+        return any("RunPython" in line or any(re.search(rf"\b{other}\b", line) and runs_python(other, (*seen, name))
+                                             for other in procedures if other not in (*seen, name))
+                   for line in body)
+
+    problems = []
+    callbacks = [n for n, (public, args, _) in procedures.items() if public and args == "control As IRibbonControl"]
+    if not callbacks:
+        problems.append("no ribbon callbacks")
+    for name in callbacks:
+        body = procedures[name][2]
+        first_run = next((i for i, line in enumerate(body) if "RunPython" in line or any(
+            re.search(rf"\b{other}\b", line) and runs_python(other) for other in procedures if other != name)),
+            None)
+        handler = next((i for i, line in enumerate(body) if re.fullmatch(r"On Error GoTo (\w+)", line)), None)
+        guard = next((i for i, line in enumerate(body) if line == "If Not WorkbookReady() Then Exit Sub"), None)
+        if first_run is None:
+            problems.append(f"{name}: never reaches RunPython")
+            continue
+        if handler is None or handler > first_run:
+            problems.append(f"{name}: no error handler before RunPython")
+        if guard is None or guard > first_run:
+            problems.append(f"{name}: no workbook guard before RunPython")
+        if handler is not None:
+            label = re.fullmatch(r"On Error GoTo (\w+)", body[handler])[1]
+            at = body.index(f"{label}:") if f"{label}:" in body else None
+            if at is None or body[at - 1] != "Exit Sub" or "ShowFailure" not in body[at + 1:]:
+                problems.append(f"{name}: the handler {label} does not show the failure after an Exit Sub")
+    ready = " ".join(procedures.get("WorkbookReady", (0, 0, []))[2])
+    if "ActiveWorkbook Is Nothing" not in ready or "Not Application.ActiveProtectedViewWindow Is Nothing" not in ready:
+        problems.append("WorkbookReady does not check both ActiveWorkbook and Protected View")
+    failure = " ".join(procedures.get("ShowFailure", (0, 0, []))[2])
+    if "MsgBox FromHex(" not in failure or "Err.Description" not in failure:
+        problems.append("ShowFailure does not say the error in Chinese")
+    return problems
+
+
+def test_every_ribbon_callback_guards_the_workbook_and_handles_errors_before_runpython():
+    text = (MACROS / "xltools_ribbon.bas").read_bytes().decode("ascii")
+    assert callback_problems(text) == []
+    procedures = vba_procedures(text)
+    assert {n for n, (public, args, _) in procedures.items() if public and args == "control As IRibbonControl"} \
+        == set(CONTRACT.values())
+    # the checker fails a callback that lost a piece (each mutation of the real source is caught)
+    assert callback_problems(text.replace("    If Not WorkbookReady() Then Exit Sub\r\n    RunWithPath control, FILE",
+                                          "    RunWithPath control, FILE")) == \
+        ["OnButtonFile: no workbook guard before RunPython"]
+    unhandled = text.replace("Sub OnButton(control As IRibbonControl)\r\n    On Error GoTo Failed\r\n",
+                             "Sub OnButton(control As IRibbonControl)\r\n")
+    assert callback_problems(unhandled) == ["OnButton: no error handler before RunPython"]
+    late = text.replace("    If Not WorkbookReady() Then Exit Sub\r\n    If Not InterpreterReady() Then Exit Sub\r\n"
+                        "    RunPython DISPATCH & control.Tag & \"')\"\r\n",
+                        "    If Not InterpreterReady() Then Exit Sub\r\n    RunPython DISPATCH & control.Tag & \"')\"\r\n"
+                        "    If Not WorkbookReady() Then Exit Sub\r\n")
+    assert callback_problems(late) == ["OnButton: no workbook guard before RunPython"]
+    assert callback_problems(text.replace("ElseIf ActiveWorkbook Is Nothing Then", "ElseIf False Then")) == \
+        ["WorkbookReady does not check both ActiveWorkbook and Protected View"]
 
 
 # --- the compressor ----------------------------------------------------------------------------------------
