@@ -27,6 +27,7 @@ from oletools.olevba import VBA_Parser, decompress_stream
 from xltools.addin_build import AddinBuildError, build, cfb, find_sources, ovba
 from xltools.addin_build import xlam as build_module
 from xltools.addin_build.install import AddinInstallError, install, plan
+from xltools.addin_build.udfs import UDF_MODULE, udf_module
 from xltools.cli import cli
 
 if importlib.util.find_spec("xlwings") is None:  # the template and xlwings' module come from xlwings
@@ -72,8 +73,9 @@ def template_vba() -> bytes:
 def test_each_module_decodes_to_exactly_its_source(xlam):
     sources = find_sources()
     modules = olevba_modules(xlam)
-    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xlwings"]
+    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xltools_udfs", "xlwings"]
     assert modules["xltools_ribbon"] == (MACROS / "xltools_ribbon.bas").read_bytes().decode("ascii")
+    assert modules["xltools_udfs"] == udf_module().decode("ascii")
     installed = sources.xlwings_bas.read_bytes().decode("cp1252")
     assert modules["xlwings"] == installed.replace('PROJECT_NAME As String = "myaddin"',
                                                    'PROJECT_NAME As String = "xltools"')
@@ -86,7 +88,7 @@ def test_each_module_decodes_to_exactly_its_source(xlam):
 
 def test_new_modules_are_source_only_and_the_project_compiles_from_source(vba):
     assert vba["VBA/_VBA_PROJECT"] == bytes.fromhex("cc61ffff000100")  # version 0xFFFF: no p-code to trust
-    for name in ("xlwings", "xltools_ribbon"):
+    for name in ("xlwings", "xltools_ribbon", "xltools_udfs"):
         assert vba[f"VBA/{name}"][0] == 1  # MODULEOFFSET 0: the stream is the compressed source itself
 
 
@@ -191,6 +193,78 @@ def test_every_ribbon_callback_guards_the_workbook_and_handles_errors_before_run
         ["WorkbookReady does not check both ActiveWorkbook and Protected View"]
 
 
+# --- the worksheet functions -------------------------------------------------------------------------------
+
+XLWINGS_WRAPPERS = """
+import io, sys, types
+for name in ("pythoncom", "pywintypes", "win32com", "win32com.client"):  # udfs.py imports them at the top
+    sys.modules[name] = types.ModuleType(name)
+sys.modules["pythoncom"].CoInitialize = lambda: None
+sys.modules["win32com.client"].Dispatch = lambda x: x
+from xlwings import udfs
+import xltools.addin as addin
+
+def XLT_DEMO(text, region=None):
+    pass
+
+module = types.ModuleType("xltools.addin")
+for fn in (*addin.UDFS.values(), XLT_DEMO):
+    setattr(module, fn.__name__, udfs.xlfunc(fn))
+out = io.StringIO()
+udfs.generate_vba_wrapper("xltools.addin", module, out, types.SimpleNamespace(Name="xltools.xlam"))
+sys.stdout.write(out.getvalue())
+"""
+
+
+def test_udf_module_is_what_xlwings_generates_for_the_addins_functions():
+    """xlwings' own generate_vba_wrapper (its Windows imports stubbed) run on the functions of xltools.addin: our
+    module holds exactly its text, after our header."""
+    done = subprocess.run([sys.executable, "-c", XLWINGS_WRAPPERS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    from xltools import addin
+    from xltools.addin_build.udfs import udf_functions
+
+    def XLT_DEMO(text, region=None):  # noqa: N802 - an optional argument, as in the subprocess
+        pass
+
+    ours = udf_module([*udf_functions(), XLT_DEMO]).decode("ascii")
+    header, _, wrappers = ours.partition("Function ")
+    # xlwings walks dir(module): XLT_DEMO, XLT_TARGETS, XLT_UNIT; ours keeps the order given
+    by_name = lambda text: sorted(re.split(r"(?m)^(?=Function )", text.replace("\r\n", "\n"))[1:])  # noqa: E731
+    assert by_name("Function " + wrappers) == by_name(done.stdout)
+    assert "Function XLT_DEMO(text, Optional region)" in done.stdout
+    assert header.split("\r\n")[0] == f'Attribute VB_Name = "{UDF_MODULE}"'
+    assert "#Const App = \"Microsoft Excel\"" in header
+    assert set(addin.UDFS) == {"XLT_UNIT", "XLT_TARGETS"}
+
+
+def test_udf_module_wraps_each_worksheet_function_with_its_arguments(xlam):
+    text = olevba_modules(xlam)[UDF_MODULE]
+    assert text == udf_module().decode("ascii") and text.isascii()
+    declared = dict(re.findall(r"(?m)^Function (\w+)\((.*)\)\r$", text))
+    assert declared == {"XLT_UNIT": "cell, region", "XLT_TARGETS": "cell"}
+    for name, args in declared.items():
+        assert f'{name} = XLPy.CallUDF("xltools.addin", "{name}", Array({args}), ActiveWorkbook, ' \
+               "Application.Caller)" in text
+        assert f"    {name} = Err.Description\r\nEnd Function" in text
+    # the functions the wrappers name are the ones Python calls
+    from xltools import addin
+
+    for name in declared:
+        assert callable(getattr(addin, name))
+    # and the add-in's xlwings module has the XLPy the wrappers call
+    assert re.search(r"(?m)^Function XLPy\(\)", olevba_modules(xlam)["xlwings"])
+
+
+def test_udf_module_refuses_arguments_vba_cannot_take():
+    def XLT_MANY(*cells):  # noqa: N802
+        pass
+
+    with pytest.raises(AddinBuildError) as err:
+        udf_module([XLT_MANY])
+    assert "XLT_MANY" in err.value.message_zh
+
+
 # --- the compressor ----------------------------------------------------------------------------------------
 
 def oletools_decompress(container: bytes) -> bytes:
@@ -252,7 +326,7 @@ def test_dir_project_and_projectwm_list_the_same_modules(vba):
     from_wm = ovba.projectwm_names(vba["PROJECTwm"])
     streams = [p.split("/")[1] for p in vba if p.startswith("VBA/") and p not in ("VBA/dir", "VBA/_VBA_PROJECT")]
     assert from_dir == from_project == from_wm == ["ThisWorkbook", "Dictionary", "Sheet2", "xlwings",
-                                                    "xltools_ribbon"]
+                                                    "xltools_ribbon", "xltools_udfs"]
     assert sorted(streams) == sorted(from_dir)
     assert struct.unpack("<H", count)[0] == len(from_dir)
     for records_of_one in modules:  # the stream name record names the stream
@@ -261,6 +335,7 @@ def test_dir_project_and_projectwm_list_the_same_modules(vba):
         assert dict(records_of_one)[0x0032].decode("utf-16-le") == name
     assert ("Module", "xltools_ribbon") in ovba.project_modules(project)
     assert ("Module", "xlwings") in ovba.project_modules(project)
+    assert ("Module", "xltools_udfs") in ovba.project_modules(project)
     project_name = next(payload for rid, payload in records if rid == ovba.PROJECT_NAME).decode()
     assert project_name == "xltools" and 'Name="xltools"' in project.split("\r\n")
     assert "RibbonMyAddin" not in project and "xltools_ribbon=0, 0, 0, 0, C" in project
@@ -434,12 +509,13 @@ def test_libreoffice_lists_the_modules_of_the_addin_retyped_as_xlsm(xlam, tmp_pa
     assert done.returncode == 0, done.stderr
     libraries = json.loads(done.stdout)
     modules = libraries["xltools"]  # LibreOffice names the library after the VBA project
-    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xlwings"]
+    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xltools_udfs", "xlwings"]
     assert "Sub OnButtonFolder(control As IRibbonControl)" in modules["xltools_ribbon"]
     assert 'Public Const PROJECT_NAME As String = "xltools"' in modules["xlwings"]
     # whole sources, line for line: LibreOffice drops the Attribute lines and adds two of its own
     for name, source in (("xlwings", build_module.xlwings_module(find_sources())),
-                         ("xltools_ribbon", (MACROS / "xltools_ribbon.bas").read_bytes())):
+                         ("xltools_ribbon", (MACROS / "xltools_ribbon.bas").read_bytes()),
+                         ("xltools_udfs", udf_module())):
         expected = [line for line in source.decode("cp1252").split("\r\n") if not line.startswith("Attribute ")]
         loaded = modules[name].split("\n")
         assert loaded[:2] == ["Rem Attribute VBA_ModuleType=VBAModule", "Option VBASupport 1"]

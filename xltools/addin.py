@@ -584,10 +584,17 @@ HANDLERS = {
 # ---------------------------------------------------------------------------------------------- UDFs
 
 
+# The worksheet functions by name: `xltools addin build` writes their VBA wrappers into the add-in (addin_build.udfs).
+UDFS: dict = {}
+
+
 def _udf(fn):
-    """``@xw.func`` when xlwings is already loaded (Excel importing the UDFs); a plain function otherwise."""
+    """``@xw.func`` when xlwings is already loaded (Excel's UDF server importing this module); a plain function
+    otherwise. Either way listed in ``UDFS``."""
     xw = sys.modules.get("xlwings")
-    return xw.func(fn) if xw is not None and hasattr(xw, "func") else fn
+    fn = xw.func(fn) if xw is not None and hasattr(xw, "func") else fn
+    UDFS[fn.__name__] = fn
+    return fn
 
 
 _DIRECTORY_CACHE: dict = {}
