@@ -933,6 +933,34 @@ def serve(city_ledger, archive, regions, units, host, port, names, print_codes) 
     uvicorn.run(create_app(desk, allowed_hosts=hosts, local=local), host=host, port=port, log_level="warning")
 
 
+@cli.group()
+def wps() -> None:
+    """WPS 加载项：在 WPS 表格中显示“台账工具”选项卡 (the WPS add-in)."""
+
+
+@wps.command("install")
+@click.option("--desk", "desk", default="http://127.0.0.1:8765", show_default=True,
+              help="收发台地址（xltools serve 的地址），加载项通过它检查工作簿 (the desk's URL)")
+@click.option("--offline", is_flag=True, help="把加载项文件复制到本机，不从收发台在线加载 (copy the files)")
+@click.option("--jsplugins", is_flag=True,
+              help="写 jsplugins.xml（单位 oem.ini 指定 JSPluginsServer 的 WPS 版本用），默认写 publish.xml")
+@click.option("--build", "build", type=click.Path(file_okay=False),
+              help="只生成离线安装包（.7z，供内网分发）到此文件夹，不安装 (build the offline package)")
+def wps_install(desk: str, offline: bool, jsplugins: bool, build: str | None) -> None:
+    """为当前用户安装 WPS 加载项“台账工具” (install the WPS add-in for this user).
+
+    安装后完全退出 WPS 再打开；加载项的按钮通过收发台检查工作簿，请同时运行 xltools serve。
+    """
+    from .wps import build_offline, install
+
+    if build:
+        package = build_offline(build, desk)
+        click.echo(f"已生成离线安装包：{package}（解压后运行 copy.bat，即复制到当前用户的 WPS 加载项文件夹）")
+        return
+    for line in install(desk, offline=offline, jsplugins=jsplugins).lines:
+        click.echo(line)
+
+
 def desk_names(host: str) -> list[str]:
     """The Host headers a desk listening on ``host`` answers: that address, or — for every address (0.0.0.0,
     ::) — this computer's names and addresses (a page asked for by any other name is refused)."""

@@ -53,6 +53,14 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost"])
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/wps", StaticFiles(directory=HERE / "wps", html=True), name="wps")  # the WPS 加载项 (online mode)
+    if local:
+        # The WPS add-in installed offline runs from its own folder, not from this server: it may call the two
+        # stateless APIs below from a page on this computer (nothing else is allowed across origins).
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origin_regex=r"^(null|file://.*|https?://(127\.0\.0\.1|localhost)(:\d+)?)$",
+                           allow_methods=["POST"], allow_headers=["Content-Type", "X-Xltools"])
     pages = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html
     pages.env.globals.update(severity_zh=SEVERITY_ZH, title_of=problem_title)
 
@@ -244,17 +252,7 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
         upload code or the city token is needed."""
         if not local and not desk.is_city(x_city_token):
             _district(x_upload_code)
-        most = int(current().file_mb * 1024 * 1024)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > most:
-                raise DeskError(f"snapshot over {most} bytes", f"工作簿内容过大：超过 {current().file_mb:g} MB", 413)
-        try:
-            snapshot = json.loads(body)
-        except ValueError as exc:
-            raise DeskError(f"snapshot is not JSON: {exc}", "发来的工作簿内容不是 JSON", 422) from exc
-        return await run_in_threadpool(desk.workbook, action, snapshot)
+        return await run_in_threadpool(desk.workbook, action, await _json(request))
 
     @app.post("/api/jobs", status_code=202)
     async def api_job(feedback: bool = False, x_city_token: str = Header("")):
@@ -272,6 +270,37 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
     async def api_job_result(job_id: str, x_city_token: str = Header("")):
         _city(x_city_token)
         return _result(_job(job_id))
+
+    @app.post("/api/ribbon/{tag}")
+    async def api_ribbon(tag: str, request: Request, x_xltools: str = Header("")):
+        """The ribbon's file buttons for the WPS add-in on this computer (``desk.ribbon``): ``{"book": the saved
+        workbook, "path": the chosen file or folder}`` → ``{"messages", "open"}``; ``copy_path`` → where to save a
+        copy of an unsaved workbook. Only on a desk listening on 127.0.0.1, and only from the add-in (its header)."""
+        from .ribbon import copy_path, run_button
+
+        if not local:
+            raise DeskError("ribbon API on a shared desk", "这个功能只在本机运行的收发台上可用（xltools serve 默认即是）", 403)
+        if x_xltools != "wps":
+            raise DeskError("ribbon API without the add-in's header", "请从 WPS 的“台账工具”选项卡使用这个功能", 403)
+        body = await _json(request)
+        if tag == "copy_path":
+            return {"path": copy_path(str(body.get("name") or ""))}
+        return await run_in_threadpool(run_button, tag, str(body.get("book") or ""), str(body.get("path") or ""))
+
+    async def _json(request: Request) -> dict:
+        most = int(current().file_mb * 1024 * 1024)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > most:
+                raise DeskError(f"request over {most} bytes", f"发来的内容过大：超过 {current().file_mb:g} MB", 413)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise DeskError(f"request is not JSON: {exc}", "发来的内容不是 JSON", 422) from exc
+        if not isinstance(data, dict):
+            raise DeskError("request is not a JSON object", "发来的内容格式不对", 422)
+        return data
 
     def _allowed(region: str, code: str, token: str) -> None:
         if desk.is_city(token):
