@@ -467,6 +467,51 @@ def test_a_protected_sheet_is_refused_before_anything_is_written(ledger, monkeyp
     assert "已安全修正" in alerts[0]
 
 
+def test_a_threaded_comment_on_a_cell_to_mark_is_refused_before_anything_is_written(ledger, monkeypatch):
+    """Excel (COM) reports a Microsoft 365 threaded comment, which cannot take a note (AddComment fails mid-write);
+    the remote engine has none, so one is reported here for cells the check notes."""
+    rows = _seq_rows(load_workbook(ledger)["工作台账"])
+    threaded = {f"D{rows[2]}"}
+    seen = []
+
+    def has_thread(rng):
+        cell = rng.address.replace("$", "")
+        seen.append((rng.sheet.name, cell))
+        return rng.sheet.name == "工作台账" and cell in threaded
+
+    monkeypatch.setattr(addin, "_threaded_comment", has_thread)
+    _wb, alerts, actions = press(monkeypatch, ledger, "check_units")
+    assert [a["func"] for a in actions] == ["alert"]  # nothing written
+    assert alerts == [f"未能完成：工作表“工作台账”的 D{rows[2]} 单元格有新式批注（可回复的批注），台账工具无法在这些单元格上"
+                      "加标注。请先记下批注内容，删除这些批注（右键单元格 → 删除批注），需要时改用备注（审阅 → 备注 → 新建备注），"
+                      "再点击。工作簿没有被改动。"]
+    noted = {(p.sheet, p.cell) for p in validate(ledger).report if p.cell and not p.type.startswith("target-")}
+    # every cell to be noted was asked, and no other; the person's note this engine cannot read is left as it is
+    assert set(seen) == noted - {("工作台账", f"D{rows[4]}")}
+    # many: the first five named, the rest counted
+    threaded = {cell for _sheet, cell in seen}
+    _wb, alerts, actions = press(monkeypatch, ledger, "check_units")
+    assert [a["func"] for a in actions] == ["alert"] and len(threaded) > addin.THREADED_SHOWN
+    named = re.search(r"的 (\S+) 等 (\d+) 处单元格有新式批注", alerts[0])
+    assert named and int(named[2]) == len(threaded) and len(named[1].split("、")) == addin.THREADED_SHOWN
+
+
+def test_a_threaded_comment_where_clear_puts_a_note_back_is_refused(ledger, monkeypatch, tmp_path):
+    marked, _alerts, _a = press(monkeypatch, ledger, "check_units")
+    row = next(r for r in marked[addin.MARKS_SHEET].iter_rows(min_row=2) if r[0].value == "mark")
+    cell = row[2].value
+    row[4].value, row[5].value = addin.OWN_NOTE, "原来的批注"  # the note clear gives back
+    path = tmp_path / "marked.xlsx"
+    marked.save(path)
+    monkeypatch.setattr(addin, "_threaded_comment", lambda rng: rng.address.replace("$", "") == cell)
+    _wb, alerts, actions = press(monkeypatch, ledger, "clear_marks", work=path)
+    assert [a["func"] for a in actions] == ["alert"]
+    assert f"工作表“工作台账”的 {cell} 单元格有新式批注" in alerts[0]
+    monkeypatch.setattr(addin, "_threaded_comment", lambda rng: False)
+    _wb, alerts, _a = press(monkeypatch, ledger, "clear_marks", work=path)
+    assert "已清除标注" in alerts[0]
+
+
 def test_apply_fixes_changes_only_the_cells_validate_fix_changes(ledger, monkeypatch, tmp_path):
     original = load_workbook(ledger)
     wb, alerts, _a = press(monkeypatch, ledger, "apply_fixes")

@@ -303,6 +303,39 @@ def _check_writable(book, patch: Patch) -> None:
                            "工作簿结构受保护，无法添加“问题清单”。请先撤销保护（审阅 → 保护工作簿）后再点击。")
 
 
+def _threaded_comment(rng) -> bool:
+    """A Microsoft 365 threaded comment on the cell (COM only; other engines have none to report)."""
+    try:
+        return rng.api.CommentThreaded is not None
+    except Exception:
+        return False
+
+
+THREADED_SHOWN = 5  # cells named in the message; the rest are counted
+
+
+def _check_notes(book, patch: Patch) -> None:
+    """Before any write: a cell with a threaded comment cannot take a note (Excel's AddComment fails), so the
+    cells the patch notes — marked, or given back a person's note — must have none."""
+    noted = [(m.sheet, m.cell) for m in patch.paint if m.note is not None]
+    noted += [(c.sheet, c.cell) for c in patch.restore if c.note == OWN_NOTE]
+    names = {s.name for s in book.sheets}
+    found: dict[str, list[str]] = {}
+    for sheet, cell in dict.fromkeys(noted):
+        if sheet in names and _threaded_comment(book.sheets[sheet].range(cell)):
+            found.setdefault(sheet, []).append(cell)
+    if not found:
+        return
+    places = []
+    for sheet, cells in found.items():
+        count = f" 等 {len(cells)} 处单元格" if len(cells) > THREADED_SHOWN else " 单元格"
+        places.append(f"工作表“{sheet}”的 {'、'.join(cells[:THREADED_SHOWN])}{count}")
+    raise XltoolsError(
+        "threaded comments on cells to be noted: " + "; ".join(f"{s}!{','.join(c)}" for s, c in found.items()),
+        f"{'；'.join(places)}有新式批注（可回复的批注），台账工具无法在这些单元格上加标注。请先记下批注内容，"
+        "删除这些批注（右键单元格 → 删除批注），需要时改用备注（审阅 → 备注 → 新建备注），再点击。工作簿没有被改动。")
+
+
 def _protected_book(book) -> bool:
     try:
         return bool(book.api.ProtectStructure)
@@ -375,10 +408,11 @@ def _restore(book, was: CellState) -> None:
 
 def apply_patch(ui: Excel, patch: Patch) -> None:
     """A patch applied to the open workbook through xlwings — only after every sheet it touches is found
-    writable — and its message said."""
+    writable and no cell to be noted holds a threaded comment — and its message said."""
     book = ui.book
     if patch.restore or patch.paint or patch.writes or patch.delete or patch.tables:
         _check_writable(book, patch)
+        _check_notes(book, patch)
         ui.status("正在写入……")
     names = [s.name for s in book.sheets]
     for was in patch.restore:
