@@ -284,8 +284,8 @@ def mark_patch(snapshot: Snapshot, problems: list[Problem], *, kind: str | None 
 
     marked = plan_marks([p for p in problems if here(p)], [n for n in names if n not in (PROBLEMS_SHEET, MARKS_SHEET)],
                         snapshot.anchor)
-    patch = Patch(restore=[m for key, m in old_marks.items()
-                           if key not in {(p.sheet, p.cell) for p in marked} and m.sheet in names])
+    still = {(p.sheet, p.cell) for p in marked}
+    patch = Patch(restore=[m for key, m in old_marks.items() if key not in still and m.sheet in names])
     before = []
     for mark in marked:
         was = old_marks.get((mark.sheet, mark.cell)) or snapshot.state(mark.sheet, mark.cell)
