@@ -586,7 +586,7 @@ def test_install_copies_the_add_in_and_writes_the_interpreter(tmp_path, xlam):
     target = tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / "xltools.xlam"
     assert target.read_bytes() == xlam.read_bytes()
     config = (tmp_path / "home" / ".xltools" / "xltools.conf").read_bytes().decode("gbk")
-    assert config == f'"INTERPRETER_WIN","{env_dir / "Scripts" / "pythonw.exe"}"\n'
+    assert config == f'"INTERPRETER_WIN","{env_dir / "Scripts" / "pythonw.exe"}"\r\n'
     assert done[-1] == "完成。请打开 Excel，功能区中应出现“台账工具”选项卡。"
 
 
@@ -621,3 +621,149 @@ def test_install_without_a_user_profile_changes_nothing(tmp_path, xlam):
     with pytest.raises(AddinInstallError) as err:
         install(steps, config_encoding="gbk")
     assert "USERPROFILE" in err.value.message_zh
+
+
+# --- doctor ------------------------------------------------------------------------------------------------
+
+def doctor_tree(tmp_path, xlam, monkeypatch):
+    """A Windows install faked under tmp_path (`addin install` itself, config in UTF-8 as the doctor reads it off
+    Windows), whose pythonw.exe runs this Python; the CLI sees it as this user's, on Windows."""
+    from xltools.addin_build import doctor
+
+    steps, env_dir = fake_windows(tmp_path)
+    steps.xlam = xlam
+    interpreter = env_dir / "Scripts" / "pythonw.exe"
+    interpreter.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    interpreter.chmod(0o755)
+    install(steps, config_encoding="utf-8")
+    env = {"APPDATA": str(tmp_path / "AppData"), "USERPROFILE": str(tmp_path / "home")}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(doctor, "this_is_windows", lambda: True)
+    return interpreter, env, tmp_path / "home" / ".xltools" / "xltools.conf"
+
+
+def doctor(*args):
+    result = CliRunner().invoke(cli, ["addin", "doctor", *args])
+    return result.exit_code, result.output.splitlines()
+
+
+def test_doctor_on_a_good_install_passes_and_prints_the_command_excel_starts(tmp_path, xlam, monkeypatch):
+    import xltools
+
+    interpreter, _env, config = doctor_tree(tmp_path, xlam, monkeypatch)
+    assert config.read_bytes().endswith(b'pythonw.exe"\r\n')  # what the installer wrote
+    code, lines = doctor()
+    target = tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / "xltools.xlam"
+    version = find_sources().xlwings_version
+    assert lines[:10] == [
+        "台账工具加载项检查（xltools addin doctor）",
+        f"[通过] 加载项已安装：{target}",
+        "[通过] 用户文件夹（APPDATA、USERPROFILE）在本机磁盘上。",
+        f"[通过] 配置文件：{config}",
+        "[通过] 配置文件为 Windows 换行（CRLF）。",
+        f"[通过] 配置的 Python（INTERPRETER_WIN）：{interpreter}",
+        f"[通过] Python 存在：{interpreter}",
+        f"[通过] Python 能导入台账工具：xltools {xltools.__version__}，xlwings {version}。",
+        f"[通过] 加载项中的 xlwings 模块与 Python 中的 xlwings 同为 {version} 版。",
+        f"[通过] 已找到 {interpreter.parent.parent / f'xlwings64-{version}.dll'}（工作表函数需要）。",
+    ]
+    assert code == 0
+    command = lines[lines.index("点击按钮时 Excel 启动的命令（以“帮助”按钮为例；<…> 处在点击时填入）：") + 1]
+    assert command.startswith(f'  cmd.exe /C "{interpreter}" -B -c "import xlwings.utils;xlwings.utils.prepare_sys_path('
+                              f'\\"false;<工作簿完整路径>;{target};;;;\\"); import xltools.addin as a; '
+                              "a.dispatch('help')\"  --wb=\"<工作簿名>\" --from_xl=1")
+    assert "GUID d4f940ab-401b-4efc-aadc-ad5f3c50688a" in "\n".join(lines)
+    assert "Block all Office applications from creating child processes" in "\n".join(lines)
+    assert any("xltools serve" in line and "WPS" in line for line in lines)
+    assert lines[-1].startswith("结论：未发现问题。")
+
+
+def test_doctor_fails_a_config_written_with_lf_only(tmp_path, xlam, monkeypatch):
+    _interpreter, _env, config = doctor_tree(tmp_path, xlam, monkeypatch)
+    config.write_bytes(config.read_bytes().replace(b"\r\n", b"\n"))
+    code, lines = doctor()
+    assert code == 1
+    assert "[失败] 配置文件的换行不是 Windows 的 CRLF（如只有 LF）：Excel 的 VBA 按 CR 分行读取，可能读错。" \
+           "请重新运行 xltools addin install。" in lines
+    assert lines[-1] == "结论：发现 1 项问题（[失败]），请按提示处理。"
+
+
+def test_doctor_fails_a_missing_or_broken_interpreter(tmp_path, xlam, monkeypatch):
+    interpreter, _env, _config = doctor_tree(tmp_path, xlam, monkeypatch)
+    interpreter.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'xltools'\" >&2\nexit 1\n")
+    code, lines = doctor()
+    assert code == 1
+    assert "[失败] Python 无法导入台账工具（import xltools.addin 失败：ModuleNotFoundError: No module named " \
+           "'xltools'）。请在该环境中重新安装：pip install \"xltools[addin]\"，再运行 xltools addin install。" in lines
+    interpreter.unlink()
+    code, lines = doctor()
+    assert code == 1
+    assert f"[失败] 找不到配置中的 Python：{interpreter}。Python 可能已被移动或卸载，请在安装了 xltools 的 Python 环境中" \
+           "重新运行 xltools addin install。" in lines
+    assert not any("Python 能导入" in line or "Python 无法导入" in line for line in lines)  # not started
+
+
+def test_doctor_fails_a_missing_add_in_and_config(tmp_path, monkeypatch):
+    from xltools.addin_build import doctor as doctor_module
+
+    for key in ("APPDATA", "USERPROFILE"):
+        monkeypatch.setenv(key, str(tmp_path / key))
+    monkeypatch.setattr(doctor_module, "this_is_windows", lambda: True)
+    code, lines = doctor("--json")
+    assert code == 1
+    found = json.loads("\n".join(lines))
+    assert [(c["name"], c["status"]) for c in found["checks"]] == [
+        ("addin-file", "fail"), ("network-share", "ok"), ("config-file", "fail")]
+    assert found["checks"][2]["text"].startswith(f"找不到配置文件 {tmp_path / 'USERPROFILE' / '.xltools' / 'xltools.conf'}")
+    assert found["ok"] is False and "a.dispatch('help')" in found["command"]
+
+
+def test_doctor_checks_config_lines_network_shares_and_the_asr_rule(tmp_path, xlam, monkeypatch):
+    from xltools.addin_build.doctor import ASR_RULE, diagnose
+
+    interpreter, env, config = doctor_tree(tmp_path, xlam, monkeypatch)
+    config.write_bytes(f'"INTERPRETER_WIN",{interpreter}\r\n'.encode())  # unquoted: VBA's Input # reads it wrong
+    found = diagnose(windows=True, env=env, encoding="utf-8", registry=lambda key, name: None)
+    assert ("config-lines", "fail") in found.flatten() and not found.ok
+    assert "第 1 行" in next(c.text for c in found.checks if c.name == "config-lines")
+    config.write_bytes(f'"INTERPRETER_WIN","{interpreter}"\r\n'.encode())
+
+    def policy(state):
+        return lambda key, name: state if "Policies" in key and name == ASR_RULE else None
+
+    found = diagnose(windows=True, env=env, encoding="utf-8", registry=policy("1"))
+    assert found.flatten()[-1] == ("asr-rule", "fail") and not found.ok
+    assert "已开启（阻止）：Excel 无法启动 Python，12 个按钮都不会有反应" in found.checks[-1].text
+    assert diagnose(windows=True, env=env, encoding="utf-8", registry=policy("2")).ok
+    assert diagnose(windows=True, env=env, encoding="utf-8", registry=policy(None)).flatten()[-1] == ("asr-rule", "ok")
+    shared = {**env, "APPDATA": r"\\fileserver\users\zhang\AppData\Roaming"}
+    found = diagnose(windows=True, env=shared, encoding="utf-8", registry=policy(None))
+    assert ("network-share", "warn") in found.flatten() and ("addin-file", "fail") in found.flatten()
+    assert r"APPDATA = \\fileserver\users\zhang\AppData\Roaming" in found.checks[1].text
+
+
+def test_doctor_command_line_is_what_xlwings_runpython_runs():
+    """Written out by hand from ExecuteWindows in xlwings_custom_addin.bas (USE UDF SERVER off), with the add-in's
+    ADD_WORKBOOK_TO_PYTHONPATH false: drive and cd first, the PYTHONPATH fields with backslashes doubled."""
+    from xltools.addin_build.doctor import command_line
+
+    python = r"C:\Users\张三\AppData\Local\xltools\env\Scripts\pythonw.exe"
+    addin = r"C:\Users\张三\AppData\Roaming\Microsoft\Excel\XLSTART\xltools.xlam"
+    assert command_line(python, addin, "import xltools.addin as a; a.dispatch('check_units')",
+                        temp=r"C:\Users\张三\AppData\Local\Temp") == (
+        r'cmd.exe /C C: & cd "C:\Users\张三\AppData\Local\xltools\env\Scripts" & '
+        r'"C:\Users\张三\AppData\Local\xltools\env\Scripts\pythonw.exe" -B -c "import xlwings.utils;'
+        r'xlwings.utils.prepare_sys_path(\"false;<工作簿完整路径>;'
+        r'C:\\Users\\张三\\AppData\\Roaming\\Microsoft\\Excel\\XLSTART\\xltools.xlam;;;;\"); '
+        r"import xltools.addin as a; a.dispatch('check_units')"
+        r'"  --wb="<工作簿名>" --from_xl=1 --app="<Excel 文件夹>\Microsoft Excel" --hwnd="<窗口号>" '
+        r'2> "C:\Users\张三\AppData\Local\Temp\xlwings-<GUID>.log" ')
+    unc = command_line(r"\\server\python\pythonw.exe", addin, "x")
+    assert unc.startswith(r'cmd.exe /C pushd "\\server\python" & "\\server\python\pythonw.exe" -B -c')
+
+
+def test_doctor_off_windows_says_excel_on_windows_is_needed():
+    code, lines = doctor()
+    assert code == 1 and lines[1].startswith("[失败] 本机不是 Windows")
+    assert any("GUID d4f940ab-401b-4efc-aadc-ad5f3c50688a" in line for line in lines)

@@ -889,6 +889,25 @@ def addin_install(xlam: str | None, dry_run: bool) -> None:
         click.echo(line)
 
 
+@addin.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查结果 (JSON output)")
+def addin_doctor(as_json: bool) -> None:
+    """检查本机加载项为什么不工作：配置、Python、安全软件，并列出 Excel 启动的命令和需要放行的程序 (diagnose).
+
+    发现问题时退出码为 1。
+    """
+    from .addin_build.doctor import diagnose
+
+    diagnosis = diagnose()
+    if as_json:
+        _print_json({"ok": diagnosis.ok, "command": diagnosis.command(),
+                     "checks": [{"name": c.name, "status": c.status, "text": c.text} for c in diagnosis.checks]})
+    else:
+        for line in diagnosis.lines():
+            click.echo(line)
+    sys.exit(int(not diagnosis.ok))
+
+
 @cli.command()
 @argument("city_ledger", "市级台账", type=click.Path(exists=True, dir_okay=False))
 @click.option("--archive", type=click.Path(file_okay=False),

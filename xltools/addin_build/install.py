@@ -38,8 +38,10 @@ class InstallPlan:
 
     @property
     def config_text(self) -> str:
-        # the format of xlwings' own `xlwings config create`; read by VBA's Input #, one quoted pair per line
-        return f'"INTERPRETER_WIN","{self.interpreter}"\n'
+        # the format of xlwings' own `xlwings config create`; read by VBA's Input #, one quoted pair per line, with
+        # CRLF as VBA's own Write # (and Python's text mode on Windows) writes it: VBA's file input ends a line at
+        # CR, so LF-only lines may run together once the file holds more than one
+        return f'"INTERPRETER_WIN","{self.interpreter}"\r\n'
 
     def describe(self) -> list[str]:
         """The steps in Chinese, for the clerk or IT."""
