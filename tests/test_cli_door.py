@@ -281,6 +281,8 @@ def test_help_columns_line_up_with_chinese_metavars():
 HELP_TOKENS = (
     "xltools",  # the program, in every usage line
     "Excel", "Windows", "Python",  # what the add-in is installed into and runs (addin, addin install)
+    "WPS", "http://127.0.0.1:8765",  # the WPS add-in (wps, wps install) and the desk it asks
+    "jsplugins.xml", "publish.xml", "oem.ini", "JSPluginsServer",  # the files and setting WPS reads its add-ins from
     "CSV", "JSON",  # formats of the rows fill reads and of --json's output
     "docs/SECURITY.md",  # where --limit's limits are explained
     "workbooks/units.xlsx",  # validate's default unit directory

@@ -958,7 +958,7 @@ def wps() -> None:
 
 
 @wps.command("install")
-@click.option("--desk", "desk", default="http://127.0.0.1:8765", show_default=True,
+@click.option("--desk", "desk", default="http://127.0.0.1:8765", show_default=True, metavar="地址",
               help="收发台地址（xltools serve 的地址），加载项通过它检查工作簿 (the desk's URL)")
 @click.option("--offline", is_flag=True, help="把加载项文件复制到本机，不从收发台在线加载 (copy the files)")
 @click.option("--jsplugins", is_flag=True,
