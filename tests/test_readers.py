@@ -164,8 +164,8 @@ def test_ledger_workbook_with_title_bands_merges_and_repeated_header(tmp_path):
 def test_unsupported_and_missing_files(tmp_path):
     with pytest.raises(UnreadableInput):
         extract(tmp_path / "nothing.docx")
-    other = tmp_path / "a.pdf"
-    other.write_bytes(b"%PDF")
+    other = tmp_path / "a.rtf"
+    other.write_bytes(b"{\\rtf1}")
     with pytest.raises(UnreadableInput) as err:
         extract(other)
     assert "不支持的文件类型" in err.value.message_zh

@@ -492,7 +492,7 @@ def cli(verbose: int, limits: tuple[str, ...]) -> None:
 def extract(file: str, region: str | None, as_json: bool, with_origin: bool) -> None:
     """从工作方案、台账或行数据中提取台账 (extract the ledger from a plan document, ledger or rows).
 
-    文件：.docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods
+    文件：.docx .pdf .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods
     """
     from .readers import extract as extract_ledger
 

@@ -39,6 +39,7 @@ class Limits:
     cells: int = 1_000_000  # cells of one sheet (its rows × columns): a ledger has tens of thousands; a million
     # cells is ~650 MB to mark with openpyxl (measured: 200 rows × 5,000 columns), four million was 24 GB
     cell_chars: int = 32_767  # characters of one cell: Excel's own maximum
+    pages: int = 1000  # pages of one PDF: a plan with its ledger attached is 20–80
     memory_mb: float = 4096  # resident memory of one consolidation, its workers included
 
     def describe(self) -> dict[str, float]:

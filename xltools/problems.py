@@ -29,6 +29,8 @@ TITLES = {
     "unplaced-text": "未归入任务的段落",
     "renumbered": "已重新编号",
     "numbering-gap": "任务编号不连续",
+    "pdf-image-page": "PDF 中的图片页（未读取）",
+    "pdf-unreadable-characters": "PDF 中无法识别的字符",
     "body-ledger-units": "正文与台账单位不一致",
     "body-ledger-text": "正文与台账文字不同",
     "body-only-task": "正文任务未列入台账",

@@ -23,7 +23,7 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
 
 def extract(path: str | Path, region: str | None = None) -> Ledger:
-    """Extract a ledger from a plan document (.docx/.txt/.md), rows (.csv/.json) or a ledger workbook."""
+    """Extract a ledger from a plan document (.docx/.pdf/.txt/.md), rows (.csv/.json) or a ledger workbook."""
     path = Path(path)
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file", f"找不到文件：{path}")
@@ -41,6 +41,11 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
 
         ledger = extract_docx(path)
         bound_prose(ledger, name)
+    elif suffix == ".pdf":
+        from .pdf import extract_pdf
+
+        ledger = extract_pdf(path)
+        bound_prose(ledger, name)
     elif suffix in (".csv", ".json", ".tsv"):
         from .rows import extract_rows
 
@@ -52,7 +57,7 @@ def extract(path: str | Path, region: str | None = None) -> Ledger:
     else:
         raise UnreadableInput(
             f"{path}: unsupported file type {suffix!r}",
-            f"不支持的文件类型“{suffix}”：{name}（支持 .docx .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
+            f"不支持的文件类型“{suffix}”：{name}（支持 .docx .pdf .txt .md .csv .json .xlsx .xlsm .xls .xlsb .ods）",
         )
     settle(ledger, name, region)
     log.info("extracted %s: %d rows, %d goals, %d problems", name, len(ledger.rows),

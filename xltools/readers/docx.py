@@ -53,6 +53,12 @@ def extract_docx(path: Path) -> Ledger:
             rows = _table_rows(table, name, len(lines))
             if find_header([r.cells for r in rows], 5) is not None:
                 ledger_rows, body_end = rows, len(lines)
+    return assemble(lines, ledger_rows, body_end, name)
+
+
+def assemble(lines: list[str], ledger_rows: list[GridRow] | None, body_end: int | None, name: str) -> Ledger:
+    """A document read as paragraphs and its ledger table (the rows of the first table with a ledger header,
+    ``body_end`` paragraphs into the document): the table's ledger, compared with the body; else the prose."""
     if ledger_rows is None:
         return parse_plan(lines, name)
     # The table's title is the last title-like paragraph before it.
