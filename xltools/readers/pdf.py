@@ -19,6 +19,7 @@ A PDF without usable text — a scan, or fonts without a Unicode map — is refu
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -520,17 +521,21 @@ class PdfText:
     pages: list[int] = field(default_factory=list)  # the page (from 1) each paragraph starts on
 
 
+_PDFIUM = threading.Lock()
+
+
 def read_pdf(path: Path) -> PdfText:
     """``path``'s paragraphs and ledger table; UnreadableInput (PdfWithoutText) when it has no usable text."""
-    pdf = _Pdf(path)
-    try:
-        chars_of, widths, ruled, images_only = pdf.read()
-    finally:
-        pdf.close()
-    problems = _check_text(pdf.name, path, chars_of, images_only)
-    if any(p.type == "pdf-unreadable-characters" for p in problems):
-        chars_of = [[c for c in chars if not _odd(c.text)] for chars in chars_of]
-    found = pdf.tables(ruled)
+    with _PDFIUM:  # pdfium is not thread-safe: one PDF read at a time per process (the desk serves in threads)
+        pdf = _Pdf(path)
+        try:
+            chars_of, widths, ruled, images_only = pdf.read()
+        finally:
+            pdf.close()
+        problems = _check_text(pdf.name, path, chars_of, images_only)
+        if any(p.type == "pdf-unreadable-characters" for p in problems):
+            chars_of = [[c for c in chars if not _odd(c.text)] for chars in chars_of]
+        found = pdf.tables(ruled)
 
     # Each page: its tables (the characters inside them taken out) and its lines.
     pages: list[tuple[list[_Line], list[_Table]]] = []
