@@ -1,6 +1,7 @@
 Attribute VB_Name = "xltools_ribbon"
 ' Ribbon callbacks of the xltools add-in. Each button's tag names its Python handler (xltools.addin.HANDLERS);
-' one callback per kind of button hands the tag, and a chosen path, to Python through xlwings' RunPython.
+' one callback per kind of button hands the tag, and a chosen path, to Python through xlwings' RunPython - or,
+' with DESK_URL configured, to the desk over HTTP (xltools_desk.DeskButton), where Office may not start programs.
 ' This source must stay ASCII: Chinese text is built from UTF-16 hex codes (FromHex), and paths travel to
 ' Python as hex too, because RunPython's command line would mangle non-ASCII characters.
 Option Explicit
@@ -14,6 +15,7 @@ Private Const PLAN_FILES As String = "*.docx;*.txt;*.md;*.csv;*.json;*.xlsx;*.xl
 Sub OnButton(control As IRibbonControl)
     On Error GoTo Failed
     If Not WorkbookReady() Then Exit Sub
+    If ViaDesk(control.Tag, "") Then Exit Sub
     If Not InterpreterReady() Then Exit Sub
     RunPython DISPATCH & control.Tag & "')"
     Exit Sub
@@ -41,7 +43,9 @@ End Sub
 
 Private Sub RunWithPath(control As IRibbonControl, picker As Long)
     Dim chosen As String
-    If Not InterpreterReady() Then Exit Sub
+    If DeskUrl() = "" Then
+        If Not InterpreterReady() Then Exit Sub
+    End If
     With Application.FileDialog(picker)
         .AllowMultiSelect = False
         If picker = FILE_PICKER Then  ' what extract reads; the second filter lets anything else be tried
@@ -52,8 +56,17 @@ Private Sub RunWithPath(control As IRibbonControl, picker As Long)
         If .Show <> -1 Then Exit Sub  ' cancelled: do nothing
         chosen = .SelectedItems(1)
     End With
+    If ViaDesk(control.Tag, chosen) Then Exit Sub
     RunPython DISPATCH & control.Tag & "', path_hex='" & HexPath(chosen) & "')"
 End Sub
+
+' The desk route (issue 24): with DESK_URL in the config (`xltools addin install --desk ...`), the button asks
+' `xltools serve` over HTTP instead of starting Python, which security software may forbid Office to do.
+Private Function ViaDesk(tag As String, chosen As String) As Boolean
+    If DeskUrl() = "" Then Exit Function
+    DeskButton tag, chosen
+    ViaDesk = True
+End Function
 
 ' Each UTF-16 code unit as 4 hex digits; Python decodes it with bytes.fromhex(h).decode("utf-16-be").
 Private Function HexPath(ByVal s As String) As String

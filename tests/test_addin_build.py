@@ -73,8 +73,10 @@ def template_vba() -> bytes:
 def test_each_module_decodes_to_exactly_its_source(xlam):
     sources = find_sources()
     modules = olevba_modules(xlam)
-    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xltools_udfs", "xlwings"]
+    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_desk", "xltools_ribbon", "xltools_udfs",
+                              "xlwings"]
     assert modules["xltools_ribbon"] == (MACROS / "xltools_ribbon.bas").read_bytes().decode("ascii")
+    assert modules["xltools_desk"] == (MACROS / "xltools_desk.bas").read_bytes().decode("ascii")
     assert modules["xltools_udfs"] == udf_module().decode("ascii")
     installed = sources.xlwings_bas.read_bytes().decode("cp1252")
     assert modules["xlwings"] == installed.replace('PROJECT_NAME As String = "myaddin"',
@@ -88,7 +90,7 @@ def test_each_module_decodes_to_exactly_its_source(xlam):
 
 def test_new_modules_are_source_only_and_the_project_compiles_from_source(vba):
     assert vba["VBA/_VBA_PROJECT"] == bytes.fromhex("cc61ffff000100")  # version 0xFFFF: no p-code to trust
-    for name in ("xlwings", "xltools_ribbon", "xltools_udfs"):
+    for name in ("xlwings", "xltools_ribbon", "xltools_udfs", "xltools_desk"):
         assert vba[f"VBA/{name}"][0] == 1  # MODULEOFFSET 0: the stream is the compressed source itself
 
 
@@ -127,15 +129,19 @@ def vba_procedures(text: str) -> dict[str, tuple[bool, str, list[str]]]:
     return procedures
 
 
+RUNS = ("RunPython", "DeskButton")  # what does a button's work: Python, or the desk route (xltools_desk)
+
+
 def callback_problems(text: str) -> list[str]:
     """What is wrong with the ribbon callbacks of a module: each public Sub taking an IRibbonControl must set an
-    error handler, then check the workbook (WorkbookReady), before anything that reaches RunPython; its handler
-    (after an Exit Sub) shows the Chinese failure; WorkbookReady tests both cases that make xlwings fail."""
+    error handler, then check the workbook (WorkbookReady), before anything that reaches RunPython or the desk
+    route's DeskButton; its handler (after an Exit Sub) shows the Chinese failure; WorkbookReady tests both cases
+    that make xlwings fail."""
     procedures = vba_procedures(text)
 
     def runs_python(name, seen=()):
         body = procedures[name][2]
-        return any("RunPython" in line or any(re.search(rf"\b{other}\b", line) and runs_python(other, (*seen, name))
+        return any(any(run in line for run in RUNS) or any(re.search(rf"\b{other}\b", line) and runs_python(other, (*seen, name))
                                              for other in procedures if other not in (*seen, name))
                    for line in body)
 
@@ -145,7 +151,7 @@ def callback_problems(text: str) -> list[str]:
         problems.append("no ribbon callbacks")
     for name in callbacks:
         body = procedures[name][2]
-        first_run = next((i for i, line in enumerate(body) if "RunPython" in line or any(
+        first_run = next((i for i, line in enumerate(body) if any(run in line for run in RUNS) or any(
             re.search(rf"\b{other}\b", line) and runs_python(other) for other in procedures if other != name)),
             None)
         handler = next((i for i, line in enumerate(body) if re.fullmatch(r"On Error GoTo (\w+)", line)), None)
@@ -184,11 +190,10 @@ def test_every_ribbon_callback_guards_the_workbook_and_handles_errors_before_run
     unhandled = text.replace("Sub OnButton(control As IRibbonControl)\r\n    On Error GoTo Failed\r\n",
                              "Sub OnButton(control As IRibbonControl)\r\n")
     assert callback_problems(unhandled) == ["OnButton: no error handler before RunPython"]
-    late = text.replace("    If Not WorkbookReady() Then Exit Sub\r\n    If Not InterpreterReady() Then Exit Sub\r\n"
-                        "    RunPython DISPATCH & control.Tag & \"')\"\r\n",
-                        "    If Not InterpreterReady() Then Exit Sub\r\n    RunPython DISPATCH & control.Tag & \"')\"\r\n"
-                        "    If Not WorkbookReady() Then Exit Sub\r\n")
-    assert callback_problems(late) == ["OnButton: no workbook guard before RunPython"]
+    late = text.replace("    If Not WorkbookReady() Then Exit Sub\r\n    If ViaDesk(control.Tag, \"\") Then Exit Sub\r\n",
+                        "    If ViaDesk(control.Tag, \"\") Then Exit Sub\r\n    If Not WorkbookReady() Then Exit Sub\r\n")
+    assert late != text
+    assert callback_problems(late) == ["OnButton: no workbook guard before RunPython"]  # the desk route counts too
     assert callback_problems(text.replace("ElseIf ActiveWorkbook Is Nothing Then", "ElseIf False Then")) == \
         ["WorkbookReady does not check both ActiveWorkbook and Protected View"]
 
@@ -326,7 +331,7 @@ def test_dir_project_and_projectwm_list_the_same_modules(vba):
     from_wm = ovba.projectwm_names(vba["PROJECTwm"])
     streams = [p.split("/")[1] for p in vba if p.startswith("VBA/") and p not in ("VBA/dir", "VBA/_VBA_PROJECT")]
     assert from_dir == from_project == from_wm == ["ThisWorkbook", "Dictionary", "Sheet2", "xlwings",
-                                                    "xltools_ribbon", "xltools_udfs"]
+                                                    "xltools_ribbon", "xltools_udfs", "xltools_desk"]
     assert sorted(streams) == sorted(from_dir)
     assert struct.unpack("<H", count)[0] == len(from_dir)
     for records_of_one in modules:  # the stream name record names the stream
@@ -336,6 +341,7 @@ def test_dir_project_and_projectwm_list_the_same_modules(vba):
     assert ("Module", "xltools_ribbon") in ovba.project_modules(project)
     assert ("Module", "xlwings") in ovba.project_modules(project)
     assert ("Module", "xltools_udfs") in ovba.project_modules(project)
+    assert ("Module", "xltools_desk") in ovba.project_modules(project)
     project_name = next(payload for rid, payload in records if rid == ovba.PROJECT_NAME).decode()
     assert project_name == "xltools" and 'Name="xltools"' in project.split("\r\n")
     assert "RibbonMyAddin" not in project and "xltools_ribbon=0, 0, 0, 0, C" in project
@@ -509,13 +515,15 @@ def test_libreoffice_lists_the_modules_of_the_addin_retyped_as_xlsm(xlam, tmp_pa
     assert done.returncode == 0, done.stderr
     libraries = json.loads(done.stdout)
     modules = libraries["xltools"]  # LibreOffice names the library after the VBA project
-    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_ribbon", "xltools_udfs", "xlwings"]
+    assert sorted(modules) == ["Dictionary", "Sheet2", "ThisWorkbook", "xltools_desk", "xltools_ribbon", "xltools_udfs",
+                              "xlwings"]
     assert "Sub OnButtonFolder(control As IRibbonControl)" in modules["xltools_ribbon"]
     assert 'Public Const PROJECT_NAME As String = "xltools"' in modules["xlwings"]
     # whole sources, line for line: LibreOffice drops the Attribute lines and adds two of its own
     for name, source in (("xlwings", build_module.xlwings_module(find_sources())),
                          ("xltools_ribbon", (MACROS / "xltools_ribbon.bas").read_bytes()),
-                         ("xltools_udfs", udf_module())):
+                         ("xltools_udfs", udf_module()),
+                         ("xltools_desk", (MACROS / "xltools_desk.bas").read_bytes())):
         expected = [line for line in source.decode("cp1252").split("\r\n") if not line.startswith("Attribute ")]
         loaded = modules[name].split("\n")
         assert loaded[:2] == ["Rem Attribute VBA_ModuleType=VBAModule", "Option VBASupport 1"]

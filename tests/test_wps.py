@@ -297,8 +297,14 @@ def test_the_ribbon_api_is_this_computers_only(tmp_path):
     copy = local.post("/api/ribbon/copy_path", json={"name": "../../etc/章丘区?.xlsx"}, headers={"X-Xltools": "wps"})
     where = Path(copy.json()["path"])
     assert where.name == "章丘区_.xlsx" and where.parent.name.startswith("xltools-wps-")
+    # the Excel add-in's desk route (issue 24) sends its own header; any other is refused
+    excel = local.post("/api/ribbon/help", json={}, headers={"X-Xltools": "excel"})
+    assert excel.status_code == 200 and excel.json() == helped.json()
+    other = local.post("/api/ribbon/help", json={}, headers={"X-Xltools": "other"})
+    assert other.status_code == 403 and "WPS 或 Excel" in other.json()["error"]
     shared = TestClient(create_app(desk, allowed_hosts=["testserver"], local=False))
     assert shared.post("/api/ribbon/help", json={}, headers={"X-Xltools": "wps"}).status_code == 403
+    assert shared.post("/api/ribbon/help", json={}, headers={"X-Xltools": "excel"}).status_code == 403
     page = local.get("/wps/")
     assert page.status_code == 200 and "main.js" in page.text
     assert local.get("/wps/ribbon.xml").text == (WPS / "ribbon.xml").read_text(encoding="utf-8")

@@ -872,14 +872,17 @@ def addin_build(out: str) -> None:
 @click.option("--xlam", type=click.Path(dir_okay=False, exists=True),
               help="已生成的加载项；默认由源码生成 (a built .xlam)")
 @click.option("--dry-run", is_flag=True, help="只列出将执行的步骤，不做任何改动 (show the steps only)")
-def addin_install(xlam: str | None, dry_run: bool) -> None:
+@click.option("--desk", metavar="地址",
+              help="按钮经本机收发台（xltools serve 的地址，如 http://127.0.0.1:8765）运行，不由 Excel 启动 Python；"
+                   "用于安全软件禁止 Excel 启动程序的电脑 (the desk's URL)")
+def addin_install(xlam: str | None, dry_run: bool, desk: str | None) -> None:
     """为当前 Windows 用户安装加载项：复制到 Excel 启动文件夹，配置本环境的 Python (install for this user).
 
     运行前请关闭 Excel。
     """
     from .addin_build.install import install, plan
 
-    steps = plan(xlam)
+    steps = plan(xlam, desk=desk)
     if dry_run:
         click.echo("将执行以下步骤（--dry-run，未做任何改动）：")
         for line in steps.describe():

@@ -7,6 +7,10 @@ nothing useful. The doctor checks what can be checked without Excel — the add-
 wrote, the interpreter it names (started here, with a timeout, to import the add-in's module), xlwings' version
 against the add-in's, a network-share profile, the ASR rule in the registry — and prints the exact command line and
 what IT must allow. Never imports xlwings (the interpreter under test does, in its own process).
+
+With DESK_URL in the config (`xltools addin install --desk URL`) the buttons ask the desk (`xltools serve`) over HTTP
+instead of starting Python: the doctor then checks that the desk answers, and what only the worksheet functions
+still need (the interpreter, the ASR rule) is a warning, not a failure.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .install import plan
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARKS = {OK: "[通过]", WARN: "[注意]", FAIL: "[失败]"}
 RUN_TIMEOUT = 60  # seconds: a first import on a slow PC with on-access scanning takes a while
+DESK_TIMEOUT = 5  # seconds: the desk is on this PC
 ASR_RULE = "d4f940ab-401b-4efc-aadc-ad5f3c50688a"
 ASR_NAME = "Block all Office applications from creating child processes"
 ASR_NAME_ZH = "阻止所有 Office 应用程序创建子进程"
@@ -59,6 +64,7 @@ class Diagnosis:
     interpreter: str
     addin: str
     env: dict = field(default_factory=dict)
+    desk: str = ""  # DESK_URL: the buttons use the desk, not RunPython
 
     @property
     def ok(self) -> bool:
@@ -80,6 +86,8 @@ class Diagnosis:
             "台账工具加载项检查（xltools addin doctor）",
             *(c.line() for c in self.checks),
             "",
+            *([f"按钮经收发台 {self.desk} 运行（DESK_URL），点击时 Excel 不启动 Python；"
+               "以下命令和放行清单只与工作表函数 =XLT_UNIT、=XLT_TARGETS 以及不用收发台时有关。"] if self.desk else []),
             "点击按钮时 Excel 启动的命令（以“帮助”按钮为例；<…> 处在点击时填入）：",
             f"  {self.command()}",
             f"即 Excel（EXCEL.EXE）启动 {cmd}，再由它启动 {self.interpreter}。",
@@ -92,6 +100,8 @@ class Diagnosis:
             "（例如将该规则设为“审核”，或为上面的程序设置排除）。",
             "  3. 其他安全软件若拦截“Excel 启动命令行或 Python”，同样需要放行。",
             "不能放行时：使用 WPS 或浏览器的用户可改用收发台（xltools serve），在浏览器中报送和校验台账。",
+            *([] if self.desk else ["Excel 的按钮也可经本机收发台运行而不启动 Python：关闭 Excel 后运行 xltools addin install "
+                                    "--desk http://127.0.0.1:8765，并让本机登录后运行 xltools serve 市级台账。"]),
             "",
             (f"结论：发现 {len(failed)} 项问题（[失败]），请按提示处理。" if failed else
              f"结论：未发现问题{f'，有 {len(warned)} 项需要注意' if warned else ''}。"
@@ -162,12 +172,63 @@ def diagnose(windows: bool | None = None, env: dict | None = None, python: str |
 
     config_file = Path(steps.config_file)
     configured = _config_checks(config_file, encoding, checks)
+    desk = configured_desk(config_file, encoding)
     if configured is not None:
         interpreter = configured
-        checks += _interpreter_checks(Path(configured), target, steps.dll, timeout)
+        found = _interpreter_checks(Path(configured), target, steps.dll, timeout)
+        checks += [_only_functions(c) for c in found] if desk else found
+    if config_file.is_file():
+        checks.append(Check("route", OK, f"按钮经收发台 {desk} 运行（DESK_URL），不由 Excel 启动 Python。" if desk else
+                            "按钮由 Excel 启动 Python 运行（xlwings RunPython；未设置 DESK_URL）。"))
+    if desk:
+        checks.append(desk_check(desk))
     if registry is not None:
-        checks.append(_asr_check(registry))
-    return Diagnosis(checks, interpreter, str(target), env)
+        asr = _asr_check(registry)
+        checks.append(_only_functions(asr) if desk else asr)
+    return Diagnosis(checks, interpreter, str(target), env, desk)
+
+
+def configured_desk(config_file: Path, encoding: str) -> str:
+    """The DESK_URL the config file names ("" none, or a file that cannot be read: its own checks say so)."""
+    try:
+        text = config_file.read_bytes().decode(encoding)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    for line in text.splitlines():
+        found = CONFIG_LINE.fullmatch(line.strip())
+        if found and found[1].upper() == "DESK_URL":
+            return found[2].strip().rstrip("/")
+    return ""
+
+
+def _only_functions(check: Check) -> Check:
+    """With the desk route a failure of Python (or of the ASR rule stopping it) only stops the worksheet functions."""
+    if check.status != FAIL:
+        return check
+    return Check(check.name, WARN, f"{check.text}（按钮经收发台运行，不受影响；只有工作表函数 =XLT_UNIT、=XLT_TARGETS 需要它。）")
+
+
+def desk_check(url: str, timeout: float = DESK_TIMEOUT) -> Check:
+    """Does the desk answer (GET /api/docs, no proxy: it is on this PC)?"""
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    start = "请先在本机运行 xltools serve 市级台账（可在“启动”文件夹中放一个快捷方式，登录后自动运行），再点击按钮。"
+    try:
+        with opener.open(url + "/api/docs", timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        said = ("拒绝连接，收发台没有运行" if isinstance(reason, ConnectionRefusedError) else
+                f"{timeout:g} 秒内没有应答" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else
+                f"无法连接：{reason}")
+        return Check("desk", FAIL, f"收发台 {url} {said}：12 个按钮都要经过它。{start}")
+    if status != 200:
+        return Check("desk", FAIL, f"收发台 {url} 应答异常（HTTP {status}）：请确认这是 xltools serve 显示的地址。{start}")
+    return Check("desk", OK, f"收发台 {url} 有应答。")
 
 
 def _network_share(env: dict, target: Path) -> Check:

@@ -3,13 +3,16 @@
 The configuration lives in a file, `%USERPROFILE%\\.xltools\\xltools.conf` (xlwings' user config file for an
 add-in whose PROJECT_NAME is xltools), not in the add-in: the .xlam stays the same bytes on every PC, and
 re-running the install after moving Python rewrites one line. The add-in's own xltools.conf sheet holds only
-settings that are the same everywhere, so it never hides this file's keys.
+settings that are the same everywhere, so it never hides this file's keys. ``--desk URL`` adds a DESK_URL line: the
+buttons then ask the desk (`xltools serve`) over HTTP instead of starting Python (issue 24: security software that
+stops Office from starting programs).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -35,27 +38,31 @@ class InstallPlan:
     dll: str
     dll_folders: list = field(default_factory=list)
     windows: bool = True
+    desk: str | None = None  # DESK_URL: the buttons use the desk at this address instead of RunPython
 
     @property
     def config_text(self) -> str:
         # the format of xlwings' own `xlwings config create`; read by VBA's Input #, one quoted pair per line, with
         # CRLF as VBA's own Write # (and Python's text mode on Windows) writes it: VBA's file input ends a line at
         # CR, so LF-only lines may run together once the file holds more than one
-        return f'"INTERPRETER_WIN","{self.interpreter}"\r\n'
+        text = f'"INTERPRETER_WIN","{self.interpreter}"\r\n'
+        return text + (f'"DESK_URL","{self.desk}"\r\n' if self.desk else "")
 
     def describe(self) -> list[str]:
         """The steps in Chinese, for the clerk or IT."""
         lines = [] if self.windows else ["本机不是 Windows：加载项需要 Windows 上的 Microsoft Excel，以下仅为在 Windows 上会执行的步骤。"]
         lines.append(f"1. 加载项：{self.xlam}" if self.xlam else "1. 由源码生成加载项 xltools.xlam")
         lines.append(f"2. 复制到 Excel 启动文件夹（请先关闭 Excel）：{self.target}")
-        lines.append(f"3. 写入配置文件 {self.config_file}：INTERPRETER_WIN = {self.interpreter}")
+        lines.append(f"3. 写入配置文件 {self.config_file}：INTERPRETER_WIN = {self.interpreter}"
+                     + (f"，DESK_URL = {self.desk}（按钮经收发台运行，不启动 Python）" if self.desk else ""))
         lines.append(f"4. 检查 xlwings 的 {self.dll} 是否在 {' 或 '.join(str(f) for f in self.dll_folders)}")
         return lines
 
 
 def plan(xlam: str | Path | None = None, windows: bool | None = None, env: dict | None = None,
-         python: str | Path | None = None) -> InstallPlan:
-    """The install for this Python environment; `windows`, `env`, `python` default to this machine's."""
+         python: str | Path | None = None, desk: str | None = None) -> InstallPlan:
+    """The install for this Python environment; `windows`, `env`, `python` default to this machine's. `desk`: the
+    address of `xltools serve` (http://127.0.0.1:8765), for PCs where Office may not start programs."""
     windows = sys.platform == "win32" if windows is None else windows
     env = os.environ if env is None else env
     # off Windows the plan is only shown: Windows paths, with placeholders for what this machine cannot know
@@ -74,7 +81,17 @@ def plan(xlam: str | Path | None = None, windows: bool | None = None, env: dict 
         # where xlwings' VBA looks: beside the interpreter, or one level up (a virtual environment)
         dll_folders=[python.parent, python.parent.parent],
         windows=windows,
+        desk=desk_url(desk) if desk else None,
     )
+
+
+def desk_url(url: str) -> str:
+    """A desk address as the add-in uses it (no trailing slash); refuses what is not an http(s) address."""
+    url = url.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s\"/]+(/[^\s\"]*)?", url):
+        raise AddinInstallError(f"not a desk address: {url!r}",
+                                f"收发台地址应形如 http://127.0.0.1:8765（xltools serve 显示的地址），而不是“{url}”。")
+    return url
 
 
 def _has_xlwings() -> bool:
@@ -132,6 +149,9 @@ def install(the_plan: InstallPlan, config_encoding: str | None = None) -> list[s
     config_file.parent.mkdir(parents=True, exist_ok=True)
     config_file.write_bytes(config)
     done.append(f"已写入配置 {config_file}：INTERPRETER_WIN = {the_plan.interpreter}")
+    if the_plan.desk:
+        done.append(f"按钮经收发台 {the_plan.desk} 运行（DESK_URL），不由 Excel 启动 Python："
+                    "请让本机登录后运行 xltools serve（例如在“启动”文件夹中放一个快捷方式）。")
     done.append(f"已找到 {dll}")
     done.append("完成。请打开 Excel，功能区中应出现“台账工具”选项卡。")
     return done

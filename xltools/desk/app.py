@@ -273,15 +273,17 @@ def create_app(desk: Desk, allowed_hosts: list[str] | None = None, local: bool =
 
     @app.post("/api/ribbon/{tag}")
     async def api_ribbon(tag: str, request: Request, x_xltools: str = Header("")):
-        """The ribbon's file buttons for the WPS add-in on this computer (``desk.ribbon``): ``{"book": the saved
-        workbook, "path": the chosen file or folder}`` → ``{"messages", "open"}``; ``copy_path`` → where to save a
-        copy of an unsaved workbook. Only on a desk listening on 127.0.0.1, and only from the add-in (its header)."""
+        """The ribbon's file buttons for the WPS add-in, or the Excel add-in's desk route, on this computer
+        (``desk.ribbon``): ``{"book": the saved workbook, "path": the chosen file or folder}`` → ``{"messages",
+        "open"}``; ``copy_path`` → where to save a copy of an unsaved workbook. Only on a desk listening on
+        127.0.0.1, and only from an add-in (its header: X-Xltools wps or excel)."""
         from .ribbon import copy_path, run_button
 
         if not local:
             raise DeskError("ribbon API on a shared desk", "这个功能只在本机运行的收发台上可用（xltools serve 默认即是）", 403)
-        if x_xltools != "wps":
-            raise DeskError("ribbon API without the add-in's header", "请从 WPS 的“台账工具”选项卡使用这个功能", 403)
+        if x_xltools not in ("wps", "excel"):
+            raise DeskError("ribbon API without the add-in's header", "请从 WPS 或 Excel 的“台账工具”选项卡使用这个功能",
+                            403)
         body = await _json(request)
         if tag == "copy_path":
             return {"path": copy_path(str(body.get("name") or ""))}
