@@ -140,22 +140,26 @@ End Sub
 
 ' The active workbook as the desk's snapshot: {"name", "sheets": [...], "selection": [[...]]}.
 Public Function SnapshotJson(book As Object) As String
-    Dim sheets() As String, i As Long, n As Long, selection As String, values As Variant
+    Dim sheets() As String, i As Long, n As Long
     n = book.Worksheets.Count
     ReDim sheets(1 To n)
     For i = 1 To n
         sheets(i) = SheetJson(book.Worksheets(i))
     Next i
-    selection = "[]"
-    On Error GoTo NoSelection
+    SnapshotJson = "{""name"":" & JsonString(book.Name) & ",""sheets"":[" & Join(sheets, ",") & "],""selection"":" _
+                   & SelectionJson() & "}"
+End Function
+
+' The selected cells' values; [] when the selection is not a range (a shape, a chart).
+Private Function SelectionJson() As String
+    Dim values As Variant
+    SelectionJson = "[]"
+    On Error GoTo Done
     If TypeName(Application.Selection) = "Range" Then
         values = Application.Selection.Value2
-        selection = RowsJson(values)
+        SelectionJson = RowsJson(values)
     End If
-NoSelection:
-    On Error GoTo 0
-    SnapshotJson = "{""name"":" & JsonString(book.Name) & ",""sheets"":[" & Join(sheets, ",") & "],""selection"":" _
-                   & selection & "}"
+Done:
 End Function
 
 ' One sheet: values from A1 to the end of the used range, merged ranges, and the cells with a fill or a note (a
