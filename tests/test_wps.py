@@ -297,6 +297,8 @@ def test_the_ribbon_api_is_this_computers_only(tmp_path):
     copy = local.post("/api/ribbon/copy_path", json={"name": "../../etc/章丘区?.xlsx"}, headers={"X-Xltools": "wps"})
     where = Path(copy.json()["path"])
     assert where.name == "章丘区_.xlsx" and where.parent.name.startswith("xltools-wps-")
+    kept = local.post("/api/ribbon/copy_path", json={"name": "市级台账.xlsm"}, headers={"X-Xltools": "wps"})
+    assert Path(kept.json()["path"]).name == "市级台账.xlsm"  # SaveCopyAs keeps the format: the name says it
     # the Excel add-in's desk route (issue 24) sends its own header; any other is refused
     excel = local.post("/api/ribbon/help", json={}, headers={"X-Xltools": "excel"})
     assert excel.status_code == 200 and excel.json() == helped.json()

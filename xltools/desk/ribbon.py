@@ -77,6 +77,7 @@ def run_button(tag: str, book: str = "", path: str = "") -> dict:
     return {"messages": ui.messages, "open": ui.opens}
 
 
+COPY_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
@@ -84,4 +85,7 @@ def copy_path(name: str) -> str:
     """Where WPS saves a copy of an unsaved or changed workbook before a file button: a new folder of the desk's
     own in the temp folder, the workbook's name without anything that makes it a path."""
     stem = _UNSAFE.sub("_", Path(str(name)).stem)[:80].strip(". ") or "工作簿"
-    return str(Path(tempfile.mkdtemp(prefix="xltools-wps-")) / f"{stem}.xlsx")
+    # SaveCopyAs keeps the workbook's own format whatever the name says: keep its extension where it is one
+    # xltools reads (an .xlsm stays .xlsm), else .xlsx
+    suffix = Path(str(name)).suffix.lower()
+    return str(Path(tempfile.mkdtemp(prefix="xltools-wps-")) / f"{stem}{suffix if suffix in COPY_SUFFIXES else '.xlsx'}")
