@@ -9,7 +9,7 @@ OUT := out
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,addin,desk]'
+	$(BIN)/python -m pip install -q -e '.[dev,addin,desk,frames]'
 	touch $@
 
 # Extract the bundled 济南 documents, fill their ledgers, validate them and consolidate the two sample districts,

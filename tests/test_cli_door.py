@@ -284,6 +284,7 @@ HELP_TOKENS = (
     "WPS", "http://127.0.0.1:8765",  # the WPS add-in (wps, wps install) and the desk it asks
     "jsplugins.xml", "publish.xml", "oem.ini", "JSPluginsServer",  # the files and setting WPS reads its add-ins from
     "CSV", "JSON",  # formats of the rows fill reads and of --json's output
+    "Parquet",  # the format history writes
     "docs/SECURITY.md",  # where --limit's limits are explained
     "workbooks/units.xlsx",  # validate's default unit directory
     "~/.local/share/xltools/archive", "$XLTOOLS_ARCHIVE",  # consolidate's default archive folder

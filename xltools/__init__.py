@@ -53,14 +53,22 @@ def distribute(city_ledger, out_dir, regions=None, deadline=None, password=None,
                        units=units, **options)
 
 
+_FRAMES = ("coverage_frame", "goals_frame", "history", "history_frame", "ledger_frame", "mapping_frame",
+           "problems_frame", "targets_frame")
+
+
 def __getattr__(name):
     # The options of consolidate without importing the rollup package at ``import xltools``.
     if name == "ConsolidateOptions":
         from .rollup import ConsolidateOptions
 
         return ConsolidateOptions
+    if name in _FRAMES:  # DataFrames and history: pandas is imported when they are first asked for
+        from . import frames
+
+        return getattr(frames, name)
     raise AttributeError(f"module 'xltools' has no attribute {name!r}")
 
 
 __all__ = ["ConsolidateOptions", "Goal", "Ledger", "Origin", "Problem", "Report", "TaskRow", "__version__", "consolidate", "distribute",
-           "extract", "fill", "targets", "validate"]
+           "extract", "fill", "targets", "validate", *_FRAMES]

@@ -306,6 +306,12 @@ class Archive:
                                "WHERE region IS ? ORDER BY version", (region,)).fetchall()
         return [_submission(r) for r in rows]
 
+    def submissions(self) -> list[Submission]:
+        """Every submission: by region (files of no known region last), each region's by version."""
+        rows = self.db.execute("SELECT sha256, region, name, received, version FROM submissions "
+                               "ORDER BY region IS NULL, region, version").fetchall()
+        return [_submission(r) for r in rows]
+
     def record_run(self, created: datetime, city: RunInput, inputs: list[RunInput], options: dict,
                    output_sha256: str | None = None) -> str:
         """Record a run and its inputs in one transaction; it is complete once ``output_sha256`` is set."""

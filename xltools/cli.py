@@ -736,6 +736,29 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
+@cli.command()
+@click.option("--parquet", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="写出 Parquet 文件的文件夹（空文件夹，或以前 history 写出的文件夹） (output folder)")
+@click.option("--archive", type=click.Path(file_okay=False),
+              help="归档文件夹，默认与汇总命令相同 (archive folder; default as for consolidate)")
+def history(out_dir: str, archive: str | None) -> None:
+    """把归档中各地区每一版报送的台账行写成 Parquet，供数据分析使用 (the archive's history as Parquet).
+
+    每个地区一个文件（地区.parquet），含该地区的每一版；_history.json 列出读取的每一版。
+    退出码：0 全部读出，1 有的版本无法读取（其余照常写出），2 无法进行。
+    """
+    from .frames import history as write_history
+
+    result = write_history(archive, out_dir)
+    regions = {v.region for v in result.versions}
+    rows = sum(v.rows + v.goals for v in result.versions if v.error is None)
+    click.echo(f"已写出历史：{out_dir}（{len(regions)} 个地区，{len(result.versions)} 个版本，{rows} 行，"
+               f"{len(result.files)} 个文件）")
+    for v in result.unreadable:
+        click.echo(f"  无法读取：{v.region or '未知地区'} 第{v.version}版“{v.name}”：{v.error}")
+    sys.exit(int(bool(result.unreadable)))
+
+
 @cli.group()
 def units() -> None:
     """单位名录 (the unit directory)."""
