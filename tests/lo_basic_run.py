@@ -9,20 +9,9 @@ Used by tests/test_addin_desk.py to run the desk module's pure functions (JSON, 
 """
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 
-import uno
-from com.sun.star.beans import PropertyValue
-
-
-def _prop(name, value):
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
+from lo_office import office, prop
 
 
 def basic_source(vba: str) -> str:
@@ -31,25 +20,8 @@ def basic_source(vba: str) -> str:
 
 
 def run(job):
-    profile = tempfile.mkdtemp(prefix="xltools-lo-")  # a fresh profile: no clash with a running soffice
-    pipe = f"xltools{os.getpid()}"
-    proc = subprocess.Popen(["soffice", "--headless", "--invisible", "--norestore", "--nologo",
-                             f"-env:UserInstallation=file://{profile}", f"--accept=pipe,name={pipe};urp;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    desktop = None
-    try:
-        local = uno.getComponentContext()
-        resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-        for _ in range(240):
-            try:
-                ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                break
-            except Exception:
-                time.sleep(0.25)
-        else:
-            raise SystemExit("soffice did not start")
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        doc = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0, (_prop("Hidden", True),))
+    with office() as desktop:
+        doc = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0, (prop("Hidden", True),))
         libraries = doc.BasicLibraries
         if not libraries.hasByName("Standard"):
             libraries.createLibrary("Standard")
@@ -68,16 +40,6 @@ def run(job):
                 out.append({"error": f"{type(exc).__name__}: {getattr(exc, 'Message', exc)}"})
         doc.close(True)
         return out
-    finally:
-        if desktop is not None:
-            try:
-                desktop.terminate()
-            except Exception:
-                pass
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 if __name__ == "__main__":
