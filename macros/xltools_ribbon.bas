@@ -99,11 +99,20 @@ Private Function WorkbookReady() As Boolean
     End If
 End Function
 
-' A VBA error on the way to Python (security software refusing to start it, a damaged install) in Chinese.
+' A VBA error on the way to Python (security software refusing to start it, a damaged install) or, on the desk
+' route, to the desk (not running), in Chinese: what to check depends on the route.
 Private Sub ShowFailure()
-    MsgBox FromHex("53F08D265DE55177672A80FD8FD0884CFF0895198BEF0020") & Err.Number & ": " & Err.Description & FromHex("FF093002") _
-        & vbCrLf & vbCrLf & FromHex("8BF75728547D4EE4884C8FD0884C") & " xltools addin doctor " _
-        & FromHex("68C067E5FF1B82E56BCF4E2A630994AE90FD59826B64FF0C53EF80FD662F5B8951688F6F4EF6963B6B624E8600200045007800630065006C0020542F52A800200050007900740068006F006EFF0C8BF74FE1606F6280672F4EBA5458534F52A93002"), _
+    Dim number As Long, description As String, cause As String
+    number = Err.Number
+    description = Err.Description
+    If DeskUrl() = "" Then
+        cause = FromHex("68C067E5FF1B82E56BCF4E2A630994AE90FD59826B64FF0C53EF80FD662F5B8951688F6F4EF6963B6B624E8600200045007800630065006C0020542F52A800200050007900740068006F006EFF0C8BF74FE1606F6280672F4EBA5458534F52A93002")
+    Else
+        cause = FromHex("68C067E5FF1B82E56BCF4E2A630994AE90FD59826B64FF0C8BF7786E8BA4672C673A7684653653D153F0FF08") & "xltools serve" _
+            & FromHex("FF096B6357288FD0884CFF0C62168BF74FE1606F6280672F4EBA5458534F52A93002")
+    End If
+    MsgBox FromHex("53F08D265DE55177672A80FD8FD0884CFF0895198BEF0020") & number & ": " & description & FromHex("FF093002") _
+        & vbCrLf & vbCrLf & FromHex("8BF75728547D4EE4884C8FD0884C") & " xltools addin doctor " & cause, _
         vbCritical, FromHex("53F08D265DE55177")
 End Sub
 

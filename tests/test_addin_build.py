@@ -103,11 +103,16 @@ def test_ribbon_module_is_ascii_crlf_and_its_chinese_messages_decode():
     assert messages == ["方案或台账", "所有文件",
                         "当前工作簿处于受保护的视图。请先点击窗口上方黄色提示栏中的“启用编辑”，再点击台账工具的按钮。",
                         "台账工具", "请先打开或新建一个工作簿，再点击台账工具的按钮。", "台账工具",
-                        "台账工具未能运行（错误 ", "）。", "请在命令行运行",
-                        "检查；若每个按钮都如此，可能是安全软件阻止了 Excel 启动 Python，请信息技术人员协助。", "台账工具",
+                        "检查；若每个按钮都如此，可能是安全软件阻止了 Excel 启动 Python，请信息技术人员协助。",
+                        "检查；若每个按钮都如此，请确认本机的收发台（", "）正在运行，或请信息技术人员协助。",
+                        "台账工具未能运行（错误 ", "）。", "请在命令行运行", "台账工具",
                         "找不到", "：", "尚未设置", "解释器。", "请在命令行运行",
                         "重新安装加载项，或请信息技术人员协助。", "台账工具"]
     assert "xltools addin install" in text and " xltools addin doctor " in text
+    # the failure names what to check on the route the buttons take: Python, or the desk (xltools serve)
+    failure = vba_procedures(text)["ShowFailure"][2]
+    assert failure[:2] == ["number = Err.Number", "description = Err.Description"]  # before DeskUrl clears Err
+    assert 'If DeskUrl() = "" Then' in failure and '& "xltools serve" _' in failure
     # the contract: each UTF-16 code unit as 4 uppercase hex digits, which Python reads back as UTF-16-BE
     assert 'Right$("000" & Hex$(AscW(Mid$(s, i, 1)) And &HFFFF&), 4)' in text
     assert 'path_hex=\'" & HexPath(chosen) & "\')"' in text
