@@ -48,6 +48,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_targets.py
 	$(BIN)/python benchmarks/bench_writer.py
 	$(BIN)/python benchmarks/bench_distribute.py
+	$(BIN)/python benchmarks/bench_fill.py
 	$(BIN)/python benchmarks/bench_consolidate.py --corpus both --sizes 300,3000 --skip-slow
 	$(BIN)/python benchmarks/bench_floor.py --sizes 300,3000
 

@@ -44,7 +44,7 @@ from .printing import fit_widths
 from .problems import Problem
 from .returned import EXCERPT, NA, as_city, city_targets, encode_locks, reference_lead, reference_text
 from .text import cn_number
-from .xlio import atomic_write, check_not_in_archive, put
+from .xlio import atomic_write, check_not_in_archive, merge, put
 
 log = logging.getLogger(__name__)
 
@@ -664,7 +664,7 @@ def _insert_reference_columns(wb, t: tpl.LedgerTemplate) -> None:
             c1, c2 = c1 + n, c2 + n
         elif c2 >= at:
             c2 += n
-        ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+        merge(ws, r1, c1, r2, c2)
     for k, src in enumerate(sources):
         moved = src + n if src >= at else src
         for r in range(1, ws.max_row + 1):

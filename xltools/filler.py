@@ -29,7 +29,7 @@ from .limits import inspect
 from .model import LEVEL_CITY, LEVEL_COUNTY, Ledger
 from .problems import Problem
 from .text import value_text
-from .xlio import atomic_save, check_output, put
+from .xlio import atomic_save, check_output, merge, put
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ class _SheetWriter:
                 # Spans over the label columns are merged down the whole run below instead.
                 if merged_down and c1 <= cols["task"] and c2 >= cols["seq"]:
                     continue
-                ws.merge_cells(start_row=rr, start_column=c1, end_row=rr, end_column=c2)
+                merge(ws, rr, c1, rr, c2)
         if kind == "goal":
             labels = [(self.label_span, run[0].task)]
         elif merged_down:
@@ -561,7 +561,7 @@ class _SheetWriter:
         last = r + len(run) - 1
         for (c1, c2), text in labels:
             if last > r or c2 > c1:
-                ws.merge_cells(start_row=r, start_column=c1, end_row=last, end_column=c2)
+                merge(ws, r, c1, last, c2)
             width = sum(self.widths[x] for x in range(c1, c2 + 1))
             self.merged_labels.append((r, last, width, text, ws.cell(r, c1).font.size or 11))
 
@@ -628,8 +628,7 @@ class _SheetWriter:
             if height is not None:
                 ws.row_dimensions[last + 1 + k].height = height
         for m in merges:
-            ws.merge_cells(start_row=m.min_row + shift, start_column=m.min_col,
-                           end_row=m.max_row + shift, end_column=m.max_col)
+            merge(ws, m.min_row + shift, m.min_col, m.max_row + shift, m.max_col)
         return last + len(rows)
 
     def update_places(self, last: int, bottom: int) -> None:
