@@ -16,16 +16,16 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .layout import fit_rows, text_lines
-from .patch import (
+
+# FILLS, MARKS_SHEET, NOTE_SEPARATOR, PROBLEMS_SHEET, WRAPPED, note_text and plan_marks are patch's, named here too
+# for the callers that mark files
+from .patch import (  # noqa: F401
     AUTHOR,
-    CODE_COLUMN,
     FILLS,
-    MARKS_HEADER,
     MARKS_SHEET,
     NO_NOTE,
     NOTE_SEPARATOR,
     OWN_NOTE,
-    PROBLEM_COLUMNS,
     PROBLEMS_SHEET,
     UNKNOWN,
     WRAPPED,
@@ -33,24 +33,16 @@ from .patch import (
     Patch,
     Snapshot,
     Table,
-    list_order,
     mark_patch,
     note_text,
     plan_marks,
-    problem_columns,
     problem_table,
-    problem_values,
-    worst,
 )
 from .printing import FOOTER, MARGIN_IN
 from .problems import GROUP_AT, Problem
 from .text import cell_text
 from .xlio import put, xml_text
 
-__all__ = ["AUTHOR", "CODE_COLUMN", "FILLS", "MARKS_HEADER", "MARKS_SHEET", "NO_NOTE", "NOTE_SEPARATOR", "OWN_NOTE",
-           "PROBLEM_COLUMNS", "PROBLEMS_SHEET", "UNKNOWN", "WRAPPED", "list_order", "note_text", "plan_marks",
-           "problem_columns", "problem_values", "worst", "apply_patch", "mark_cells", "write_problem_sheet",
-           "clear_recorded_marks", "FileSnapshot"]
 _THIN = Side(style="thin", color="000000")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
@@ -152,17 +144,6 @@ def mark_cells(workbook, problems: list[Problem], record: bool = False) -> int:
     patch = mark_patch(FileSnapshot(workbook), problems, record=record, listed=False)
     apply_patch(workbook, patch)
     return len(patch.paint)
-
-
-def clear_recorded_marks(workbook) -> int:
-    """Put back every cell an earlier run recorded marking (its fill and note), and drop the record; returns the
-    cells restored. A fill that could not be recorded exactly is left as it is."""
-    from .patch import clear_patch
-
-    patch = clear_patch(FileSnapshot(workbook))
-    patch.delete = [n for n in patch.delete if n == MARKS_SHEET]  # 问题清单 is the caller's
-    apply_patch(workbook, patch)
-    return len(patch.restore)
 
 
 def write_problem_sheet(workbook, problems: list[Problem], title: str = PROBLEMS_SHEET, region: str | None = None,

@@ -34,8 +34,8 @@ from xml.etree import ElementTree
 
 from ..archive import sha256_of
 from ..layout import MAX_ROW_PT, needed_height, text_lines
-from ..marks import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..model import TaskRow
+from ..patch import CODE_COLUMN, FILLS, PROBLEMS_SHEET, WRAPPED, problem_columns, problem_values
 from ..printing import A4, DEFAULT_FONT, MARGIN_IN, columns_px, fit_scale, fit_widths, footer, printable_px
 from ..problems import SEVERITIES, SEVERITY_ZH, Problem, group_problems, problem_overview, problem_summary
 from ..returned import goal_reported
@@ -1217,7 +1217,7 @@ class _Writer:
     # 问题清单 -----------------------------------------------------------------------------------------
 
     def write_problems(self, ws) -> None:
-        """The same columns and colours as validate's 问题清单 (marks.py); cells name the district file."""
+        """The same columns and colours as validate's 问题清单 (patch.py); cells name the district file."""
         r = self.rollup
         problems = r.problems
         rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -1228,7 +1228,7 @@ class _Writer:
         columns = problem_columns()
         self.header(ws, 0, columns, hidden=(CODE_COLUMN,))
         plain, wrap, left = self.fmt(align="center"), self.fmt(wrap=True), self.fmt()
-        # The text columns wrap as in validate's list (marks.WRAPPED); 严重程度 takes its severity's fill.
+        # The text columns wrap as in validate's list (patch.WRAPPED); 严重程度 takes its severity's fill.
         base = [wrap if c in WRAPPED else plain if c in (0, 9, 10) else left for c in range(len(columns))]
         base[2] = None
         styles = {s: _Style([f if f is not None else self.fmt(align="center", fill=FILLS[s]) for f in base])
