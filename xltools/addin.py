@@ -631,17 +631,11 @@ def _udf(fn):
     return fn
 
 
-_DIRECTORY_CACHE: dict = {}
-
-
 def _cached_directory():
     """The unit directory, read again only when its file changes (a UDF recalculates often)."""
-    path = directory_path()
-    key = (str(path), path.stat().st_mtime_ns if path.is_file() else None)
-    if key not in _DIRECTORY_CACHE:
-        _DIRECTORY_CACHE.clear()
-        _DIRECTORY_CACHE[key] = _directory()
-    return _DIRECTORY_CACHE[key]
+    from .units.directory import cached_directory
+
+    return cached_directory(directory_path())
 
 
 @_udf

@@ -122,7 +122,6 @@ class Desk:
         self._overview: tuple | None = None
         self._latest_cache: tuple | None = None
         self._secret = desk_secret(self.archive)
-        self._directory: tuple | None = None
         self._jobs: dict[str, Job] = {}
         self._jobs_lock = threading.Lock()
 
@@ -341,7 +340,7 @@ class Desk:
         (``buttons``: the checks, marks and lists of the Excel add-in and of validate)."""
         from ..buttons import ACTIONS
         from ..patch import Snapshot
-        from ..units.directory import load_directory
+        from ..units.directory import cached_directory
 
         if action not in ACTIONS:
             raise DeskError(f"no workbook action {action!r}", f"没有“{action}”这个功能", 404)
@@ -351,10 +350,7 @@ class Desk:
             book = Snapshot.from_dict(snapshot)
         except (KeyError, TypeError, AttributeError) as exc:
             raise DeskError(f"malformed snapshot: {exc!r}", "发来的工作簿内容格式不对", 422) from exc
-        key = str(self.units or "")
-        if self._directory is None or self._directory[0] != key:
-            self._directory = (key, load_directory(self.units))
-        return ACTIONS[action](book, self._directory[1]).to_dict()
+        return ACTIONS[action](book, cached_directory(self.units)).to_dict()
 
     def city_name(self) -> str:
         if self._city_name is None:

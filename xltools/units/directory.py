@@ -194,6 +194,22 @@ def default_directory_path() -> Path:
     return REPO_DIRECTORY if REPO_DIRECTORY.is_file() else PACKAGE_DIRECTORY
 
 
+_LOADED: dict = {}
+
+
+def cached_directory(path: str | Path | None = None) -> Directory:
+    """``load_directory(path)``, read again only when its file changes: for callers that check again and again
+    while the clerk may edit the directory (the add-in's worksheet functions, the desk's workbook checks)."""
+    path = Path(path) if path else default_directory_path()
+    key = (str(path), path.stat().st_mtime_ns if path.is_file() else None)
+    found = _LOADED.get(key)
+    if found is None:
+        found = load_directory(path)
+        _LOADED.clear()
+        _LOADED[key] = found
+    return found
+
+
 def load_directory(path: str | Path | None = None) -> Directory:
     """Read a unit directory workbook (default: the bundled workbooks/units.xlsx) and check it."""
     from ..readers.workbook import open_workbook
