@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import OutputError, XltoolsError
+from .xlio import atomic_write
 
 NAME = "xltools"
 SOURCE = Path(__file__).parent / "desk" / "wps"
@@ -72,12 +73,9 @@ def _write_listing(path: Path, entry: ET.Element) -> None:
     ET.indent(root)
     data = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".xltools-tmp")
     try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    except OSError as exc:  # (a PermissionError is an OutputError already)
         raise OutputError(f"cannot write {path}: {exc}", f"无法写入 {path}：{exc.strerror or exc}") from exc
 
 
@@ -139,10 +137,11 @@ def build_offline(out_dir: Path, desk: str = DEFAULT_DESK) -> Path:
              'if not exist "%destination_folder%" mkdir "%destination_folder%"\r\n'
              f'xcopy /E /I /Y "{folder}" "%destination_folder%\\{folder}"\r\n'
              'xcopy /Y "publish.xml" "%destination_folder%"\r\n').encode("ascii"))
-        temp = package.with_name(package.name + ".xltools-tmp")
-        with py7zr.SevenZipFile(temp, "w") as archive:
-            for path in sorted(stage.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(stage).as_posix())
-        os.replace(temp, package)
+        def write(tmp: str) -> None:
+            with py7zr.SevenZipFile(tmp, "w") as archive:
+                for path in sorted(stage.rglob("*")):
+                    if path.is_file():
+                        archive.write(path, path.relative_to(stage).as_posix())
+
+        atomic_write(package, write)
     return package
