@@ -44,3 +44,11 @@ def file_name(path: str | os.PathLike) -> str:
         return os.fsencode(name).decode("gb18030")
     except UnicodeDecodeError:
         return readable(name)
+
+
+_NOT_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]')  # what no Windows file name may hold
+
+
+def safe_name(text: str) -> str:
+    """``text`` fit to be (part of) a file name on any office PC: \\ / : * ? " < > | and control characters as _."""
+    return _NOT_IN_NAMES.sub("_", text)

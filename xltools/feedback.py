@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .carry import NO_PLACE
+from .display import safe_name
 from .errors import OutputError, XltoolsError, os_error_zh
 from .limits import check_memory
 from .problems import Problem
@@ -78,7 +79,7 @@ def feedback_name(rec: Received) -> str:
     suffix = ".xlsm" if Path(rec.name).suffix.lower() == ".xlsm" else ".xlsx"
     stem = Path(rec.name).stem
     name = stem if stem.startswith(f"{rec.region}{MARK}") else f"{rec.region}{MARK}{stem}"  # feedback sent back
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name)
+    name = safe_name(name)
     if len((name + suffix).encode()) > NAME_BYTES:  # file systems take 255 bytes: a long name is cut, marked …
         while len((name + "…" + suffix).encode()) > NAME_BYTES:
             name = name[:-1]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .display import safe_name
 from .errors import OutputError, XltoolsError
 from .model import Ledger
 from .problems import SEVERITY_ZH, Problem, problem_title
@@ -499,14 +499,11 @@ def _earlier_files(out_dir: Path) -> set[str]:
     return {n for n in files if isinstance(n, str) and n.endswith(".parquet") and Path(n).name == n}
 
 
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-
-
 def _file_names(regions: list) -> dict:
     """region → its file's name: the region's name made safe for a file name, each name once."""
     names, taken = {}, set()
     for region in regions:
-        base = UNKNOWN_REGION_FILE if region is None else _UNSAFE.sub("_", str(region)).strip(" .") or "地区"
+        base = UNKNOWN_REGION_FILE if region is None else safe_name(str(region)).strip(" .") or "地区"
         name, n = f"{base}.parquet", 1
         while name.lower() in taken:
             n += 1

@@ -9,11 +9,11 @@ says it and opens those files in WPS. Only a desk listening on 127.0.0.1 does th
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..display import safe_name
 from ..errors import UnreadableInput, XltoolsError
 
 FILE_BUTTONS = ("plan_to_ledger", "refresh_ledger", "distribute", "consolidate", "feedback", "open_directory", "help")
@@ -78,13 +78,12 @@ def run_button(tag: str, book: str = "", path: str = "") -> dict:
 
 
 COPY_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 def copy_path(name: str) -> str:
     """Where WPS saves a copy of an unsaved or changed workbook before a file button: a new folder of the desk's
     own in the temp folder, the workbook's name without anything that makes it a path."""
-    stem = _UNSAFE.sub("_", Path(str(name)).stem)[:80].strip(". ") or "工作簿"
+    stem = safe_name(Path(str(name)).stem)[:80].strip(". ") or "工作簿"
     # SaveCopyAs keeps the workbook's own format whatever the name says: keep its extension where it is one
     # xltools reads (an .xlsm stays .xlsm), else .xlsx
     suffix = Path(str(name)).suffix.lower()
